@@ -1,0 +1,14 @@
+-- Roles for the local platform (idempotent). Passwords are local defaults; production uses its own secrets.
+-- rehab owns the database and runs tests; each service has a role that owns only its schema.
+DO $$
+DECLARE r text;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rehab') THEN
+    CREATE ROLE rehab LOGIN PASSWORD 'rehab' CREATEROLE;
+  END IF;
+  FOREACH r IN ARRAY ARRAY['registry', 'cases', 'quotas', 'reporting'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+      EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', r, r);
+    END IF;
+  END LOOP;
+END $$;

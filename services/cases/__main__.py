@@ -1,0 +1,7 @@
+"""Run the cases service: `python -m services.cases`."""
+
+from services.cases.app import spec
+from shared.runner import run
+
+if __name__ == "__main__":
+    run("cases", spec)

@@ -1,0 +1,7 @@
+"""Run the quotas service: `python -m services.quotas`."""
+
+from services.quotas.app import spec
+from shared.runner import run
+
+if __name__ == "__main__":
+    run("quotas", spec)

@@ -1,0 +1,7 @@
+"""Run the registry service: `python -m services.registry`."""
+
+from services.registry.app import spec
+from shared.runner import run
+
+if __name__ == "__main__":
+    run("registry", spec)

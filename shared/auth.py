@@ -1,0 +1,93 @@
+"""JWT bearer auth: claims sub, role, unit, exp; a caller acts only inside its own unit's subtree."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.errors import Forbidden, Unauthorized
+from shared.events import Actor
+from shared.units import AdminUnits
+
+
+class Role(StrEnum):
+    COMMUNE_OFFICER = "commune_officer"
+    COMMUNE_POLICE = "commune_police"
+    DISTRICT_OFFICER = "district_officer"
+    PROVINCE_OFFICER = "province_officer"
+    HEALTH_FACILITY = "health_facility"
+    AUDITOR = "auditor"
+    OPS = "ops"
+    ADMIN = "admin"
+
+
+class Principal(BaseModel):
+    """The authenticated caller."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sub: str
+    role: Role
+    unit: str
+
+    def actor(self) -> Actor:
+        return Actor(sub=self.sub, role=self.role.value, unit=self.unit)
+
+
+class TokenCodec:
+    """Signs and verifies tokens with one algorithm; `alg: none` and other algorithms are refused."""
+
+    def __init__(self, secret: str, algorithm: str = "HS256") -> None:
+        if algorithm.lower() == "none":
+            raise ValueError("unsigned tokens are not allowed")
+        self.secret, self.algorithm = secret, algorithm
+
+    def issue(self, sub: str, role: str, unit: str, ttl: timedelta = timedelta(hours=12)) -> str:
+        now = datetime.now(UTC)
+        claims = {"sub": sub, "role": Role(role).value, "unit": unit, "iat": now, "exp": now + ttl}
+        return jwt.encode(claims, self.secret, algorithm=self.algorithm)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, self.secret, algorithms=[self.algorithm], options={"require": ["exp", "sub"]}
+            )
+            return Principal.model_validate({k: claims.get(k) for k in ("sub", "role", "unit")})
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired: sign in again") from None
+        except (jwt.InvalidTokenError, ValidationError) as exc:
+            raise Unauthorized(f"invalid token: {str(exc).splitlines()[0]}") from None
+
+
+def principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified caller, or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <JWT>'")
+    codec: TokenCodec = request.app.state.tokens
+    return codec.verify(token.strip())
+
+
+CurrentPrincipal = Annotated[Principal, Depends(principal)]
+
+
+def require_role(who: Principal, *roles: Role) -> None:
+    if who.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Forbidden(f"role {who.role.value} may not do this (allowed: {allowed})")
+
+
+def in_scope(who: Principal, unit_code: str, units: AdminUnits, on: date | None = None) -> bool:
+    """True when the record's unit lies in the caller's unit subtree."""
+    return units.is_within(unit_code, who.unit, on)
+
+
+def require_scope(who: Principal, unit_code: str, units: AdminUnits, on: date | None = None) -> None:
+    if not in_scope(who, unit_code, units, on):
+        raise Forbidden(f"unit {unit_code} is outside your area ({who.unit})")

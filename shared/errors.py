@@ -1,0 +1,93 @@
+"""The error response format {"error": {"code", "message", "fields"}} and the handlers that produce it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.eventstore import ConcurrencyError
+
+log = logging.getLogger("rehab.http")
+
+
+class AppError(Exception):
+    """An error a client can act on; `status` is its HTTP status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message, self.fields, self.extra = message, fields or {}, extra
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class Invalid(AppError):
+    status, code = 422, "invalid"
+
+
+class Unavailable(AppError):
+    status, code = 503, "unavailable"
+
+
+def error_body(code: str, message: str, fields: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every failure answers in the one format; database outages are 503, never a 500."""
+
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message, exc.fields, **exc.extra), exc.status, headers)
+
+    @app.exception_handler(ConcurrencyError)
+    async def conflict(_: Request, exc: ConcurrencyError) -> JSONResponse:
+        return JSONResponse(
+            error_body("stale_version", "the record was changed by someone else at the same time; reload and retry"),
+            409,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields: dict[str, str] = {}
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            fields.setdefault(".".join(loc) or "body", str(err.get("msg", "invalid")))
+        return JSONResponse(error_body("invalid", "the request has invalid fields", fields), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        from shared.consumer import is_transient
+
+        if is_transient(exc):
+            log.warning("database unavailable: %s", exc)
+            return JSONResponse(error_body("unavailable", "the database is unavailable; try again shortly"), 503)
+        log.exception("unhandled error")
+        return JSONResponse(error_body("internal", "an internal error occurred; it has been logged"), 500)

@@ -1,0 +1,112 @@
+"""Event store on PostgreSQL: append with an expected version, load a stream; outbox rows in the same tx."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.events import CommandContext, Envelope, PendingEvent, seal
+from shared.store_schema import events, outbox
+
+
+class ConcurrencyError(Exception):
+    """Someone else appended to the stream since it was read (HTTP 409)."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int | None = None) -> None:
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+        seen = "" if actual is None else f", found {actual}"
+        super().__init__(f"stream {stream_id} changed concurrently: expected version {expected}{seen}")
+
+
+def kafka_headers(env: Envelope) -> dict[str, str]:
+    """Envelope facts a consumer can route on without parsing the value."""
+    return {
+        "event-type": env.event_type,
+        "schema-version": str(env.schema_version),
+        "stream-id": env.stream_id,
+        "stream-version": str(env.stream_version),
+        "event-id": str(env.event_id),
+        "correlation-id": env.correlation_id,
+    }
+
+
+class EventStore:
+    """Appends to and reads from one service's `events` table; every append also fills the outbox."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+
+    async def append(
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        expected_version: int,
+        pending: Sequence[PendingEvent],
+        ctx: CommandContext,
+    ) -> list[Envelope]:
+        """Append events after `expected_version` (0 for a new stream), inside the caller's transaction."""
+        if not pending:
+            return []
+        actual = await self.version(conn, stream_id)
+        if actual != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, actual)
+        sealed = [seal(p, stream_id, expected_version + i + 1, ctx) for i, p in enumerate(pending)]
+        await self.append_sealed(conn, sealed)
+        return sealed
+
+    async def append_sealed(self, conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
+        """Insert already-numbered envelopes and their outbox rows; a taken position is a conflict."""
+        now = datetime.now(UTC)
+        try:
+            await conn.execute(events.insert(), [_event_row(e) for e in sealed])
+        except IntegrityError as exc:
+            if "events_stream_version_key" in str(exc):
+                first = sealed[0]
+                raise ConcurrencyError(first.stream_id, first.stream_version - 1) from exc
+            raise
+        await conn.execute(
+            outbox.insert(),
+            [
+                {
+                    "event_id": e.event_id,
+                    "topic": self.topic,
+                    "key": e.stream_id,
+                    "value": e.to_json(),
+                    "headers": kafka_headers(e),
+                    "created_at": now,
+                }
+                for e in sealed
+            ],
+        )
+
+    async def load(self, conn: AsyncConnection, stream_id: str) -> list[Envelope]:
+        """Every event of a stream, in order."""
+        rows = await conn.execute(
+            select(events.c.envelope).where(events.c.stream_id == stream_id).order_by(events.c.stream_version)
+        )
+        return [Envelope.model_validate(r.envelope) for r in rows]
+
+    async def version(self, conn: AsyncConnection, stream_id: str) -> int:
+        """The stream's current version (0 when it does not exist)."""
+        result = await conn.execute(
+            select(func.coalesce(func.max(events.c.stream_version), 0)).where(events.c.stream_id == stream_id)
+        )
+        return int(result.scalar_one())
+
+
+def _event_row(e: Envelope) -> dict[str, object]:
+    return {
+        "event_id": e.event_id,
+        "stream_id": e.stream_id,
+        "stream_version": e.stream_version,
+        "event_type": e.event_type,
+        "schema_version": e.schema_version,
+        "occurred_on": e.occurred_on,
+        "recorded_at": e.recorded_at,
+        "envelope": json.loads(e.to_json()),
+    }

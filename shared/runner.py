@@ -1,0 +1,85 @@
+"""`python -m services.<name>`: check the configuration, then serve. Bad configuration is one line, not a trace."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import sys
+from collections.abc import Callable
+
+import uvicorn
+from pydantic import ValidationError
+from sqlalchemy import text
+
+from shared.db import make_engine
+from shared.kafka import kafka_reachable
+from shared.logs import configure_logging, one_line
+from shared.service import ServiceSpec, create_app
+from shared.settings import ServiceSettings
+
+
+class ConfigurationError(Exception):
+    """A problem with the environment the service was started in; its message says how to fix it."""
+
+
+def check_port(settings: ServiceSettings) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((settings.http_host, settings.http_port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigurationError(
+                    f"port {settings.http_port} is already in use: stop the other process (make down) or set "
+                    f"REHAB_{settings.service.upper()}_HTTP_PORT to a free port"
+                ) from None
+            raise ConfigurationError(f"cannot listen on {settings.http_host}:{settings.http_port}: {exc}") from None
+
+
+async def check_database(settings: ServiceSettings) -> None:
+    engine = make_engine(settings.dsn(), settings.schema_name, 1)
+    try:
+        async with asyncio.timeout(10), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        where = f"{engine.url.host}:{engine.url.port}/{engine.url.database} as {engine.url.username}"
+        raise ConfigurationError(
+            f"cannot connect to PostgreSQL at {where} ({one_line(exc)}): start it with 'make up' or fix "
+            f"REHAB_{settings.service.upper()}_DATABASE_URL"
+        ) from None
+    finally:
+        await engine.dispose()
+
+
+async def check_kafka(settings: ServiceSettings) -> None:
+    if not await kafka_reachable(settings, timeout=10):
+        raise ConfigurationError(
+            f"Kafka is unreachable at {settings.kafka_bootstrap}: start it with 'make up' or set "
+            "REHAB_KAFKA_BOOTSTRAP to a reachable broker"
+        )
+
+
+def preflight(settings: ServiceSettings) -> None:
+    check_port(settings)
+    asyncio.run(check_database(settings))
+    asyncio.run(check_kafka(settings))
+
+
+def run(name: str, make_spec: Callable[[], ServiceSpec]) -> None:
+    """Entry point of a service process."""
+    try:
+        settings = ServiceSettings.for_service(name)
+    except ValidationError as exc:
+        sys.exit(f"rehab-{name}: invalid configuration: {one_line(exc)}")
+    configure_logging(name, settings.log_level, settings.log_json)
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # preflight reports Kafka problems itself
+    try:
+        preflight(settings)
+    except ConfigurationError as exc:
+        sys.exit(f"rehab-{name}: {exc}")
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    app = create_app(make_spec(), settings)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)

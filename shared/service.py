@@ -1,0 +1,196 @@
+"""Composition root shared by the four services: one process serving HTTP and its Kafka subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.auth import TokenCodec
+from shared.db import make_engine
+from shared.errors import install_error_handlers
+from shared.events import Envelope, EventRegistry
+from shared.eventstore import EventStore
+from shared.kafka import ensure_topics, kafka_reachable, make_producer
+from shared.logs import set_correlation
+from shared.migrations import Migration, migrate
+from shared.relay import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.store_schema import KERNEL_MIGRATIONS
+from shared.subscriber import Subscription, attach
+from shared.units import AdminUnits, admin_units
+
+log = logging.getLogger("rehab.service")
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service: its topic, tables, HTTP routes, subscriptions and event types."""
+
+    name: str
+    title: str
+    description: str
+    topic: str | None = None
+    migrations: Sequence[Migration] = ()
+    routers: Sequence[APIRouter] = ()
+    subscriptions: Sequence[Subscription] = ()
+    events: EventRegistry = field(default_factory=EventRegistry)
+
+
+@dataclass
+class Runtime:
+    """The live adapters of a running service, reachable from handlers as request.app.state.runtime."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    broker: KafkaBroker
+    store: EventStore | None
+    relay: OutboxRelay | None
+    units: AdminUnits
+    tokens: TokenCodec
+
+
+def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
+    engine = make_engine(settings.dsn(), settings.schema_name, settings.db_pool_size, f"rehab-{spec.name}")
+    broker = KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=f"rehab-{spec.name}",
+        acks="all",
+        enable_idempotence=True,
+        logger=logging.getLogger(f"rehab.{spec.name}.broker"),
+    )
+    store = EventStore(spec.topic) if spec.topic else None
+    relay = None
+    if spec.topic:
+        relay = OutboxRelay(
+            engine,
+            lambda: make_producer(settings, f"rehab-{spec.name}-relay"),
+            spec.name,
+            settings.relay_batch_size,
+            settings.relay_idle_seconds,
+        )
+        broker.publisher(
+            spec.topic, title=spec.topic, schema=Envelope, description=_catalogue(spec)
+        )  # documents the outbox topic in AsyncAPI
+    for sub in spec.subscriptions:
+        attach(broker, engine, sub, settings.consumer_batch_size, settings.consumer_max_attempts)
+    return Runtime(
+        settings,
+        engine,
+        broker,
+        store,
+        relay,
+        admin_units(),
+        TokenCodec(settings.jwt_secret.get_secret_value(), settings.jwt_algorithm),
+    )
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    """The service's ASGI app; connections open in its lifespan, never at import time."""
+    rt = build_runtime(spec, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        applied = await migrate(rt.engine, settings.schema_name, [*KERNEL_MIGRATIONS, *spec.migrations])
+        for step in applied:
+            log.info("migration applied: %s", step)
+        topics = {t for s in spec.subscriptions for t in s.topics} | ({spec.topic} if spec.topic else set())
+        await ensure_topics(settings, sorted(topics))
+        await rt.broker.start()
+        relay_task = asyncio.create_task(rt.relay.run()) if rt.relay else None
+        log.info("%s ready on %s:%d", spec.name, settings.http_host, settings.http_port)
+        try:
+            yield
+        finally:
+            if rt.relay and relay_task:
+                rt.relay.stop()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(relay_task, 15)
+            await rt.broker.stop()
+            await rt.engine.dispose()
+
+    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
+    app.state.runtime = rt
+    app.state.tokens = rt.tokens
+    install_error_handlers(app)
+    app.include_router(_ops_router(spec, rt))
+    for router in spec.routers:
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def correlation_middleware(request: Request, call_next: Any) -> Response:
+        cid = request.headers.get("x-correlation-id") or request.headers.get("x-request-id")
+        set_correlation(cid)
+        response: Response = await call_next(request)
+        if cid:
+            response.headers["x-correlation-id"] = cid
+        return response
+
+    return app
+
+
+def _ops_router(spec: ServiceSpec, rt: Runtime) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+    kafka_seen = {"ok": False, "at": 0.0}
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "live", "service": spec.name}
+
+    @router.get("/health/ready")
+    async def ready() -> JSONResponse:
+        checks = {"database": await _db_ok(rt.engine), "kafka": await _kafka_ok()}
+        ok = all(checks.values())
+        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, 200 if ok else 503)
+
+    async def _kafka_ok() -> bool:
+        if time.monotonic() - kafka_seen["at"] > 5:  # a metadata request at most every 5 s
+            kafka_seen["ok"] = await kafka_reachable(rt.settings, timeout=2)
+            kafka_seen["at"] = time.monotonic()
+        return bool(kafka_seen["ok"])
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        if rt.relay is not None and rt.relay.is_leader:
+            await _refresh_backlog(rt.relay)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/asyncapi")
+    async def asyncapi() -> JSONResponse:
+        doc = AsyncAPI(rt.broker, title=f"{spec.title} events", version="0.1.0", description=spec.description)
+        return JSONResponse(doc.to_specification().to_jsonable())
+
+    return router
+
+
+async def _db_ok(engine: AsyncEngine) -> bool:
+    try:
+        async with asyncio.timeout(2), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _refresh_backlog(relay: OutboxRelay) -> None:
+    from shared.metrics import OUTBOX_BACKLOG
+
+    with contextlib.suppress(Exception):
+        OUTBOX_BACKLOG.labels(relay.service).set(await relay.backlog())
+
+
+def _catalogue(spec: ServiceSpec) -> str:
+    kinds = ", ".join(f"{c.event_type} v{c.schema_version}" for c in spec.events.classes())
+    return f"Events of the {spec.name} service, key = stream id. Event types: {kinds or 'none yet'}."

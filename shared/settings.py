@@ -1,0 +1,85 @@
+"""Settings read from the environment (prefix REHAB_), with defaults for the local platform."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS = {"registry": 8001, "cases": 8002, "quotas": 8003, "reporting": 8004}
+DEV_JWT_SECRET = "dev-secret-for-local-use-only-change-me"
+
+
+class PlatformSettings(BaseSettings):
+    """What every process of the system shares: broker, database server, token secret."""
+
+    model_config = SettingsConfigDict(env_prefix="REHAB_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_security_protocol: str = "PLAINTEXT"
+    topic_partitions: int = 6
+    topic_replication: int = 1
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 55432
+    pg_database: str = "rehab"
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_algorithm: str = "HS256"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+
+class ServiceSettings(PlatformSettings):
+    """One service's settings: its port, database role and schema, and its kernel tunables.
+
+    Service-specific variables use the prefix REHAB_<SERVICE>_ (e.g. REHAB_CASES_DATABASE_URL).
+    """
+
+    service: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    database_url: str | None = None
+    db_user: str | None = None
+    db_password: SecretStr | None = None
+    db_schema: str | None = None
+    db_pool_size: int = 10
+    relay_batch_size: int = 500
+    relay_idle_seconds: float = 0.1
+    consumer_batch_size: int = 500
+    consumer_max_attempts: int = Field(default=3, ge=1)
+
+    @classmethod
+    def for_service(cls, name: str, **overrides: object) -> ServiceSettings:
+        """Settings for service `name`: REHAB_* shared values, then REHAB_<NAME>_* ones, then overrides."""
+        shared = PlatformSettings().model_dump()
+        own = _ServiceEnv(_env_prefix=f"REHAB_{name.upper()}_").model_dump(exclude_none=True)  # type: ignore[call-arg]
+        values: dict[str, object] = {**shared, **own, **overrides}
+        values.setdefault("service", name)
+        if not values.get("http_port"):
+            values["http_port"] = SERVICE_PORTS.get(name, 8000)
+        return cls.model_validate(values)
+
+    @property
+    def schema_name(self) -> str:
+        return self.db_schema or self.service
+
+    def dsn(self) -> str:
+        """SQLAlchemy URL; REHAB_<SERVICE>_DATABASE_URL wins over the pieces."""
+        if self.database_url:
+            return self.database_url
+        user = self.db_user or self.service
+        password = self.db_password.get_secret_value() if self.db_password else user
+        return f"postgresql+asyncpg://{user}:{password}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+
+
+class _ServiceEnv(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    http_host: str | None = None
+    http_port: int | None = None
+    database_url: str | None = None
+    db_user: str | None = None
+    db_password: SecretStr | None = None
+    db_schema: str | None = None
+    db_pool_size: int | None = None
+    relay_batch_size: int | None = None
+    consumer_batch_size: int | None = None
+    consumer_max_attempts: int | None = None

@@ -1,0 +1,140 @@
+"""Vietnam's administrative units (GSO codes) in two editions: 3-level (to 2025-06-30) and 2-level (from 2025-07-01).
+
+Codes: province 2 digits, district 3, commune 5. The 2025 reorganisation abolished districts and renumbered
+communes, and reuses some codes with another meaning, so every question names the date it is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+DATA_DIR = Path(__file__).parent / "data"
+REFORM_DATE = date(2025, 7, 1)
+NATIONAL = "VN"
+Edition = Literal["2024", "2025"]
+Level = Literal["country", "province", "district", "commune"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    level: Level
+    parent: str | None
+    edition: Edition
+
+
+class UnknownUnitError(KeyError):
+    """A code that names no unit in the edition asked for."""
+
+
+def edition_for(on: date) -> Edition:
+    return "2025" if on >= REFORM_DATE else "2024"
+
+
+def fold(text: str) -> str:
+    """Lower-case, diacritics removed (đ → d), spaces collapsed: for matching Vietnamese names."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return " ".join(stripped.lower().split())
+
+
+class AdminUnits:
+    """Lookups over both editions: unit by code, ancestry, 'is X inside Y', successors after 2025."""
+
+    def __init__(self, units: dict[Edition, dict[str, Unit]], old_to_new: dict[str, list[str]]) -> None:
+        self._units = units
+        self._old_to_new = old_to_new
+
+    def get(self, code: str, on: date | None = None, edition: Edition | None = None) -> Unit:
+        ed = edition or (edition_for(on) if on else "2024")
+        try:
+            return self._units[ed][code]
+        except KeyError:
+            raise UnknownUnitError(f"unknown administrative unit {code!r} in the {ed} catalogue") from None
+
+    def exists(self, code: str, on: date | None = None) -> bool:
+        editions: list[Edition] = [edition_for(on)] if on else ["2024", "2025"]
+        return any(code in self._units[ed] for ed in editions)
+
+    def ancestors(self, code: str, edition: Edition) -> list[str]:
+        """The unit itself, then its parent, up to the country."""
+        chain: list[str] = []
+        current: str | None = code
+        while current is not None:
+            chain.append(current)
+            current = self._units[edition][current].parent
+        return chain
+
+    def is_within(self, inner: str, outer: str, on: date | None = None) -> bool:
+        """True when `inner` is `outer` or lies below it, in the edition valid on `on` (either when None)."""
+        if inner == outer or outer == NATIONAL:
+            return True
+        editions: list[Edition] = [edition_for(on)] if on else ["2024", "2025"]
+        return any(
+            inner in self._units[ed] and outer in self._units[ed] and outer in self.ancestors(inner, ed)
+            for ed in editions
+        )
+
+    def children(self, code: str, edition: Edition = "2024") -> list[Unit]:
+        return [u for u in self._units[edition].values() if u.parent == code]
+
+    def successors(self, old_commune: str) -> list[str]:
+        """New (2025) communes an old commune's area went to; more than one means a partial merge."""
+        return list(self._old_to_new.get(old_commune, []))
+
+    def find_by_name(self, name: str, parent: str | None = None, edition: Edition = "2024") -> list[Unit]:
+        """Units whose folded name matches, optionally below `parent`."""
+        wanted = fold(name)
+        return [
+            u
+            for u in self._units[edition].values()
+            if (fold(u.name) == wanted or fold(_bare(u.name)) == wanted)
+            and (parent is None or self.is_within(u.code, parent, None if edition == "2024" else REFORM_DATE))
+        ]
+
+    def count(self, edition: Edition, level: Level) -> int:
+        return sum(1 for u in self._units[edition].values() if u.level == level)
+
+
+_PREFIXES = ("thành phố ", "tỉnh ", "quận ", "huyện ", "thị xã ", "thị trấn ", "phường ", "xã ", "đặc khu ")
+
+
+def _bare(name: str) -> str:
+    lowered = name.lower()
+    for prefix in _PREFIXES:
+        if lowered.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+@cache
+def admin_units(data_dir: Path = DATA_DIR) -> AdminUnits:
+    """The real GSO catalogue shipped with the project (loaded once per process)."""
+    old = json.loads((data_dir / "admin-units-vn-2024-05-01.json").read_text(encoding="utf-8"))
+    reform = json.loads((data_dir / "admin-units-vn-2025-07-01-mapping.json").read_text(encoding="utf-8"))
+    units: dict[Edition, dict[str, Unit]] = {"2024": {}, "2025": {}}
+    for ed in ("2024", "2025"):
+        units[ed][NATIONAL] = Unit(NATIONAL, "Việt Nam", "country", None, ed)  # type: ignore[arg-type]
+    for p in old["data"]:
+        units["2024"][p["level1_id"]] = Unit(p["level1_id"], p["name"], "province", NATIONAL, "2024")
+        for d in p.get("level2s", []):
+            units["2024"][d["level2_id"]] = Unit(d["level2_id"], d["name"], "district", p["level1_id"], "2024")
+            for c in d.get("level3s", []):
+                units["2024"][c["level3_id"]] = Unit(c["level3_id"], c["name"], "commune", d["level2_id"], "2024")
+    for p in reform["new_to_old"]:
+        units["2025"][p["level1_id"]] = Unit(p["level1_id"], p["name"], "province", NATIONAL, "2025")
+        for c in p.get("level2s", []):
+            units["2025"][c["level2_id"]] = Unit(c["level2_id"], c["name"], "commune", p["level1_id"], "2025")
+    old_to_new: dict[str, list[str]] = {}
+    for p in reform["old_to_new"]:
+        for c in p.get("level3s", []):
+            old_to_new[c["level3_id"]] = [s["new_id"] for s in c.get("splits", [])]
+    return AdminUnits(units, old_to_new)
