@@ -50,7 +50,7 @@ class ServiceSettings(PlatformSettings):
     def for_service(cls, name: str, **overrides: object) -> ServiceSettings:
         """Settings for service `name`: REHAB_* shared values, then REHAB_<NAME>_* ones, then overrides."""
         shared = PlatformSettings().model_dump()
-        own = _ServiceEnv(_env_prefix=f"REHAB_{name.upper()}_").model_dump(exclude_none=True)  # type: ignore[call-arg]
+        own = _ServiceEnv(_env_prefix=f"REHAB_{name.upper()}_").model_dump(exclude_none=True)
         values: dict[str, object] = {**shared, **own, **overrides}
         values.setdefault("service", name)
         if not values.get("http_port"):

@@ -11,7 +11,7 @@ from typing import Any
 from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.message import KafkaMessage
+from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.consumer import Handler, IdempotentConsumer, Record, TransientError

@@ -122,7 +122,7 @@ def admin_units(data_dir: Path = DATA_DIR) -> AdminUnits:
     reform = json.loads((data_dir / "admin-units-vn-2025-07-01-mapping.json").read_text(encoding="utf-8"))
     units: dict[Edition, dict[str, Unit]] = {"2024": {}, "2025": {}}
     for ed in ("2024", "2025"):
-        units[ed][NATIONAL] = Unit(NATIONAL, "Việt Nam", "country", None, ed)  # type: ignore[arg-type]
+        units[ed][NATIONAL] = Unit(NATIONAL, "Việt Nam", "country", None, ed)
     for p in old["data"]:
         units["2024"][p["level1_id"]] = Unit(p["level1_id"], p["name"], "province", NATIONAL, "2024")
         for d in p.get("level2s", []):

@@ -1,0 +1,37 @@
+# make up: the whole system on this machine; make test: the test suite against real Kafka and PostgreSQL.
+SHELL := /bin/bash
+export UV_PROJECT_ENVIRONMENT ?= $(CURDIR)/.local/venv
+PY := $(UV_PROJECT_ENVIRONMENT)/bin/python
+
+.PHONY: up down platform python test bench lint status
+
+python:
+	@deploy/local/python.sh
+
+platform: python
+	@deploy/local/postgres.sh start
+	@deploy/local/kafka.sh start
+	@$(PY) -m shared.platform topics
+
+up: platform
+	@deploy/local/services.sh start
+
+down:
+	@deploy/local/services.sh stop
+	@deploy/local/kafka.sh stop
+	@deploy/local/postgres.sh stop
+
+status:
+	@deploy/local/services.sh status; deploy/local/kafka.sh status; deploy/local/postgres.sh status
+
+lint: python
+	$(PY) -m ruff check shared services tests
+	$(PY) -m ruff format --check shared services tests
+	$(PY) -m mypy shared services
+	$(UV_PROJECT_ENVIRONMENT)/bin/lint-imports
+
+test: platform lint
+	$(PY) -m pytest -q tests/unit tests/integration
+
+bench: platform
+	$(PY) -m tests.perf.bench_kernel

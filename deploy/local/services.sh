@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Starts/stops the four service processes, tracked by pid files under .local/run.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+declare -A PORT=([registry]=8001 [cases]=8002 [quotas]=8003 [reporting]=8004)
+
+start() {
+  cd "$REHAB_ROOT"
+  for s in $SERVICES; do
+    if pid_alive "$RUN_DIR/$s.pid"; then say "$s already running (pid $(cat "$RUN_DIR/$s.pid"))"; continue; fi
+    setsid nohup "$PY" -m "services.$s" > "$LOG_DIR/$s.log" 2>&1 < /dev/null &
+    echo $! > "$RUN_DIR/$s.pid"
+  done
+  for s in $SERVICES; do
+    local url=http://127.0.0.1:${PORT[$s]}/health/ready ok=
+    for _ in $(seq 1 60); do
+      if curl -fs "$url" > /dev/null; then ok=1; break; fi
+      pid_alive "$RUN_DIR/$s.pid" || break
+      sleep 0.5
+    done
+    [ -n "$ok" ] || { tail -5 "$LOG_DIR/$s.log" >&2; die "$s did not become ready: see $LOG_DIR/$s.log"; }
+  done
+  local token; token=$("$PY" -m shared.cli token --role district_officer --unit 220 --sub demo.district)
+  say "the system is up:"
+  for s in $SERVICES; do printf '  %-10s http://127.0.0.1:%s  (docs /docs, events /asyncapi, metrics /metrics)\n' "$s" "${PORT[$s]}"; done
+  printf '  Kafka      %s\n  PostgreSQL %s:%s/rehab\n' "$REHAB_KAFKA_BOOTSTRAP" "$PG_HOST" "$PG_PORT"
+  printf '\nDev token (district officer, Huyện Sơn Động 220, 12 h):\n  export TOKEN=%s\n' "$token"
+  printf '  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/health/ready\n'
+}
+
+case "${1:-start}" in
+  start) start ;;
+  stop) for s in $SERVICES; do stop_pid "$s" TERM; done ;;
+  status) for s in $SERVICES; do if pid_alive "$RUN_DIR/$s.pid"; then echo "$s: running"; else echo "$s: stopped"; fi; done ;;
+  *) die "usage: $0 start|stop|status" ;;
+esac

@@ -1,0 +1,36 @@
+"""The `rehab` command line: `rehab token --role R --unit U` prints a dev token signed with the local secret."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+
+from shared.auth import Role, TokenCodec
+from shared.settings import PlatformSettings
+from shared.units import NATIONAL, UnknownUnitError, admin_units
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rehab", description="Rehab tracking system tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    tok = sub.add_parser("token", help="print a signed token for local use")
+    tok.add_argument("--role", required=True, choices=[r.value for r in Role])
+    tok.add_argument("--unit", required=True, help="GSO code of the caller's unit (VN for national)")
+    tok.add_argument("--sub", default=None, help="subject (user id); defaults to role@unit")
+    tok.add_argument("--hours", type=float, default=12)
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        if args.unit != NATIONAL and not admin_units().exists(args.unit):
+            print(
+                f"rehab: {UnknownUnitError(args.unit).args[0]}: give a GSO code such as 220 or 07616", file=sys.stderr
+            )
+            return 2
+        settings = PlatformSettings()
+        codec = TokenCodec(settings.jwt_secret.get_secret_value(), settings.jwt_algorithm)
+        print(codec.issue(args.sub or f"{args.role}@{args.unit}", args.role, args.unit, timedelta(hours=args.hours)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
