@@ -1,0 +1,120 @@
+"""`make bench`: event store append and relay throughput, each beside a raw baseline measured in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+
+from shared.db import make_engine
+from shared.events import CommandContext, Event, PendingEvent
+from shared.eventstore import EventStore
+from shared.ids import uuid7
+from shared.kafka import ensure_topics, make_producer
+from shared.migrations import migrate
+from shared.relay import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.store_schema import KERNEL_MIGRATIONS
+
+N_STREAMS, PER_STREAM, WRITERS = 2000, 5, 8
+
+
+class Benchmarked(Event):
+    event_type = "benchmarked"
+    n: int
+
+
+def row(label: str, count: int, seconds: float, base: float | None = None) -> str:
+    rate = count / seconds
+    ratio = "" if base is None else f"   ratio {rate / base:5.2f}x of baseline"
+    print(f"{label:<58} {count:>7} in {seconds:6.2f}s = {rate:>9,.0f}/s{ratio}")
+    return str(rate)
+
+
+async def main() -> None:
+    base = ServiceSettings()
+    dsn = f"postgresql+asyncpg://rehab:rehab@{base.pg_host}:{base.pg_port}/rehab"
+    schema = f"bench_{uuid7().hex[-8:]}"
+    settings = ServiceSettings.for_service(schema, database_url=dsn, db_schema=schema)
+    admin = make_engine(dsn, "public", 1)
+    async with admin.begin() as c:
+        await c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(dsn, schema, WRITERS)
+    await migrate(engine, schema, KERNEL_MIGRATIONS)
+    topic = f"bench.{schema}"
+    await ensure_topics(settings, [topic])
+    total = N_STREAMS * PER_STREAM
+    print(f"kernel benchmark: {total} events, {N_STREAMS} streams, {WRITERS} concurrent writers, 1 event per tx")
+    try:
+        raw_rate = await raw_inserts(dsn, schema, total)
+        await appends(engine, topic, total, raw_rate)
+        kafka_rate = await raw_producer(settings, topic, total)
+        relay = OutboxRelay(engine, lambda: make_producer(settings, "bench"), schema, 1000)
+        t = time.perf_counter()
+        while await relay.publish_batch():
+            pass
+        row("relay: outbox -> Kafka (acks=all, idempotent, marked)", total, time.perf_counter() - t, kafka_rate)
+        await relay._close_producer()
+    finally:
+        await engine.dispose()
+        async with admin.begin() as c:
+            await c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+async def raw_inserts(dsn: str, schema: str, total: int) -> float:
+    pool = await asyncpg.create_pool(dsn.replace("+asyncpg", ""), min_size=WRITERS, max_size=WRITERS)
+    await pool.execute(f'CREATE TABLE "{schema}".raw (id BIGSERIAL PRIMARY KEY, stream TEXT, v INT, body JSONB)')
+
+    async def writer(w: int) -> None:
+        for i in range(w, total, WRITERS):
+            await pool.execute(
+                f'INSERT INTO "{schema}".raw (stream, v, body) VALUES ($1, $2, $3)', f"s-{i % N_STREAMS}", i, '{"n": 1}'
+            )
+
+    t = time.perf_counter()
+    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
+    rate = float(row("baseline: raw asyncpg INSERT, 1 row per tx", total, time.perf_counter() - t))
+    await pool.close()
+    return rate
+
+
+async def appends(engine: object, topic: str, total: int, base: float) -> None:
+    store = EventStore(topic)
+
+    async def writer(w: int) -> None:
+        for s in range(w, N_STREAMS, WRITERS):
+            for v in range(PER_STREAM):
+                async with engine.begin() as conn:  # type: ignore[attr-defined]
+                    pending = PendingEvent(event=Benchmarked(n=v), occurred_on=date(2024, 1, 1), unit_code="07616")
+                    await store.append(conn, f"s-{s}", v, [pending], CommandContext())
+
+    t = time.perf_counter()
+    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
+    row("event store: append (version check + event + outbox row)", total, time.perf_counter() - t, base)
+
+
+async def raw_producer(settings: ServiceSettings, topic: str, total: int) -> float:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    value = b'{"event_type": "benchmarked", "payload": {"n": 1}}' * 8
+    t = time.perf_counter()
+    futures = [await producer.send(topic, value, key=f"s-{i % N_STREAMS}".encode()) for i in range(total)]
+    await asyncio.gather(*futures)
+    rate = float(row("baseline: raw aiokafka producer (acks=all, idempotent)", total, time.perf_counter() - t))
+    await producer.stop()
+    return rate
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
