@@ -19,9 +19,9 @@ from typing import Protocol
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.db import is_transient
 from shared.events import Envelope
 from shared.kafka import dlq_topic
 from shared.logs import correlation, one_line
@@ -67,12 +67,6 @@ class TransientError(Exception):
     """The database (not the message) failed: the batch must be redelivered, not dead-lettered."""
 
 
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
-
-
 class IdempotentConsumer:
     """Applies batches of records through `handler` exactly once in effect."""
 
@@ -108,10 +102,8 @@ class IdempotentConsumer:
             # Some message failed: replay the batch one savepoint per message to find and isolate it.
         try:
             return await self._apply(parsed, BatchResult(dead=result.dead), careful=True)
-        except TransientError:
-            raise
         except Exception as exc:
-            if is_transient(exc):
+            if not isinstance(exc, TransientError) and is_transient(exc):
                 raise TransientError(one_line(exc)) from exc
             raise
 

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import is_transient
 from shared.eventstore import ConcurrencyError
 
 log = logging.getLogger("rehab.http")
@@ -84,8 +85,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        from shared.consumer import is_transient
-
         if is_transient(exc):
             log.warning("database unavailable: %s", exc)
             return JSONResponse(error_body("unavailable", "the database is unavailable; try again shortly"), 503)

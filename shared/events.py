@@ -70,7 +70,7 @@ class Envelope(BaseModel):
 class PendingEvent(BaseModel):
     """An event an aggregate decided on, not yet given its place in a stream."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True)
 
     event: Event
     occurred_on: date

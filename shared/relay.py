@@ -128,7 +128,7 @@ class OutboxRelay:
         for r in rows:
             PUBLISH_LATENCY.labels(self.service).observe((now - r.created_at).total_seconds())
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
-        await self._update_backlog()
+        await self.refresh_backlog()
         return len(rows)
 
     async def mark_published(self, ids: list[int]) -> None:
@@ -140,7 +140,8 @@ class OutboxRelay:
             result = await conn.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
             return int(result.scalar_one())
 
-    async def _update_backlog(self) -> None:
+    async def refresh_backlog(self) -> None:
+        """Set the backlog gauge from the table."""
         OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
 
     async def _acquire(self, conn: AsyncConnection) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import socket
 import sys
 from collections.abc import Callable
@@ -73,8 +74,6 @@ def run(name: str, make_spec: Callable[[], ServiceSpec]) -> None:
     except ValidationError as exc:
         sys.exit(f"rehab-{name}: invalid configuration: {one_line(exc)}")
     configure_logging(name, settings.log_level, settings.log_json)
-    import logging
-
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # preflight reports Kafka problems itself
     try:
         preflight(settings)

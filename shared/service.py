@@ -164,7 +164,8 @@ def _ops_router(spec: ServiceSpec, rt: Runtime) -> APIRouter:
     @router.get("/metrics")
     async def metrics() -> Response:
         if rt.relay is not None and rt.relay.is_leader:
-            await _refresh_backlog(rt.relay)
+            with contextlib.suppress(Exception):
+                await rt.relay.refresh_backlog()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/asyncapi")
@@ -182,13 +183,6 @@ async def _db_ok(engine: AsyncEngine) -> bool:
         return True
     except Exception:
         return False
-
-
-async def _refresh_backlog(relay: OutboxRelay) -> None:
-    from shared.metrics import OUTBOX_BACKLOG
-
-    with contextlib.suppress(Exception):
-        OUTBOX_BACKLOG.labels(relay.service).set(await relay.backlog())
 
 
 def _catalogue(spec: ServiceSpec) -> str:

@@ -9,6 +9,7 @@ from datetime import date
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
 from shared.events import CommandContext, Event, PendingEvent
@@ -83,13 +84,13 @@ async def raw_inserts(dsn: str, schema: str, total: int) -> float:
     return rate
 
 
-async def appends(engine: object, topic: str, total: int, base: float) -> None:
+async def appends(engine: AsyncEngine, topic: str, total: int, base: float) -> None:
     store = EventStore(topic)
 
     async def writer(w: int) -> None:
         for s in range(w, N_STREAMS, WRITERS):
             for v in range(PER_STREAM):
-                async with engine.begin() as conn:  # type: ignore[attr-defined]
+                async with engine.begin() as conn:
                     pending = PendingEvent(event=Benchmarked(n=v), occurred_on=date(2024, 1, 1), unit_code="07616")
                     await store.append(conn, f"s-{s}", v, [pending], CommandContext())
 
