@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.db import is_transient
 from shared.eventstore import ConcurrencyError
+from shared.rules import RuleViolation
 
 log = logging.getLogger("rehab.http")
 
@@ -51,6 +52,9 @@ class Unavailable(AppError):
     status, code = 503, "unavailable"
 
 
+_RULE_STATUS = {"conflict": 409, "invalid": 422, "not_found": 404, "forbidden": 403}
+
+
 def error_body(code: str, message: str, fields: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
 
@@ -70,12 +74,22 @@ def install_error_handlers(app: FastAPI) -> None:
             409,
         )
 
+    @app.exception_handler(RuleViolation)
+    async def rule_violation(request: Request, exc: RuleViolation) -> JSONResponse:
+        status = _RULE_STATUS[exc.kind]
+        vietnamese = request.headers.get("accept-language", "").lower().startswith("vi")
+        message = exc.message_vi if vietnamese else exc.message
+        fields = {exc.field: message} if exc.field else None
+        body = error_body(exc.code, message, fields, message_vi=exc.message_vi, **exc.extra)
+        return JSONResponse(body, status)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         fields: dict[str, str] = {}
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            fields.setdefault(".".join(loc) or "body", str(err.get("msg", "invalid")))
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            fields.setdefault(".".join(loc) or "body", message)
         return JSONResponse(error_body("invalid", "the request has invalid fields", fields), 422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     subscriptions: Sequence[Subscription] = ()
     events: EventRegistry = field(default_factory=EventRegistry)
+    background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Runtime:
     relay: OutboxRelay | None
     units: AdminUnits
     tokens: TokenCodec
+    extras: dict[str, Any] = field(default_factory=dict)  # a service's own long-lived objects
 
 
 def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
@@ -110,10 +112,14 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         await ensure_topics(settings, sorted(topics))
         await rt.broker.start()
         relay_task = asyncio.create_task(rt.relay.run()) if rt.relay else None
+        workers = [asyncio.create_task(job(rt)) for job in spec.background]
         log.info("%s ready on %s:%d", spec.name, settings.http_host, settings.http_port)
         try:
             yield
         finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
             if rt.relay and relay_task:
                 rt.relay.stop()
                 with contextlib.suppress(Exception):

@@ -45,6 +45,7 @@ class ServiceSettings(PlatformSettings):
     relay_idle_seconds: float = 0.1
     consumer_batch_size: int = 500
     consumer_max_attempts: int = Field(default=3, ge=1)
+    pii_key: SecretStr | None = None  # registry only: encrypts names and citizen ids at rest
 
     @classmethod
     def for_service(cls, name: str, **overrides: object) -> ServiceSettings:
@@ -83,3 +84,4 @@ class _ServiceEnv(BaseSettings):
     relay_batch_size: int | None = None
     consumer_batch_size: int | None = None
     consumer_max_attempts: int | None = None
+    pii_key: SecretStr | None = None

@@ -52,6 +52,12 @@ class AdminUnits:
     def __init__(self, units: dict[Edition, dict[str, Unit]], old_to_new: dict[str, list[str]]) -> None:
         self._units = units
         self._old_to_new = old_to_new
+        self._children: dict[tuple[Edition, str], list[Unit]] = {}
+        for ed, table in units.items():
+            for unit in table.values():
+                if unit.parent is not None:
+                    self._children.setdefault((ed, unit.parent), []).append(unit)
+        self._within: dict[str, frozenset[str] | None] = {}
 
     def get(self, code: str, on: date | None = None, edition: Edition | None = None) -> Unit:
         ed = edition or (edition_for(on) if on else "2024")
@@ -84,7 +90,23 @@ class AdminUnits:
         )
 
     def children(self, code: str, edition: Edition = "2024") -> list[Unit]:
-        return [u for u in self._units[edition].values() if u.parent == code]
+        return list(self._children.get((edition, code), []))
+
+    def units_within(self, code: str) -> frozenset[str] | None:
+        """`code` and every unit code (either edition) below it; None for the whole country (no filter needed)."""
+        if code == NATIONAL:
+            return None
+        if code not in self._within:
+            found: set[str] = set()
+            editions: tuple[Edition, ...] = ("2024", "2025")
+            for edition in editions:
+                frontier = [code] if code in self._units[edition] else []
+                while frontier:
+                    unit = self._units[edition][frontier.pop()]
+                    found.add(unit.code)
+                    frontier.extend(u.code for u in self._children.get((edition, unit.code), []))
+            self._within[code] = frozenset(found)
+        return self._within[code]
 
     def successors(self, old_commune: str) -> list[str]:
         """New (2025) communes an old commune's area went to; more than one means a partial merge."""

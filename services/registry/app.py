@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from services.registry.api import router, run_imports
+from services.registry.domain.events import REGISTRY_EVENTS
+from services.registry.tables import MIGRATIONS
 from shared.kafka import REGISTRY_TOPIC
 from shared.service import ServiceSpec
 
@@ -13,4 +16,8 @@ def spec() -> ServiceSpec:
         title="Registry: people on record",
         description="People on record from police reviews, self-reports and health referrals; sole holder of identity.",
         topic=REGISTRY_TOPIC,
+        migrations=MIGRATIONS,
+        routers=[router],
+        events=REGISTRY_EVENTS,
+        background=[run_imports],
     )

@@ -1,0 +1,197 @@
+"""The registry's HTTP API (`/api/v1`): persons, determinations, residence changes, merges, imports, audit."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from services.registry.commands import Registry
+from services.registry.imports.parse import UnreadableFile
+from services.registry.imports.worker import ImportWorker
+from services.registry.policy import Action, authorize
+from services.registry.queries import MAX_PAGE_SIZE, read_audit, read_person, search_persons
+from services.registry.schemas import (
+    DeathIn,
+    DeterminationIn,
+    MergeIn,
+    NewPerson,
+    PersonOut,
+    PersonPage,
+    ResidenceChangeIn,
+)
+from services.registry.tables import imports
+from services.registry.vault import Vault
+from shared.auth import CurrentPrincipal
+from shared.clock import today
+from shared.errors import Invalid, NotFound
+from shared.ids import uuid7
+from shared.logs import current_correlation_id
+from shared.service import Runtime
+
+router = APIRouter(prefix="/api/v1", tags=["persons"])
+MAX_UPLOAD = 64 * 1024 * 1024
+Page = Annotated[int, Query(ge=1)]
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+
+
+def parts(rt: Runtime) -> tuple[Registry, ImportWorker]:
+    """The registry's application service and import worker, made once per running service."""
+    if "registry" not in rt.extras:
+        assert rt.store is not None
+        key = rt.settings.pii_key.get_secret_value() if rt.settings.pii_key else None
+        registry = Registry(rt.store, rt.units, Vault(key))
+        rt.extras["registry"], rt.extras["imports"] = registry, ImportWorker(rt.engine, registry)
+    return rt.extras["registry"], rt.extras["imports"]
+
+
+async def run_imports(rt: Runtime) -> None:
+    """Background job: works through uploaded lists, resuming any a previous process left unfinished."""
+    await parts(rt)[1].run()
+
+
+def _rt(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+@router.post("/persons", status_code=201, summary="Put a person on record (409 if the citizen id is known)")
+async def register(body: NewPerson, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    authorize(who, Action.REGISTER)
+    rt = _rt(request)
+    registry, _ = parts(rt)
+    async with rt.engine.begin() as conn:
+        person_id, likely = await registry.register(conn, who, body)
+    return {
+        "person_id": person_id,
+        "version": 1,
+        "commune_code": body.commune_code,
+        "status": body.status,
+        "likely_duplicates": likely,
+    }
+
+
+@router.get("/persons/{person_id}", response_model=PersonOut, summary="A person's file (the read is audited)")
+async def get_person(person_id: UUID, who: CurrentPrincipal, request: Request) -> PersonOut:
+    authorize(who, Action.READ)
+    rt = _rt(request)
+    async with rt.engine.begin() as conn:
+        return await read_person(conn, parts(rt)[0], who, str(person_id))
+
+
+@router.get("/persons", response_model=PersonPage, summary="Search people on record in your area (audited)")
+async def list_persons(
+    who: CurrentPrincipal,
+    request: Request,
+    commune_code: str | None = None,
+    status: Literal["user", "addict"] | None = None,
+    q: Annotated[str | None, Query(max_length=120, description="name words or a 12-digit citizen id")] = None,
+    page: Page = 1,
+    page_size: PageSize = 50,
+) -> PersonPage:
+    authorize(who, Action.READ)
+    rt = _rt(request)
+    async with rt.engine.begin() as conn:
+        return await search_persons(conn, parts(rt)[0], who, commune_code, status, q, page, page_size)
+
+
+@router.post("/persons/{person_id}/addiction-determinations", status_code=201, summary="Record a determination")
+async def determine(person_id: UUID, body: DeterminationIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    authorize(who, Action.DETERMINE)
+    rt = _rt(request)
+    async with rt.engine.begin() as conn:
+        version = await parts(rt)[0].determine(conn, who, str(person_id), body)
+    status = "addict" if body.result == "addicted" else "user"
+    return {"person_id": str(person_id), "version": version, "status": status}
+
+
+@router.post("/persons/{person_id}/residence-changes", status_code=201, summary="Move management to another commune")
+async def move(person_id: UUID, body: ResidenceChangeIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    authorize(who, Action.MOVE)
+    rt = _rt(request)
+    async with rt.engine.begin() as conn:
+        version = await parts(rt)[0].move(conn, who, str(person_id), body)
+    return {"person_id": str(person_id), "version": version, "commune_code": body.commune_code}
+
+
+@router.post("/persons/{person_id}/merges", summary="Merge a duplicate record into this one")
+async def merge(person_id: UUID, body: MergeIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    authorize(who, Action.MERGE)
+    rt = _rt(request)
+    async with rt.engine.begin() as conn:
+        await parts(rt)[0].merge(conn, who, str(person_id), body.duplicate_id, body.merged_on)
+    return {"survivor_id": str(person_id), "duplicate_id": body.duplicate_id}
+
+
+@router.post("/persons/{person_id}/death", status_code=201, summary="Record the person's death (closes the record)")
+async def death(person_id: UUID, body: DeathIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    authorize(who, Action.RECORD_DEATH)
+    rt = _rt(request)
+    async with rt.engine.begin() as conn:
+        await parts(rt)[0].record_death(conn, who, str(person_id), body.died_on)
+    return {"person_id": str(person_id), "died_on": body.died_on.isoformat()}
+
+
+@router.post("/persons/imports", status_code=202, summary="Import a police review list (CSV or XLSX)")
+async def submit_import(
+    who: CurrentPrincipal,
+    request: Request,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX, one row per person")],
+    recorded_on: Annotated[date | None, Form(description="legal date of the list; default today")] = None,
+    source: Annotated[Literal["police_review", "self_report", "health_referral"], Form()] = "police_review",
+) -> JSONResponse:
+    authorize(who, Action.IMPORT)
+    content = await file.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        raise Invalid("the file is larger than 64 MiB; split the list", {"file": "too large"})
+    when = recorded_on or today()
+    if when > today():
+        raise Invalid("recorded_on is in the future", {"recorded_on": "date is in the future (ngày trong tương lai)"})
+    worker = parts(_rt(request))[1]
+    try:
+        import_id = await worker.submit(
+            who, file.filename or "upload", content, when, source, current_correlation_id() or str(uuid7())
+        )
+    except UnreadableFile as exc:
+        raise Invalid(str(exc), {"file": str(exc)}) from None
+    return JSONResponse(
+        {"import_id": import_id, "status": "queued"}, 202, {"Location": f"/api/v1/persons/imports/{import_id}"}
+    )
+
+
+@router.get("/persons/imports/{import_id}", summary="Progress and report of an import")
+async def import_report(import_id: UUID, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    authorize(who, Action.IMPORT)
+    rt = _rt(request)
+    async with rt.engine.connect() as conn:
+        job = (await conn.execute(select(imports).where(imports.c.import_id == str(import_id)))).first()
+    if job is None or not rt.units.is_within(job.actor["unit"], who.unit):
+        raise NotFound(f"no import {import_id} in your area")
+    return {
+        "import_id": str(job.import_id),
+        "filename": job.filename,
+        "status": job.status,
+        "total": job.total,
+        "processed": job.processed,
+        "created": job.created,
+        "duplicates": job.duplicates,
+        "rejected": job.rejected,
+        "likely_duplicates": job.flagged,
+        "error": job.error,
+        "submitted_at": job.submitted_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+@router.get("/audit", tags=["audit"], summary="The audit trail of records in your area (auditors)")
+async def audit_trail(
+    who: CurrentPrincipal, request: Request, person_id: UUID | None = None, page: Page = 1, page_size: PageSize = 100
+) -> dict[str, Any]:
+    authorize(who, Action.READ_AUDIT)
+    rt = _rt(request)
+    async with rt.engine.connect() as conn:
+        return await read_audit(conn, parts(rt)[0], who, str(person_id) if person_id else None, page, page_size)

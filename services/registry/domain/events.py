@@ -1,0 +1,72 @@
+"""The registry's facts. They travel on Kafka, so they carry no name, citizen id, date of birth or village."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from shared.events import Event, EventRegistry
+
+Status = Literal["user", "addict"]
+Sex = Literal["male", "female"]
+Source = Literal["police_review", "self_report", "health_referral"]
+DeterminationResult = Literal["addicted", "not_addicted"]
+
+REGISTRY_EVENTS = EventRegistry()
+
+
+@REGISTRY_EVENTS.register
+class PersonRegistered(Event):
+    """A person was put on record in a commune (identity kept apart, in the registry's vault)."""
+
+    event_type = "person_registered"
+
+    commune_code: str
+    status: Status
+    source: Source
+    sex: Sex
+    birth_year: int
+
+
+@REGISTRY_EVENTS.register
+class AddictionDetermined(Event):
+    """A licensed health facility determined whether the person is drug-dependent."""
+
+    event_type = "addiction_determined"
+
+    result: DeterminationResult
+    facility: str
+    form_number: str
+    status: Status  # the person's status after the determination
+
+
+@REGISTRY_EVENTS.register
+class ResidenceChanged(Event):
+    """The person moved; management passes to the new commune (the village stays in the vault)."""
+
+    event_type = "residence_changed"
+
+    from_commune: str
+    to_commune: str
+
+
+@REGISTRY_EVENTS.register
+class RecordsMerged(Event):
+    """Two records were found to be one person; the duplicate is closed and the survivor carries on.
+
+    Appended to both streams: on the duplicate's stream it closes the record, on the survivor's it notes the merge.
+    """
+
+    event_type = "records_merged"
+
+    survivor_id: str
+    duplicate_id: str
+
+
+@REGISTRY_EVENTS.register
+class PersonDied(Event):
+    """The person died; the record is closed."""
+
+    event_type = "person_died"
+
+    died_on: date

@@ -1,0 +1,151 @@
+"""Reading a police review list (CSV or XLSX, Vietnamese or English headers) into rows of field values."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import load_workbook
+
+from shared.units import fold
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "full_name": ("ho va ten", "ho ten", "full_name", "full name", "name"),
+    "date_of_birth": ("ngay sinh", "ngay thang nam sinh", "date_of_birth", "date of birth", "dob"),
+    "sex": ("gioi tinh", "sex", "gender"),
+    "citizen_id": ("so cccd", "cccd", "so can cuoc", "so can cuoc cong dan", "citizen_id", "citizen id"),
+    "commune_code": ("ma xa", "commune_code", "commune code"),
+    "village": ("thon/to dan pho", "thon", "to dan pho", "thon, to dan pho", "village"),
+    "status": ("tinh trang", "status"),
+    "source": ("nguon", "source"),
+    "recorded_on": ("ngay ghi nhan", "recorded_on", "recorded on"),
+}
+REQUIRED = ("full_name", "date_of_birth", "sex", "commune_code", "status")
+LABELS_VI = {
+    "full_name": "Họ và tên",
+    "date_of_birth": "Ngày sinh",
+    "sex": "Giới tính",
+    "commune_code": "Mã xã",
+    "status": "Tình trạng",
+}
+_SEX = {"nam": "male", "male": "male", "m": "male", "nu": "female", "female": "female", "f": "female"}
+_STATUS = {
+    "nghien": "addict",
+    "nguoi nghien": "addict",
+    "nguoi nghien ma tuy": "addict",
+    "addict": "addict",
+    "su dung": "user",
+    "nguoi su dung": "user",
+    "su dung trai phep": "user",
+    "nguoi su dung trai phep": "user",
+    "nguoi su dung trai phep chat ma tuy": "user",
+    "user": "user",
+}
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
+
+
+class UnreadableFile(ValueError):
+    """The file is not a CSV or XLSX list this service can read; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class RawRow:
+    number: int  # the row number an official sees in the spreadsheet (the header is row 1)
+    values: dict[str, Any]
+
+
+class PersonList:
+    """A parsed list: which field each column holds, and the data rows."""
+
+    def __init__(self, content: bytes) -> None:
+        self._rows = _xlsx(content) if content[:4] == b"PK\x03\x04" else _csv(content)
+        header = next(self._rows, None)
+        if header is None:
+            raise UnreadableFile("the file is empty")
+        self.columns = _map_header(header)
+
+    def rows(self) -> Iterator[RawRow]:
+        for number, cells in enumerate(self._rows, start=2):
+            if not any(c not in (None, "") for c in cells):
+                continue  # blank lines in spreadsheets are noise, not errors
+            values = {field: cells[i] if i < len(cells) else None for field, i in self.columns.items()}
+            yield RawRow(number, normalise(values))
+
+
+def _map_header(header: list[Any]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        name = fold(str(cell or "")).strip(" :*")
+        for field, aliases in COLUMNS.items():
+            if name in aliases and field not in columns:
+                columns[field] = index
+    missing = [f for f in REQUIRED if f not in columns]
+    if missing:
+        wanted = ", ".join(f"'{LABELS_VI[f]}' ({f})" for f in missing)
+        raise UnreadableFile(f"missing columns: {wanted}; the first row must hold the column headings")
+    return columns
+
+
+def normalise(values: dict[str, Any]) -> dict[str, Any]:
+    """Spreadsheet cells to API values: Nam/Nữ, Nghiện/Sử dụng, dd/mm/yyyy dates, codes that lost leading zeros."""
+    out: dict[str, Any] = {}
+    for field, value in values.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if value in (None, ""):
+            continue
+        if field == "sex":
+            value = _SEX.get(fold(str(value)), value)
+        elif field == "status":
+            value = _STATUS.get(fold(str(value)), value)
+        elif field in ("date_of_birth", "recorded_on"):
+            value = _date(value)
+        elif field == "citizen_id" and isinstance(value, int | float):
+            value = str(int(value)).zfill(12)  # numeric cells drop the leading zero of 0xx province codes
+        elif field == "commune_code" and isinstance(value, int | float):
+            value = str(int(value)).zfill(5)
+        out[field] = value if isinstance(value, str | date) else str(value)
+    return out
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(str(value), fmt).date()
+        except ValueError:
+            continue
+    return str(value)  # left for validation to refuse with a message
+
+
+def _csv(content: bytes) -> Iterator[list[Any]]:
+    for encoding in ("utf-8-sig", "utf-16"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise UnreadableFile("the CSV file is not UTF-8 text: save it as 'CSV UTF-8' (or upload the .xlsx)")
+    sample = text[:4096]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return iter(csv.reader(io.StringIO(text), dialect))
+
+
+def _xlsx(content: bytes) -> Iterator[list[Any]]:
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:
+        raise UnreadableFile(f"the XLSX file cannot be opened: {exc}") from None
+    sheet = book.worksheets[0]
+    return (list(row) for row in sheet.iter_rows(values_only=True))

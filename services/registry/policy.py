@@ -1,0 +1,41 @@
+"""Who may do what in the registry: one table, read by every endpoint. Anything not listed is 403."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shared.auth import Principal, Role
+from shared.errors import Forbidden
+
+
+class Action(StrEnum):
+    REGISTER = "register"
+    READ = "read"
+    DETERMINE = "determine"
+    MOVE = "move"
+    MERGE = "merge"
+    RECORD_DEATH = "record_death"
+    IMPORT = "import"
+    READ_AUDIT = "read_audit"
+
+
+_OFFICIALS = {Role.COMMUNE_OFFICER, Role.COMMUNE_POLICE, Role.DISTRICT_OFFICER, Role.PROVINCE_OFFICER}
+
+POLICY: dict[Action, frozenset[Role]] = {
+    Action.REGISTER: frozenset(_OFFICIALS | {Role.HEALTH_FACILITY}),
+    Action.READ: frozenset(_OFFICIALS | {Role.HEALTH_FACILITY}),
+    Action.DETERMINE: frozenset({Role.HEALTH_FACILITY, Role.COMMUNE_OFFICER, Role.DISTRICT_OFFICER}),
+    Action.MOVE: frozenset(_OFFICIALS),
+    Action.MERGE: frozenset({Role.COMMUNE_OFFICER, Role.DISTRICT_OFFICER, Role.PROVINCE_OFFICER}),
+    Action.RECORD_DEATH: frozenset({Role.COMMUNE_OFFICER, Role.COMMUNE_POLICE, Role.DISTRICT_OFFICER}),
+    Action.IMPORT: frozenset(_OFFICIALS),
+    Action.READ_AUDIT: frozenset({Role.AUDITOR}),
+}
+
+
+def authorize(who: Principal, action: Action) -> None:
+    """Refuse with 403 unless the caller's role may perform `action`."""
+    allowed = POLICY[action]
+    if who.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise Forbidden(f"role {who.role.value} may not {action.value.replace('_', ' ')} (allowed: {names})")

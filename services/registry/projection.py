@@ -1,0 +1,98 @@
+"""Keeps the `persons` read model in step with the registry's events, in the same transaction as the append.
+
+It is a projection like any other: `rebuild` replays the event store into it from scratch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.registry.domain.events import (
+    REGISTRY_EVENTS,
+    AddictionDetermined,
+    PersonDied,
+    PersonRegistered,
+    RecordsMerged,
+    ResidenceChanged,
+)
+from services.registry.tables import persons
+from shared.events import Envelope
+from shared.store_schema import events
+
+
+async def project(conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
+    """Apply events to the read model; registrations go in one multi-row insert (imports send thousands)."""
+    fresh = [e for e in sealed if e.event_type == PersonRegistered.event_type and e.stream_version == 1]
+    if fresh:
+        await conn.execute(persons.insert(), [_registered_row(e) for e in fresh])
+    done = {e.event_id for e in fresh}
+    for env in sealed:
+        if env.event_id not in done:
+            await _apply(conn, env)
+
+
+def _registered_row(env: Envelope) -> dict[str, object]:
+    event = REGISTRY_EVENTS.decode(env)
+    assert isinstance(event, PersonRegistered)
+    return {
+        "person_id": env.stream_id,
+        "version": env.stream_version,
+        "commune_code": event.commune_code,
+        "status": event.status,
+        "sex": event.sex,
+        "birth_year": event.birth_year,
+        "source": event.source,
+        "registered_on": env.occurred_on,
+        "determinations": [],
+    }
+
+
+async def _apply(conn: AsyncConnection, env: Envelope) -> None:
+    event = REGISTRY_EVENTS.decode(env)
+    row = persons.c.person_id == env.stream_id
+    values: dict[str, object] = {"version": env.stream_version}
+    match event:
+        case PersonRegistered():
+            await conn.execute(persons.insert(), [_registered_row(env)])
+            return
+        case AddictionDetermined():
+            entry = {
+                "result": event.result,
+                "determined_on": env.occurred_on.isoformat(),
+                "facility": event.facility,
+                "form_number": event.form_number,
+            }
+            values |= {
+                "status": event.status,
+                "determinations": persons.c.determinations
+                + func.jsonb_build_array(func.jsonb_build_object(*[x for k, v in entry.items() for x in (k, v)])),
+            }
+        case ResidenceChanged():
+            values["commune_code"] = event.to_commune
+        case RecordsMerged() if event.duplicate_id == env.stream_id:
+            values["merged_into"] = event.survivor_id
+        case PersonDied():
+            values["died_on"] = event.died_on
+    await conn.execute(update(persons).where(row).values(values))
+
+
+async def rebuild(conn: AsyncConnection, batch: int = 5000) -> int:
+    """Empty the read model and replay every stored event into it; returns the number of events applied."""
+    await conn.execute(delete(persons))
+    applied, after = 0, 0
+    while True:
+        rows = (
+            await conn.execute(
+                select(events.c.global_position, events.c.envelope)
+                .where(events.c.global_position > after)
+                .order_by(events.c.global_position)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            return applied
+        await project(conn, [Envelope.model_validate(r.envelope) for r in rows])
+        applied, after = applied + len(rows), rows[-1].global_position

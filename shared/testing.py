@@ -1,0 +1,91 @@
+"""Test helpers shared by every service's tests: a service on a fresh schema, tokens, reading a topic."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import text
+
+from shared.auth import TokenCodec
+from shared.db import make_engine
+from shared.ids import uuid7
+from shared.service import ServiceSpec, create_app
+from shared.settings import ServiceSettings
+
+
+@dataclass
+class ServiceClient:
+    """An HTTP client on a running service, with a token per (role, unit)."""
+
+    http: httpx.AsyncClient
+    tokens: TokenCodec
+    settings: ServiceSettings
+    app: Any
+
+    def auth(self, role: str, unit: str, sub: str | None = None) -> dict[str, str]:
+        token = self.tokens.issue(sub or f"test-{role}-{unit}", role, unit, timedelta(hours=1))
+        return {"Authorization": f"Bearer {token}"}
+
+
+def owner_dsn(settings: ServiceSettings) -> str:
+    """The database owner's URL (tests create and drop throw-away schemas with it)."""
+    return f"postgresql+asyncpg://rehab:rehab@{settings.pg_host}:{settings.pg_port}/{settings.pg_database}"
+
+
+@contextlib.asynccontextmanager
+async def fresh_schema(prefix: str = "t") -> AsyncIterator[str]:
+    """A new, empty schema that is dropped afterwards."""
+    schema = f"{prefix}_{uuid7().hex[-12:]}"
+    admin = make_engine(owner_dsn(ServiceSettings()), "public", 1)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@contextlib.asynccontextmanager
+async def running_service(spec: Callable[[], ServiceSpec], name: str, schema: str) -> AsyncIterator[ServiceClient]:
+    """The service's app with its lifespan (migrations, broker, relay, background jobs) on `schema`."""
+    settings = ServiceSettings.for_service(name, database_url=owner_dsn(ServiceSettings()), db_schema=schema)
+    app = create_app(spec(), settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}", timeout=60) as http:
+            yield ServiceClient(http, app.state.tokens, settings, app)
+
+
+async def read_topic(settings: ServiceSettings, topic: str) -> list[tuple[bytes | None, dict[str, Any]]]:
+    """Every record on `topic` from offset 0 to its current end, as (key, decoded JSON value)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            described = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        partitions = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[tuple[bytes | None, dict[str, Any]]] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(*partitions, timeout_ms=1000)
+            for messages in batch.values():
+                records.extend((m.key, json.loads(m.value)) for m in messages if m.value is not None)
+        return records
+    finally:
+        await consumer.stop()
