@@ -35,3 +35,4 @@ test: platform lint
 
 bench: platform
 	$(PY) -m tests.perf.bench_kernel
+	$(PY) -m tests.perf.bench_registry

@@ -10,8 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db import copy_rows
 from shared.events import CommandContext, Envelope, PendingEvent, seal
 from shared.store_schema import events, outbox
+
+BULK_THRESHOLD = 100
 
 
 class ConcurrencyError(Exception):
@@ -60,29 +63,39 @@ class EventStore:
         return sealed
 
     async def append_sealed(self, conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
-        """Insert already-numbered envelopes and their outbox rows; a taken position is a conflict."""
+        """Insert already-numbered envelopes and their outbox rows; a taken position is a conflict.
+
+        Large batches (bulk imports) go through COPY, which is several times faster than a multi-row INSERT.
+        """
         now = datetime.now(UTC)
+        values = [e.to_json() for e in sealed]
+        bulk = len(sealed) >= BULK_THRESHOLD
+        event_rows = [_event_row(e, v, bulk) for e, v in zip(sealed, values, strict=True)]
         try:
-            await conn.execute(events.insert(), [_event_row(e) for e in sealed])
+            if bulk:
+                await copy_rows(conn, events, event_rows)
+            else:
+                await conn.execute(events.insert(), event_rows)
         except IntegrityError as exc:
             if "events_stream_version_key" in str(exc):
                 first = sealed[0]
                 raise ConcurrencyError(first.stream_id, first.stream_version - 1) from exc
             raise
-        await conn.execute(
-            outbox.insert(),
-            [
-                {
-                    "event_id": e.event_id,
-                    "topic": self.topic,
-                    "key": e.stream_id,
-                    "value": e.to_json(),
-                    "headers": kafka_headers(e),
-                    "created_at": now,
-                }
-                for e in sealed
-            ],
-        )
+        outbox_rows = [
+            {
+                "event_id": e.event_id,
+                "topic": self.topic,
+                "key": e.stream_id,
+                "value": v,
+                "headers": kafka_headers(e),
+                "created_at": now,
+            }
+            for e, v in zip(sealed, values, strict=True)
+        ]
+        if bulk:
+            await copy_rows(conn, outbox, outbox_rows)
+        else:
+            await conn.execute(outbox.insert(), outbox_rows)
 
     async def load(self, conn: AsyncConnection, stream_id: str) -> list[Envelope]:
         """Every event of a stream, in order."""
@@ -99,7 +112,7 @@ class EventStore:
         return int(result.scalar_one())
 
 
-def _event_row(e: Envelope) -> dict[str, object]:
+def _event_row(e: Envelope, value: bytes, as_text: bool) -> dict[str, object]:
     return {
         "event_id": e.event_id,
         "stream_id": e.stream_id,
@@ -108,5 +121,5 @@ def _event_row(e: Envelope) -> dict[str, object]:
         "schema_version": e.schema_version,
         "occurred_on": e.occurred_on,
         "recorded_at": e.recorded_at,
-        "envelope": json.loads(e.to_json()),
+        "envelope": value.decode() if as_text else json.loads(value),
     }

@@ -19,14 +19,18 @@ from services.registry.domain.events import (
     ResidenceChanged,
 )
 from services.registry.tables import persons
+from shared.db import copy_rows
 from shared.events import Envelope
+from shared.eventstore import BULK_THRESHOLD
 from shared.store_schema import events
 
 
 async def project(conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
     """Apply events to the read model; registrations go in one multi-row insert (imports send thousands)."""
     fresh = [e for e in sealed if e.event_type == PersonRegistered.event_type and e.stream_version == 1]
-    if fresh:
+    if len(fresh) >= BULK_THRESHOLD:
+        await copy_rows(conn, persons, [_registered_row(e) for e in fresh])
+    elif fresh:
         await conn.execute(persons.insert(), [_registered_row(e) for e in fresh])
     done = {e.event_id for e in fresh}
     for env in sealed:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from openpyxl import load_workbook
@@ -45,6 +48,7 @@ _STATUS = {
     "nguoi su dung trai phep chat ma tuy": "user",
     "user": "user",
 }
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 
 
@@ -99,9 +103,9 @@ def normalise(values: dict[str, Any]) -> dict[str, Any]:
         if value in (None, ""):
             continue
         if field == "sex":
-            value = _SEX.get(fold(str(value)), value)
+            value = _SEX.get(_folded(str(value)), value)
         elif field == "status":
-            value = _STATUS.get(fold(str(value)), value)
+            value = _STATUS.get(_folded(str(value)), value)
         elif field in ("date_of_birth", "recorded_on"):
             value = _date(value)
         elif field == "citizen_id" and isinstance(value, int | float):
@@ -112,11 +116,20 @@ def normalise(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@lru_cache(maxsize=1024)
+def _folded(text: str) -> str:
+    return fold(text)  # a list repeats the same few spellings of Nam/Nữ and Nghiện/Sử dụng
+
+
 def _date(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
+    match = _DMY.match(str(value))
+    if match:  # the usual dd/mm/yyyy, without the cost of strptime
+        with contextlib.suppress(ValueError):
+            return date(int(match[3]), int(match[2]), int(match[1]))
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(str(value), fmt).date()

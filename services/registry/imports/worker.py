@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import cast, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Text, any_, cast, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -31,6 +31,7 @@ from services.registry.tables import audit_log, identities, import_rows, imports
 from services.registry.vault import Identity
 from shared.auth import Principal
 from shared.clock import today
+from shared.db import copy_rows
 from shared.events import CommandContext, Envelope, seal
 from shared.ids import uuid7
 from shared.migrations import lock_key
@@ -217,10 +218,10 @@ class ImportWorker:
             outcome.created.append((raw, person, person_id))
         if sealed:
             await self.registry.store.append_sealed(conn, sealed)
-            await conn.execute(identities.insert(), vault_rows)
-            await conn.execute(import_rows.insert(), key_rows)
+            await copy_rows(conn, identities, vault_rows)
+            await copy_rows(conn, import_rows, key_rows)
             await project(conn, sealed)
-            await conn.execute(audit_log.insert(), [_audit_row(who, e, ctx, import_id) for e in sealed])
+            await copy_rows(conn, audit_log, [_audit_row(who, e, ctx, import_id) for e in sealed])
             outcome.flagged = await self._likely_duplicates(conn, outcome, vault_rows)
         return outcome
 
@@ -257,7 +258,9 @@ class ImportWorker:
         keys = sorted({str(r["match_key"]) for r in vault_rows})
         groups: dict[str, list[str]] = {}
         for key, person_id in await conn.execute(
-            select(identities.c.match_key, identities.c.person_id).where(identities.c.match_key.in_(keys))
+            select(identities.c.match_key, identities.c.person_id).where(
+                identities.c.match_key == any_(cast(keys, ARRAY(Text)))
+            )
         ):
             groups.setdefault(key, []).append(str(person_id))
         flagged = []
@@ -319,7 +322,7 @@ def _row_key(blind: Any, p: NewPerson) -> str:
 async def _existing(conn: AsyncConnection, key_col: Any, id_col: Any, keys: list[Any]) -> dict[str, str]:
     if not keys:
         return {}
-    rows = await conn.execute(select(key_col, id_col).where(key_col.in_(keys)))
+    rows = await conn.execute(select(key_col, id_col).where(key_col == any_(cast(keys, ARRAY(Text)))))
     return {str(k): str(v) for k, v in rows}
 
 
