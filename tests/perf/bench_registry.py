@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import resource
 import sys
 import time
@@ -14,17 +12,9 @@ import asyncpg
 from services.registry.app import spec
 from shared.settings import ServiceSettings
 from shared.testing import ServiceClient, fresh_schema, running_service
-from tests.perf.people import HEADER, people
+from tests.perf.people import as_csv, people
 
-ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
-
-
-def as_csv(rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADER)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
+DEFAULT_count = 50_000
 
 
 async def copy_baseline(schema: str, rows: list[list[str]]) -> float:
@@ -69,19 +59,19 @@ def line(label: str, count: int, seconds: float, base: float | None = None) -> N
     print(f"{label:<44} {count:>7} rows in {seconds:7.2f}s = {rate:>10,.0f} rows/s{ratio}")
 
 
-async def main() -> None:
-    rows = list(people(ROWS))
+async def main(count: int) -> None:
+    rows = list(people(count))
     content = as_csv(rows)
-    print(f"registry import: {ROWS:,} rows, {len(content) / 1e6:.1f} MB CSV")
+    print(f"registry import: {count:,} rows, {len(content) / 1e6:.1f} MB CSV")
     async with fresh_schema("bench") as schema:
         baseline = await copy_baseline(schema, rows)
         async with running_service(spec, "registry", schema) as registry:
             first, report = await import_file(registry, content, "first import")
             again, report2 = await import_file(registry, content, "same file")
-    base_rate = ROWS / baseline
-    line("plain COPY of the same rows (baseline)", ROWS, baseline)
-    line("registry import (validate, dedupe, events, outbox)", ROWS, first, base_rate)
-    line("same file again (idempotent: creates nothing)", ROWS, again, base_rate)
+    base_rate = count / baseline
+    line("plain COPY of the same rows (baseline)", count, baseline)
+    line("registry import (validate, dedupe, events, outbox)", count, first, base_rate)
+    line("same file again (idempotent: creates nothing)", count, again, base_rate)
     print(
         f"created {report['created']}, duplicates {report['duplicates']}, rejected {len(report['rejected'])}; "  # type: ignore[arg-type]
         f"second run created {report2['created']}"
@@ -90,4 +80,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ROWS))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from collections.abc import Iterator
 
@@ -40,3 +42,12 @@ def people(count: int, seed: int = 7, communes: list[str] = SON_DONG) -> Iterato
             f"{rng.choice(VILLAGES)} {n}",
             "Nghiện" if rng.random() < 0.6 else "Sử dụng",
         ]
+
+
+def as_csv(rows: list[list[str]]) -> bytes:
+    """A UTF-8 CSV with the Vietnamese headings a commune police list uses."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")

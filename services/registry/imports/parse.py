@@ -139,7 +139,8 @@ def _date(value: Any) -> Any:
 
 
 def _csv(content: bytes) -> Iterator[list[Any]]:
-    for encoding in ("utf-8-sig", "utf-16"):
+    encodings = ("utf-16",) if content[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",)
+    for encoding in encodings:
         try:
             text = content.decode(encoding)
             break

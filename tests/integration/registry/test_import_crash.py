@@ -1,0 +1,104 @@
+"""An import killed with SIGKILL mid-file resumes on restart and creates every person exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from shared.auth import TokenCodec
+from shared.db import make_engine
+from shared.settings import ServiceSettings
+from shared.testing import fresh_schema, owner_dsn
+from tests.perf.people import as_csv, people
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
+PORT = 18011
+ROWS = 6000
+
+
+@contextmanager
+def registry_process(schema: str) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "REHAB_REGISTRY_DATABASE_URL": owner_dsn(ServiceSettings()),
+        "REHAB_REGISTRY_DB_SCHEMA": schema,
+        "REHAB_REGISTRY_HTTP_PORT": str(PORT),
+        "REHAB_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "services.registry"], cwd=ROOT, env=env, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+
+
+async def ready(client: httpx.AsyncClient) -> None:
+    for _ in range(300):
+        try:
+            if (await client.get("/health/ready")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("the registry did not become ready")
+
+
+async def test_an_import_killed_midway_resumes_and_creates_each_person_once() -> None:
+    token = TokenCodec(ServiceSettings().jwt_secret.get_secret_value()).issue("police-24", "province_officer", "24")
+    headers = {"Authorization": f"Bearer {token}"}
+    content = as_csv(list(people(ROWS, seed=11)))
+    async with (
+        fresh_schema("regkill") as schema,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as client,
+    ):
+        with registry_process(schema) as first:
+            await ready(client)
+            submitted = await client.post(
+                "/api/v1/persons/imports",
+                files={"file": ("list.csv", content, "text/csv")},
+                data={"recorded_on": "2024-03-01"},
+                headers=headers,
+            )
+            import_id = submitted.json()["import_id"]
+            for _ in range(600):
+                report = (await client.get(f"/api/v1/persons/imports/{import_id}", headers=headers)).json()
+                if report["processed"] >= 1000:
+                    break
+                await asyncio.sleep(0.05)
+            assert report["status"] == "running" and 1000 <= report["processed"] < ROWS, report
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(10)
+        with registry_process(schema):
+            await ready(client)
+            for _ in range(1200):
+                report = (await client.get(f"/api/v1/persons/imports/{import_id}", headers=headers)).json()
+                if report["status"] == "done":
+                    break
+                await asyncio.sleep(0.1)
+        assert (report["status"], report["created"], report["duplicates"], report["rejected"]) == ("done", ROWS, 0, [])
+        engine = make_engine(owner_dsn(ServiceSettings()), schema, 1)
+        async with engine.connect() as conn:
+            counts = {
+                table: (await conn.execute(text(f"SELECT count(*), count(DISTINCT {column}) FROM {table}"))).one()
+                for table, column in [
+                    ("events", "stream_id"),
+                    ("persons", "person_id"),
+                    ("identities", "match_key"),
+                    ("outbox", "event_id"),
+                ]
+            }
+        await engine.dispose()
+        assert {t: tuple(c) for t, c in counts.items()} == {t: (ROWS, ROWS) for t in counts}
