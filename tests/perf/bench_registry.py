@@ -14,7 +14,7 @@ from shared.settings import ServiceSettings
 from shared.testing import ServiceClient, fresh_schema, running_service
 from tests.perf.people import as_csv, people
 
-DEFAULT_count = 50_000
+DEFAULT_ROWS = 50_000
 
 
 async def copy_baseline(schema: str, rows: list[list[str]]) -> float:
