@@ -1,4 +1,4 @@
-"""The `rehab` command line: `rehab token --role R --unit U` prints a dev token signed with the local secret."""
+"""The `rehab` command line: `token` prints a dev token signed with the local secret; `import persons FILE`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from datetime import timedelta
 
+from shared import cli_import
 from shared.auth import Role, TokenCodec
 from shared.settings import PlatformSettings
 from shared.units import NATIONAL, UnknownUnitError, admin_units
@@ -19,7 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--unit", required=True, help="GSO code of the caller's unit (VN for national)")
     tok.add_argument("--sub", default=None, help="subject (user id); defaults to role@unit")
     tok.add_argument("--hours", type=float, default=12)
+    cli_import.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "import":
+        return cli_import.run(args)
     if args.command == "token":
         if args.unit != NATIONAL and not admin_units().exists(args.unit):
             print(

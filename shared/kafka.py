@@ -63,6 +63,21 @@ async def ensure_topics(settings: PlatformSettings, topics: Iterable[str], parti
         await admin.close()
 
 
+async def delete_topics(settings: PlatformSettings, topics: Iterable[str]) -> None:
+    """Delete topics and their dead-letter topics (benchmarks and tests clean up after themselves)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, security_protocol=settings.kafka_security_protocol
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [t for topic in topics for t in (topic, dlq_topic(topic)) if t in existing]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
 def _topic_configs(settings: PlatformSettings) -> dict[str, str]:
     # Events are the source projections rebuild from: keep them forever.
     configs = {"retention.ms": "-1"}

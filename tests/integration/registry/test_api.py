@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from shared.testing import ServiceClient, read_topic
@@ -244,3 +246,14 @@ async def test_reads_and_changes_are_in_the_audit_log_which_cannot_be_altered(re
     with pytest.raises(Exception, match="append-only"):
         async with engine.begin() as conn:
             await conn.execute(text("UPDATE audit_log SET sub = 'someone-else'"))
+
+
+async def test_two_officials_registering_the_same_citizen_at_once_create_one_record(registry: ServiceClient) -> None:
+    body = person(full_name="Đồng Văn Kép", citizen_id="024090000555")
+    police, officer = registry.auth("commune_police", TAY_YEN_TU), registry.auth("commune_officer", TAY_YEN_TU)
+    answers = await asyncio.gather(
+        *(registry.http.post("/api/v1/persons", json=body, headers=h) for h in (police, officer, police, officer))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    winner = next(a for a in answers if a.status_code == 201).json()["person_id"]
+    assert {a.json()["error"]["person_id"] for a in answers if a.status_code == 409} == {winner}

@@ -102,3 +102,34 @@ async def test_an_import_killed_midway_resumes_and_creates_each_person_once() ->
             }
         await engine.dispose()
         assert {t: tuple(c) for t, c in counts.items()} == {t: (ROWS, ROWS) for t in counts}
+
+
+async def test_rehab_import_persons_shows_progress_and_the_report(tmp_path: Path) -> None:
+    token = TokenCodec(ServiceSettings().jwt_secret.get_secret_value()).issue("police-220", "district_officer", "220")
+    rows = [*people(40, seed=5), ["Lê Văn Sai", "01/01/1990", "Nam", "123", "07616", "Thôn Mới", "Nghiện"]]
+    listing = tmp_path / "ra-soat.csv"
+    listing.write_bytes(as_csv(rows))
+    async with fresh_schema("regcli") as schema, httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}") as client:
+        with registry_process(schema):
+            await ready(client)
+            command = [
+                sys.executable,
+                "-m",
+                "shared.cli",
+                "import",
+                "persons",
+                str(listing),
+                "--recorded-on",
+                "2024-03-01",
+                "--url",
+                f"http://127.0.0.1:{PORT}",
+                "--token",
+                token,
+            ]
+            done = await asyncio.to_thread(
+                subprocess.run, command, cwd=ROOT, capture_output=True, text=True, timeout=120
+            )
+    assert done.returncode == 0, done.stderr
+    assert "41/41 rows (100%)" in done.stderr
+    assert "Đã tạo / created                 40" in done.stdout
+    assert "dòng 42: citizen_id: citizen_id must be exactly 12 digits" in done.stdout
