@@ -257,3 +257,11 @@ async def test_two_officials_registering_the_same_citizen_at_once_create_one_rec
     assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
     winner = next(a for a in answers if a.status_code == 201).json()["person_id"]
     assert {a.json()["error"]["person_id"] for a in answers if a.status_code == 409} == {winner}
+
+
+async def test_the_contract_is_documented(registry: ServiceClient) -> None:
+    paths = (await registry.http.get("/openapi.json")).json()["paths"]
+    assert {"/api/v1/persons", "/api/v1/persons/{person_id}", "/api/v1/persons/imports"} <= set(paths)
+    asyncapi = (await registry.http.get("/asyncapi")).text
+    assert "person_registered" in asyncapi and "residence_changed" in asyncapi
+    assert (await registry.http.get("/health/ready")).status_code == 200
