@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.registry import audit
 from services.registry.commands import Registry
 from services.registry.communes import check_commune
 from services.registry.domain.person import Person
@@ -32,7 +33,7 @@ from services.registry.vault import Identity
 from shared.auth import Principal
 from shared.clock import today
 from shared.db import copy_rows
-from shared.events import CommandContext, Envelope, seal
+from shared.events import CommandContext, Envelope, PendingEvent, seal
 from shared.ids import uuid7
 from shared.migrations import lock_key
 from shared.rules import RuleViolation
@@ -40,6 +41,17 @@ from shared.units import fold
 
 log = logging.getLogger("rehab.registry.imports")
 CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A row that passed validation, with the event it will produce and its dedupe keys."""
+
+    raw: RawRow
+    person: NewPerson
+    pending: PendingEvent
+    row_key: str
+    citizen_key: str | None
 
 
 @dataclass
@@ -82,17 +94,8 @@ class ImportWorker:
                     submitted_at=datetime.now(UTC),
                 )
             )
-            await conn.execute(
-                audit_log.insert().values(
-                    at=datetime.now(UTC),
-                    sub=who.sub,
-                    role=who.role.value,
-                    unit=who.unit,
-                    action="import_submitted",
-                    unit_code=who.unit,
-                    detail={"import_id": import_id, "filename": filename, "rows": total},
-                    correlation_id=correlation_id,
-                )
+            await audit.record(
+                conn, who, "import_submitted", None, who.unit, import_id=import_id, filename=filename, rows=total
             )
         self._wake.set()
         return import_id
@@ -174,36 +177,27 @@ class ImportWorker:
         import_id: str,
     ) -> Outcome:
         outcome = Outcome()
-        vault = self.registry.vault
-        valid: list[tuple[RawRow, NewPerson, str, str | None]] = []
+        valid: list[Checked] = []
         for raw in chunk:
-            person, errors = self._validate(raw, who, recorded_on, source)
-            if person is None:
+            checked, errors = self._validate(raw, who, recorded_on, source)
+            if checked is None:
                 outcome.rejected.append({"row": raw.number, "errors": errors})
-                continue
-            valid.append((raw, person, _row_key(vault.blind, person), vault.citizen_key(person.citizen_id)))
-        known_rows = await _existing(conn, import_rows.c.row_key, import_rows.c.person_id, [v[2] for v in valid])
+            else:
+                valid.append(checked)
+        known_rows = await _existing(conn, import_rows.c.row_key, import_rows.c.person_id, [v.row_key for v in valid])
         known_citizens = await _existing(
-            conn, identities.c.citizen_key, identities.c.person_id, [v[3] for v in valid if v[3]]
+            conn, identities.c.citizen_key, identities.c.person_id, [v.citizen_key for v in valid if v.citizen_key]
         )
         sealed: list[Envelope] = []
         vault_rows: list[dict[str, object]] = []
         key_rows: list[dict[str, object]] = []
-        for raw, person, row_key, citizen_key in valid:
+        for checked in valid:
+            raw, person, row_key, citizen_key = checked.raw, checked.person, checked.row_key, checked.citizen_key
             if row_key in known_rows or (citizen_key and citizen_key in known_citizens):
                 outcome.duplicates += 1
                 continue
             person_id = str(uuid7())
-            pending = Person.register(
-                person.commune_code,
-                person.status,
-                person.source,
-                person.sex,
-                person.date_of_birth,
-                person.recorded_on,
-                today(),
-            )
-            sealed.append(seal(pending[0], person_id, 1, ctx))
+            sealed.append(seal(checked.pending, person_id, 1, ctx))
             identity = Identity(
                 full_name=person.full_name,
                 date_of_birth=person.date_of_birth,
@@ -227,7 +221,7 @@ class ImportWorker:
 
     def _validate(
         self, raw: RawRow, who: Principal, recorded_on: date, source: str
-    ) -> tuple[NewPerson | None, dict[str, str]]:
+    ) -> tuple[Checked | None, dict[str, str]]:
         values = {"recorded_on": recorded_on, "source": source, **raw.values}
         try:
             person = NewPerson.model_validate(values)
@@ -239,7 +233,7 @@ class ImportWorker:
             return None, errors
         try:
             _check(self.registry, who, person)
-            Person.register(
+            [pending] = Person.register(
                 person.commune_code,
                 person.status,
                 person.source,
@@ -250,7 +244,8 @@ class ImportWorker:
             )
         except RuleViolation as exc:
             return None, {exc.field or "row": exc.message}
-        return person, {}
+        vault = self.registry.vault
+        return Checked(raw, person, pending, _row_key(vault.blind, person), vault.citizen_key(person.citizen_id)), {}
 
     async def _likely_duplicates(
         self, conn: AsyncConnection, outcome: Outcome, vault_rows: list[dict[str, object]]
