@@ -11,7 +11,8 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.errors import Forbidden, Unauthorized
-from shared.events import Actor
+from shared.events import Actor, CommandContext
+from shared.logs import current_correlation_id
 from shared.units import AdminUnits
 
 
@@ -37,6 +38,11 @@ class Principal(BaseModel):
 
     def actor(self) -> Actor:
         return Actor(sub=self.sub, role=self.role.value, unit=self.unit)
+
+    def context(self) -> CommandContext:
+        """This caller as the actor of the events a command produces, under the request's correlation id."""
+        cid = current_correlation_id()
+        return CommandContext(actor=self.actor(), correlation_id=cid) if cid else CommandContext(actor=self.actor())
 
 
 class TokenCodec:

@@ -87,7 +87,9 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
             spec.topic, title=spec.topic, schema=Envelope, description=_catalogue(spec)
         )  # documents the outbox topic in AsyncAPI
     for sub in spec.subscriptions:
-        attach(broker, engine, sub, settings.consumer_batch_size, settings.consumer_max_attempts)
+        # a service on another schema (tests, a rebuild) is another reader: it gets its own consumer group
+        group = sub.name if settings.schema_name == spec.name else f"{sub.name}.{settings.schema_name}"
+        attach(broker, engine, sub, settings.consumer_batch_size, settings.consumer_max_attempts, group)
     return Runtime(
         settings,
         engine,

@@ -43,8 +43,12 @@ def attach(
     sub: Subscription,
     batch_size: int = 500,
     max_attempts: int = 3,
+    group_id: str | None = None,
 ) -> IdempotentConsumer:
-    """Register `sub` on `broker` (started later with the broker); returns the consumer it drives."""
+    """Register `sub` on `broker` (started later with the broker); returns the consumer it drives.
+
+    The Kafka group defaults to the subscription's name; a service on a throw-away schema passes its own.
+    """
     consumer = IdempotentConsumer(sub.name, engine, sub.handler, kafka_sink(broker), max_attempts=max_attempts)
     backoff = {"seconds": 0.5}
 
@@ -65,7 +69,7 @@ def attach(
 
     broker.subscriber(
         *sub.topics,
-        group_id=sub.name,
+        group_id=group_id or sub.name,
         batch=True,
         max_records=batch_size,
         batch_timeout_ms=100,

@@ -20,10 +20,9 @@ from services.registry.vault import Identity, Vault
 from shared.auth import Principal
 from shared.clock import today
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.events import CommandContext, PendingEvent
+from shared.events import PendingEvent
 from shared.eventstore import EventStore
 from shared.ids import uuid7
-from shared.logs import current_correlation_id
 from shared.rules import RuleViolation
 from shared.units import AdminUnits
 
@@ -58,7 +57,7 @@ class Registry:
             new.commune_code, new.status, new.source, new.sex, new.date_of_birth, new.recorded_on, today()
         )
         person_id = str(uuid7())
-        sealed = await self.store.append(conn, person_id, 0, pending, _context(who))
+        sealed = await self.store.append(conn, person_id, 0, pending, who.context())
         identity = Identity(
             full_name=new.full_name, date_of_birth=new.date_of_birth, citizen_id=new.citizen_id, village=new.village
         )
@@ -161,12 +160,6 @@ class Registry:
         action: str,
         **detail: object,
     ) -> None:
-        sealed = await self.store.append(conn, person.person_id, person.version, pending, _context(who))
+        sealed = await self.store.append(conn, person.person_id, person.version, pending, who.context())
         await project(conn, sealed)
         await audit.record(conn, who, action, person.person_id, sealed[-1].unit_code, **detail)
-
-
-def _context(who: Principal) -> CommandContext:
-    """The caller as the events' actor, under the request's correlation id when it sent one."""
-    cid = current_correlation_id()
-    return CommandContext(actor=who.actor(), correlation_id=cid) if cid else CommandContext(actor=who.actor())

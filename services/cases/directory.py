@@ -1,0 +1,82 @@
+"""The cases service's directory of persons, fed by `rehab.registry.events`; a move carries the open case along.
+
+This is the cases side of the registry's event contract: it reads payload fields by name and never imports
+the registry's code. Event types it does not use are skipped; a newer schema version is a poison message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.cases.domain.case import OPEN_STATES
+from services.cases.projection import case_of, project
+from services.cases.tables import cases, directory
+from shared.events import SYSTEM_ACTOR, CommandContext, Envelope, UnknownEventError
+from shared.eventstore import EventStore
+from shared.kafka import CASES_TOPIC
+
+log = logging.getLogger("rehab.cases.directory")
+KNOWN_VERSIONS = {
+    "person_registered": 1,
+    "addiction_determined": 1,
+    "residence_changed": 1,
+    "records_merged": 1,
+    "person_died": 1,
+}
+
+
+async def on_registry_event(conn: AsyncConnection, env: Envelope) -> None:
+    """Apply one registry event to the directory (inside the consumer's transaction)."""
+    known = KNOWN_VERSIONS.get(env.event_type)
+    if known is None:
+        return
+    if env.schema_version > known:
+        raise UnknownEventError(f"{env.event_type} v{env.schema_version} is newer than this service reads (v{known})")
+    p: dict[str, Any] = env.payload
+    person = directory.c.person_id == env.stream_id
+    match env.event_type:
+        case "person_registered":
+            row = {
+                "person_id": env.stream_id,
+                "commune_code": p["commune_code"],
+                "status": p["status"],
+                "sex": p.get("sex"),
+                "birth_year": p.get("birth_year"),
+                "on_record": True,
+            }
+            await conn.execute(
+                insert(directory).values(row).on_conflict_do_update(index_elements=["person_id"], set_=row)
+            )
+        case "addiction_determined":
+            await conn.execute(update(directory).where(person).values(status=p["status"]))
+        case "residence_changed":
+            await conn.execute(update(directory).where(person).values(commune_code=p["to_commune"]))
+            await _carry_open_case(conn, env, p["to_commune"])
+        case "records_merged" if p.get("duplicate_id") == env.stream_id:
+            await conn.execute(update(directory).where(person).values(on_record=False))
+        case "person_died":
+            await conn.execute(update(directory).where(person).values(on_record=False))
+
+
+async def _carry_open_case(conn: AsyncConnection, env: Envelope, to_commune: str) -> None:
+    """When a person moves, their open case (and its post-rehab management) moves to the new commune."""
+    case_id = await conn.scalar(
+        select(cases.c.case_id).where(cases.c.person_id == env.stream_id, cases.c.state.in_(OPEN_STATES))
+    )
+    if case_id is None:
+        return
+    store = EventStore(CASES_TOPIC)
+    history = await store.load(conn, str(case_id))
+    case = case_of(str(case_id), history)
+    pending = case.transfer(to_commune, env.occurred_on)
+    if not pending:
+        return
+    ctx = CommandContext(actor=SYSTEM_ACTOR, correlation_id=env.correlation_id, causation_id=str(env.event_id))
+    sealed = await store.append(conn, str(case_id), case.version, pending, ctx)
+    await project(conn, str(case_id), [*history, *sealed])
+    log.info("case %s moved from %s to %s with its person", case_id, case.commune_code, to_commune)

@@ -1,0 +1,92 @@
+"""The `cases` read model: one row per case, folded from the case's events, written in the append's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.cases.domain.case import Case
+from services.cases.domain.events import (
+    CASE_EVENTS,
+    CaseCompleted,
+    CaseDroppedOut,
+    CaseEnrolled,
+    CaseTerminated,
+    PostRehabEnded,
+    PostRehabStarted,
+    RelapseRecorded,
+)
+from services.cases.tables import cases
+from shared.events import Envelope
+from shared.store_schema import events
+
+
+def case_of(case_id: str, history: Sequence[Envelope]) -> Case:
+    """The aggregate as of its last event."""
+    return Case.from_history(case_id, ((CASE_EVENTS.decode(e), e.occurred_on, e.unit_code) for e in history))
+
+
+def case_row(case_id: str, history: Sequence[Envelope]) -> dict[str, Any]:
+    """The read-model row of a case: its state plus the decision details officials look up."""
+    case = case_of(case_id, history)
+    row: dict[str, Any] = {
+        "case_id": case_id,
+        "person_id": case.person_id,
+        "commune_code": case.commune_code,
+        "modality": case.modality,
+        "state": case.state,
+        "version": case.version,
+        "planned_end": case.planned_end,
+        "absconded_on": case.absconded_on,
+        "absconded_days": case.absconded_days,
+        "completed_on": case.completed_on,
+        "closed_on": case.closed_on,
+        "updated_at": datetime.now(UTC),
+    }
+    for env in history:
+        event = CASE_EVENTS.decode(env)
+        match event:
+            case CaseEnrolled():
+                row |= event.model_dump(exclude={"person_id", "modality"})
+            case CaseCompleted():
+                row["certificate_number"] = event.certificate_number
+            case PostRehabStarted():
+                row |= {
+                    "post_rehab_decision_number": event.decision_number,
+                    "post_rehab_decided_on": event.decided_on,
+                    "post_rehab_starts_on": event.starts_on,
+                    "post_rehab_months": event.months,
+                    "post_rehab_ends_on": event.ends_on,
+                    "mentor": event.mentor,
+                }
+            case PostRehabEnded():
+                row["post_rehab_certificate_number"] = event.certificate_number
+            case CaseDroppedOut() | CaseTerminated():
+                row["close_reason"] = event.reason
+            case RelapseRecorded():
+                row["relapsed_on"] = env.occurred_on
+    return row
+
+
+async def project(conn: AsyncConnection, case_id: str, history: Sequence[Envelope]) -> None:
+    """Upsert the case's row from its whole history (a few events: cheap, and always exact)."""
+    row = case_row(case_id, history)
+    statement = insert(cases).values(row)
+    await conn.execute(statement.on_conflict_do_update(index_elements=[cases.c.case_id], set_=row))
+
+
+async def rebuild(conn: AsyncConnection) -> int:
+    """Empty the read model and fold every stored stream again; returns the number of cases."""
+    await conn.execute(delete(cases))
+    streams: dict[str, list[Envelope]] = {}
+    for (envelope,) in await conn.execute(select(events.c.envelope).order_by(events.c.global_position)):
+        env = Envelope.model_validate(envelope)
+        streams.setdefault(env.stream_id, []).append(env)
+    for case_id, history in streams.items():
+        await project(conn, case_id, history)
+    return len(streams)

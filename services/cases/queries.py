@@ -1,0 +1,115 @@
+"""Reads of the cases read model: one case, searches, and the deadlines officials are missing today."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.cases.domain.rules import RuleBook
+from services.cases.schemas import CaseOut, CasePage
+from services.cases.tables import cases
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound
+from shared.units import AdminUnits
+
+
+def _area(units: AdminUnits, who: Principal, unit_code: str | None) -> list[Any]:
+    """Conditions restricting rows to `unit_code` (default: the caller's unit), which must be in the caller's area."""
+    unit = unit_code or who.unit
+    if not units.is_within(unit, who.unit):
+        raise Forbidden(f"unit {unit} is outside your area ({who.unit})")
+    within = units.units_within(unit)
+    return [] if within is None else [cases.c.commune_code.in_(sorted(within))]
+
+
+async def read_case(conn: AsyncConnection, units: AdminUnits, who: Principal, case_id: str) -> CaseOut:
+    row = (await conn.execute(select(cases).where(cases.c.case_id == case_id))).first()
+    if row is None or not units.is_within(row.commune_code, who.unit):
+        raise NotFound(f"no case {case_id} in your area ({who.unit})")
+    return _out(row._mapping)
+
+
+async def search_cases(
+    conn: AsyncConnection,
+    units: AdminUnits,
+    who: Principal,
+    person_id: str | None,
+    commune_code: str | None,
+    state: str | None,
+    page: int,
+    page_size: int,
+) -> CasePage:
+    conditions = _area(units, who, commune_code)
+    if person_id:
+        conditions.append(cases.c.person_id == person_id)
+    if state:
+        conditions.append(cases.c.state == state)
+    total = await conn.scalar(select(func.count()).select_from(cases).where(*conditions))
+    rows = await conn.execute(
+        select(cases)
+        .where(*conditions)
+        .order_by(cases.c.started_on, cases.c.case_id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    return CasePage(items=[_out(r._mapping) for r in rows], page=page, page_size=page_size, total=int(total or 0))
+
+
+async def deadlines(
+    conn: AsyncConnection, units: AdminUnits, rules: RuleBook, who: Principal, unit_code: str | None, as_of: date
+) -> dict[str, Any]:
+    """The four lists of what is due or overdue on `as_of`, each item with its days."""
+    area = _area(units, who, unit_code)
+    ruleset = rules.on(as_of)
+    awaiting = await conn.execute(
+        select(cases)
+        .where(*area, cases.c.state == "completed", cases.c.completed_on <= as_of)
+        .order_by(cases.c.completed_on)
+    )
+    at_large = await conn.execute(
+        select(cases).where(*area, cases.c.state == "absconded").order_by(cases.c.absconded_on)
+    )
+    notice = as_of + timedelta(days=ruleset.post_rehab_ending_notice_days)
+    ending = await conn.execute(
+        select(cases)
+        .where(*area, cases.c.state == "post_rehab", cases.c.post_rehab_ends_on <= notice)
+        .order_by(cases.c.post_rehab_ends_on)
+    )
+    overrun = await conn.execute(
+        select(cases).where(*area, cases.c.state == "active", cases.c.planned_end < as_of).order_by(cases.c.planned_end)
+    )
+    limit = ruleset.post_rehab_decision_days
+    return {
+        "as_of": as_of.isoformat(),
+        "unit_code": unit_code or who.unit,
+        "post_rehab_decision_days": limit,
+        "awaiting_post_rehab_decision": [
+            _item(r, days_waiting=(as_of - r.completed_on).days, overdue=(as_of - r.completed_on).days > limit)
+            for r in awaiting
+        ],
+        "absconders_at_large": [_item(r, days_at_large=(as_of - r.absconded_on).days) for r in at_large],
+        "post_rehab_ending": [
+            _item(r, ends_on=r.post_rehab_ends_on.isoformat(), days_left=(r.post_rehab_ends_on - as_of).days)
+            for r in ending
+        ],
+        "planned_end_passed": [
+            _item(r, planned_end=r.planned_end.isoformat(), days_past=(as_of - r.planned_end).days) for r in overrun
+        ],
+    }
+
+
+def _item(row: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "case_id": str(row.case_id),
+        "person_id": str(row.person_id),
+        "commune_code": row.commune_code,
+        "modality": row.modality,
+        **extra,
+    }
+
+
+def _out(row: Any) -> CaseOut:
+    return CaseOut.model_validate({**row, "case_id": str(row["case_id"]), "person_id": str(row["person_id"])})

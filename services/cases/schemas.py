@@ -1,0 +1,101 @@
+"""Request and response bodies of the cases API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.cases.domain.rules import Modality
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class EnrolmentIn(_Body):
+    person_id: str = Field(min_length=1, max_length=64)
+    modality: Modality
+    decision_number: str = Field(min_length=1, max_length=60)
+    decided_on: date
+    started_on: date
+    facility: str | None = Field(default=None, max_length=200)
+    planned_months: int | None = Field(default=None, ge=1, le=60)
+    court_decision_number: str | None = Field(default=None, max_length=60)
+
+
+class CompletionIn(_Body):
+    completed_on: date
+    certificate_number: str = Field(min_length=1, max_length=60)
+
+
+class AbscondmentIn(_Body):
+    absconded_on: date
+
+
+class ReturnIn(_Body):
+    returned_on: date
+
+
+class DropoutIn(_Body):
+    dropped_on: date
+    reason: str = Field(default="", max_length=500)
+
+
+class TerminationIn(_Body):
+    terminated_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class PostRehabIn(_Body):
+    decision_number: str = Field(min_length=1, max_length=60)
+    decided_on: date
+    starts_on: date
+    months: int | None = Field(default=None, ge=1, le=60)
+    mentor: str = Field(min_length=1, max_length=200)
+
+
+class PostRehabEndIn(_Body):
+    ended_on: date
+    certificate_number: str = Field(min_length=1, max_length=60)
+
+
+class RelapseIn(_Body):
+    detected_on: date
+
+
+class CaseOut(BaseModel):
+    case_id: str
+    person_id: str
+    commune_code: str
+    modality: Modality
+    state: str
+    version: int
+    decision_number: str
+    decided_on: date
+    started_on: date
+    planned_months: int | None
+    planned_end: date | None
+    facility: str | None
+    court_decision_number: str | None
+    absconded_on: date | None
+    absconded_days: int
+    completed_on: date | None
+    certificate_number: str | None
+    post_rehab_decision_number: str | None
+    post_rehab_decided_on: date | None
+    post_rehab_starts_on: date | None
+    post_rehab_months: int | None
+    post_rehab_ends_on: date | None
+    mentor: str | None
+    post_rehab_certificate_number: str | None
+    closed_on: date | None
+    close_reason: str | None
+    relapsed_on: date | None
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    page: int
+    page_size: int
+    total: int
