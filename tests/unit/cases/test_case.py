@@ -20,8 +20,17 @@ ADDICT = PersonFacts("p1", "07616", "addict", "male", 1990)
 
 def enrolled(modality: Modality = "compulsory", months: int | None = 12, on: date = date(2024, 1, 10)) -> Case:
     pending = Case.enroll(
-        ADDICT, "p1", modality, "QD-1", on, on, months, "CSCN Bắc Giang", "TA-1" if modality == "compulsory" else None,
-        RULES, TODAY,
+        ADDICT,
+        "p1",
+        modality,
+        "QD-1",
+        on,
+        on,
+        months,
+        "CSCN Bắc Giang",
+        "TA-1" if modality == "compulsory" else None,
+        RULES,
+        TODAY,
     )
     return replay(Case("c1"), pending)
 
@@ -122,8 +131,12 @@ def test_time_absconded_does_not_count_toward_the_duration() -> None:
 
 @pytest.mark.parametrize(
     ("decided", "months", "expected"),
-    [(date(2026, 6, 30), 8, "duration_out_of_range"), (date(2026, 7, 1), 8, "active"),
-     (date(2026, 6, 30), 12, "active"), (date(2026, 7, 1), 25, "duration_out_of_range")],
+    [
+        (date(2026, 6, 30), 8, "duration_out_of_range"),
+        (date(2026, 7, 1), 8, "active"),
+        (date(2026, 6, 30), 12, "active"),
+        (date(2026, 7, 1), 25, "duration_out_of_range"),
+    ],
 )
 def test_compulsory_durations_follow_the_rules_in_force_on_the_decision_date(
     decided: date, months: int, expected: str
@@ -149,8 +162,13 @@ def test_post_rehab_length_after_adult_compulsory_rehab_changes_on_2026_07_01(de
 def test_enrolment_refusals() -> None:
     def enrol(person: PersonFacts | None = ADDICT, **kw: Any) -> None:
         args: dict[str, Any] = {
-            "modality": "compulsory", "decision_number": "QD", "decided_on": date(2024, 1, 1),
-            "started_on": date(2024, 1, 5), "planned_months": 12, "facility": None, "court_decision_number": "TA",
+            "modality": "compulsory",
+            "decision_number": "QD",
+            "decided_on": date(2024, 1, 1),
+            "started_on": date(2024, 1, 5),
+            "planned_months": 12,
+            "facility": None,
+            "court_decision_number": "TA",
         } | kw
         Case.enroll(person, "p1", rules=RULES, today=TODAY, **args)
 
