@@ -1,4 +1,4 @@
-"""The Case state machine: every transition, allowed and refused, and the law's durations on both sides of 2026-07-01."""
+"""The Case state machine: every transition, allowed and refused, and the durations on both sides of 2026-07-01."""
 
 from __future__ import annotations
 
