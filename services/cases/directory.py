@@ -7,16 +7,17 @@ the registry's code. Event types it does not use are skipped; a newer schema ver
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.cases.domain.case import OPEN_STATES
+from services.cases.domain.case import OPEN_STATES, Case
 from services.cases.projection import case_of, project
 from services.cases.tables import cases, directory
-from shared.events import SYSTEM_ACTOR, CommandContext, Envelope, UnknownEventError
+from shared.events import SYSTEM_ACTOR, CommandContext, Envelope, PendingEvent, UnknownEventError
 from shared.eventstore import EventStore
 from shared.kafka import CASES_TOPIC
 
@@ -56,15 +57,16 @@ async def on_registry_event(conn: AsyncConnection, env: Envelope) -> None:
             await conn.execute(update(directory).where(person).values(status=p["status"]))
         case "residence_changed":
             await conn.execute(update(directory).where(person).values(commune_code=p["to_commune"]))
-            await _carry_open_case(conn, env, p["to_commune"])
+            await _follow_open_case(conn, env, lambda case: case.transfer(p["to_commune"], env.occurred_on))
         case "records_merged" if p.get("duplicate_id") == env.stream_id:
             await conn.execute(update(directory).where(person).values(on_record=False))
         case "person_died":
             await conn.execute(update(directory).where(person).values(on_record=False))
+            await _follow_open_case(conn, env, lambda case: case.close_on_death(env.occurred_on))
 
 
-async def _carry_open_case(conn: AsyncConnection, env: Envelope, to_commune: str) -> None:
-    """When a person moves, their open case (and its post-rehab management) moves to the new commune."""
+async def _follow_open_case(conn: AsyncConnection, env: Envelope, decide: Callable[[Case], list[PendingEvent]]) -> None:
+    """A registry fact that changes the person's open case: a move carries it along, a death closes it."""
     case_id = await conn.scalar(
         select(cases.c.case_id).where(cases.c.person_id == env.stream_id, cases.c.state.in_(OPEN_STATES))
     )
@@ -73,10 +75,10 @@ async def _carry_open_case(conn: AsyncConnection, env: Envelope, to_commune: str
     store = EventStore(CASES_TOPIC)
     history = await store.load(conn, str(case_id))
     case = case_of(str(case_id), history)
-    pending = case.transfer(to_commune, env.occurred_on)
+    pending = decide(case)
     if not pending:
         return
     ctx = CommandContext(actor=SYSTEM_ACTOR, correlation_id=env.correlation_id, causation_id=str(env.event_id))
     sealed = await store.append(conn, str(case_id), case.version, pending, ctx)
     await project(conn, str(case_id), [*history, *sealed])
-    log.info("case %s moved from %s to %s with its person", case_id, case.commune_code, to_commune)
+    log.info("case %s: %s after the registry's %s", case_id, sealed[0].event_type, env.event_type)

@@ -253,6 +253,13 @@ class Case:
         event = CaseTransferred(from_commune=self.commune_code, to_commune=to_commune)
         return [PendingEvent(event=event, occurred_on=max(moved_on, self.last_on), unit_code=to_commune)]
 
+    def close_on_death(self, died_on: date) -> list[PendingEvent]:
+        """The person died: an open case is terminated on the date of death (or its last step, if later)."""
+        if not self.is_open:
+            return []
+        on = max(died_on, self.last_on)
+        return self._event(CaseTerminated(reason="person died (recorded in the registry)"), on)
+
     def _may(self, action: str, on: date, today: date, field_name: str) -> None:
         if self.version == 0:
             raise no.unknown_case(self.case_id)
@@ -270,7 +277,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "abscond": frozenset({"active"}),
     "return": frozenset({"absconded"}),
     "drop_out": frozenset({"active", "absconded"}),
-    "terminate": frozenset({"active", "absconded"}),
+    "terminate": frozenset({"active", "absconded"}),  # a death closes any open state: see close_on_death
     "complete": frozenset({"active"}),
     "start_post_rehab": frozenset({"completed"}),
     "end_post_rehab": frozenset({"post_rehab"}),

@@ -230,3 +230,20 @@ async def test_deadlines_show_completers_waiting_and_absconders(pair: Pair) -> N
     assert [(d["case_id"], d["days_at_large"]) for d in due["absconders_at_large"]] == [(runaway_case, 31)]
     overrun = {d["case_id"]: d["days_past"] for d in due["planned_end_passed"]}  # the case moved here earlier
     assert {waiting_case, runaway_case}.isdisjoint(overrun) and all(days > 0 for days in overrun.values())
+
+
+async def test_a_death_recorded_in_the_registry_terminates_the_open_case(pair: Pair) -> None:
+    person_id = await pair.addict()
+    case_id = (await pair.enrol(person_id)).json()["case_id"]
+    died = await pair.registry.http.post(
+        f"/api/v1/persons/{person_id}/death",
+        json={"died_on": "2024-08-01"},
+        headers=pair.registry.auth("commune_officer", TAY_YEN_TU),
+    )
+    assert died.status_code == 201, died.text
+
+    async def terminated() -> bool:
+        case = (await pair.cases.http.get(f"/api/v1/cases/{case_id}", headers=pair.cases.auth(*DISTRICT))).json()
+        return bool(case["state"] == "terminated" and case["closed_on"] == "2024-08-01")
+
+    await wait_for(terminated, 30)

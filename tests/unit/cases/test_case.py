@@ -197,3 +197,11 @@ def test_a_move_transfers_only_open_cases() -> None:
     assert case.commune_code == "07660" and case.transfer("07660", date(2024, 7, 1)) == []
     closed = step(enrolled(), "terminate", date(2024, 5, 1))
     assert closed.transfer("07660", date(2024, 6, 1)) == []
+
+
+def test_a_death_closes_any_open_case_and_leaves_closed_ones_alone() -> None:
+    case = step(enrolled(), "complete", date(2025, 3, 1))
+    [closed] = case.close_on_death(date(2025, 2, 1))
+    assert closed.occurred_on == date(2025, 3, 1)  # never before the case's last step
+    replay(case, [closed])
+    assert case.state == "terminated" and case.close_on_death(date(2025, 4, 1)) == []
