@@ -24,8 +24,19 @@ def add_parser(sub: Any) -> None:
     persons.add_argument("--url", default=os.environ.get("REHAB_REGISTRY_URL", "http://127.0.0.1:8001"))
     persons.add_argument("--token", default=os.environ.get("REHAB_TOKEN"), help="bearer token (or set REHAB_TOKEN)")
 
+    plans = kinds.add_parser("plans", help="a plan table (appendix, codes or indicators file) into the quotas service")
+    plans.add_argument("file", type=Path)
+    plans.add_argument("--year", type=int, help="for an appendix: the plan's year")
+    plans.add_argument("--unit", help="for an appendix: the code of the unit that issued it (e.g. 220)")
+    plans.add_argument("--document", help="number of the issuing document (default: the file's name)")
+    plans.add_argument("--document-date", help="date of the document (YYYY-MM-DD)")
+    plans.add_argument("--url", default=os.environ.get("REHAB_QUOTAS_URL", "http://127.0.0.1:8003"))
+    plans.add_argument("--token", default=os.environ.get("REHAB_TOKEN"), help="bearer token (or set REHAB_TOKEN)")
+
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    if args.kind == "plans":
+        return run_plans(args, out, err)
     if not args.token:
         print("rehab: no token: pass --token or set REHAB_TOKEN (locally: rehab token --role ... --unit ...)", file=err)
         return 2
@@ -90,3 +101,40 @@ def _message(response: httpx.Response) -> str:
         return str(response.json()["error"]["message"])
     except (ValueError, KeyError, TypeError):
         return f"HTTP {response.status_code}"
+
+
+def run_plans(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Upload a plan table; print what was created, revised or left unchanged, and the rows refused."""
+    if not args.token or not args.file.is_file():
+        print("rehab: need --token (or REHAB_TOKEN) and an existing file", file=err)
+        return 2
+    form = {
+        k: str(v)
+        for k, v in {
+            "year": args.year,
+            "unit_code": args.unit,
+            "document_number": args.document,
+            "document_date": args.document_date,
+        }.items()
+        if v is not None
+    }
+    try:
+        auth = {"Authorization": f"Bearer {args.token}"}
+        with httpx.Client(base_url=args.url, headers=auth, timeout=120) as client, args.file.open("rb") as handle:
+            answer = client.post("/api/v1/plans/imports", files={"file": (args.file.name, handle)}, data=form)
+    except httpx.TransportError as exc:
+        print(f"rehab: cannot reach the quotas service at {args.url}: {exc}", file=err)
+        return 1
+    if answer.status_code != 200:
+        print(f"rehab: the quotas service refused {args.file.name}: {_message(answer)}", file=err)
+        return 1
+    report = answer.json()
+    print(
+        f"{args.file.name} ({report['kind']}): {report['created']} kế hoạch mới / created, "
+        f"{report['revised']} điều chỉnh / revised, {report['unchanged']} không đổi / unchanged",
+        file=out,
+    )
+    for rejected in report["rejected"]:
+        reasons = "; ".join(f"{field}: {why}" for field, why in rejected["errors"].items())
+        print(f"  dòng {rejected['row']}: {reasons}", file=out)
+    return 0

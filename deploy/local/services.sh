@@ -20,12 +20,26 @@ start() {
     done
     [ -n "$ok" ] || { tail -5 "$LOG_DIR/$s.log" >&2; die "$s did not become ready: see $LOG_DIR/$s.log"; }
   done
+  load_seeds
   local token; token=$("$PY" -m shared.cli token --role district_officer --unit 220 --sub demo.district)
   say "the system is up:"
   for s in $SERVICES; do printf '  %-10s http://127.0.0.1:%s  (docs /docs, events /asyncapi, metrics /metrics)\n' "$s" "${PORT[$s]}"; done
   printf '  Kafka      %s\n  PostgreSQL %s:%s/rehab\n' "$REHAB_KAFKA_BOOTSTRAP" "$PG_HOST" "$PG_PORT"
   printf '\nDev token (district officer, Huyện Sơn Động 220, 12 h):\n  export TOKEN=%s\n' "$token"
   printf '  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/health/ready\n'
+}
+
+# The two seed plans (Sơn Động 2024 with its 7 communes, Thanh Xá 2023), through the public API; idempotent.
+load_seeds() {
+  local admin data="$REHAB_ROOT/shared/data"
+  admin=$("$PY" -m shared.cli token --role admin --unit VN --sub seed.loader --hours 1)
+  say "loading the seed plans"
+  "$PY" -m shared.cli import plans "$data/son-dong-2024-appendix.tsv" --year 2024 --unit 220 --token "$admin" \
+    --document "Kế hoạch …/KH-UBND tháng 01/2024 của UBND huyện Sơn Động" | sed 's/^/  /'
+  "$PY" -m shared.cli import plans "$data/plan-targets-from-seeds.csv" --token "$admin" \
+    --document "Kế hoạch cai nghiện và quản lý sau cai của UBND xã Thanh Xá năm 2023" | sed 's/^/  /'
+  "$PY" -m shared.cli import plans "$data/plan-indicators-from-seeds.csv" --token "$admin" \
+    --document "Chỉ tiêu của các kế hoạch gốc (seeds)" | sed 's/^/  /'
 }
 
 case "${1:-start}" in

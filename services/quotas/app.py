@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from services.quotas.api import router
+from services.quotas.domain.events import PLAN_EVENTS
+from services.quotas.tables import MIGRATIONS
 from shared.kafka import QUOTAS_TOPIC
 from shared.service import ServiceSpec
 
@@ -10,7 +13,11 @@ def spec() -> ServiceSpec:
     """Everything the quotas service is made of."""
     return ServiceSpec(
         name="quotas",
-        title="Quotas: plans per unit",
-        description="Yearly quotas per unit and modality, indicator targets and revisions.",
+        title="Quotas: plans of every commune, district and province",
+        description="Yearly quotas per unit and modality, indicator targets, revisions with their documents, "
+        "allocation to child units within the parent's quota.",
         topic=QUOTAS_TOPIC,
+        migrations=MIGRATIONS,
+        routers=[router],
+        events=PLAN_EVENTS,
     )

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from services.registry.commands import Registry
-from services.registry.imports.parse import UnreadableFile
 from services.registry.imports.worker import ImportWorker
 from services.registry.policy import Action, authorize
 from services.registry.queries import MAX_PAGE_SIZE, read_audit, read_person, search_persons
@@ -32,6 +31,7 @@ from shared.errors import Invalid, NotFound
 from shared.ids import uuid7
 from shared.logs import current_correlation_id
 from shared.service import Runtime
+from shared.tabular import UnreadableFile
 
 router = APIRouter(prefix="/api/v1", tags=["persons"])
 MAX_UPLOAD = 64 * 1024 * 1024

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,8 +10,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from openpyxl import load_workbook
-
+from shared.tabular import UnreadableFile, read_rows
 from shared.units import fold
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -52,10 +49,6 @@ _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 
 
-class UnreadableFile(ValueError):
-    """The file is not a CSV or XLSX list this service can read; the message says what to fix."""
-
-
 @dataclass(frozen=True)
 class RawRow:
     number: int  # the row number an official sees in the spreadsheet (the header is row 1)
@@ -66,7 +59,7 @@ class PersonList:
     """A parsed list: which field each column holds, and the data rows."""
 
     def __init__(self, content: bytes) -> None:
-        self._rows = _xlsx(content) if content[:4] == b"PK\x03\x04" else _csv(content)
+        self._rows = read_rows(content)
         header = next(self._rows, None)
         if header is None:
             raise UnreadableFile("the file is empty")
@@ -136,30 +129,3 @@ def _date(value: Any) -> Any:
         except ValueError:
             continue
     return str(value)  # left for validation to refuse with a message
-
-
-def _csv(content: bytes) -> Iterator[list[Any]]:
-    encodings = ("utf-16",) if content[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",)
-    for encoding in encodings:
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnreadableFile("the CSV file is not UTF-8 text: save it as 'CSV UTF-8' (or upload the .xlsx)")
-    sample = text[:4096]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return iter(csv.reader(io.StringIO(text), dialect))
-
-
-def _xlsx(content: bytes) -> Iterator[list[Any]]:
-    try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:
-        raise UnreadableFile(f"the XLSX file cannot be opened: {exc}") from None
-    sheet = book.worksheets[0]
-    return (list(row) for row in sheet.iter_rows(values_only=True))

@@ -25,7 +25,7 @@ from services.registry import audit
 from services.registry.commands import Registry
 from services.registry.communes import check_commune
 from services.registry.domain.person import Person
-from services.registry.imports.parse import PersonList, RawRow, UnreadableFile
+from services.registry.imports.parse import PersonList, RawRow
 from services.registry.projection import project
 from services.registry.schemas import NewPerson
 from services.registry.tables import audit_log, identities, import_rows, imports
@@ -37,6 +37,7 @@ from shared.events import CommandContext, Envelope, PendingEvent, seal
 from shared.ids import uuid7
 from shared.migrations import lock_key
 from shared.rules import RuleViolation
+from shared.tabular import UnreadableFile
 from shared.units import fold
 
 log = logging.getLogger("rehab.registry.imports")

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from services.registry.imports.parse import PersonList, UnreadableFile, normalise
+from services.registry.imports.parse import PersonList, normalise
+from shared.tabular import UnreadableFile
 
 
 def test_vietnamese_headers_and_values() -> None:

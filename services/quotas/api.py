@@ -1,0 +1,107 @@
+"""The quotas HTTP API (`/api/v1`): plans per (year, unit), their children's quotas, history, table imports."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from services.quotas.commands import Plans
+from services.quotas.imports.parse import parse_plan_table
+from services.quotas.queries import history, plan_with_children
+from services.quotas.schemas import PlanIn
+from shared.auth import CurrentPrincipal
+from shared.errors import Invalid
+from shared.service import Runtime
+from shared.tabular import UnreadableFile
+
+router = APIRouter(prefix="/api/v1", tags=["plans"])
+Year = Annotated[int, Path(ge=2000, le=2100)]
+MAX_UPLOAD = 8 * 1024 * 1024
+
+
+def _rt(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def service(rt: Runtime) -> Plans:
+    if "plans" not in rt.extras:
+        assert rt.store is not None
+        rt.extras["plans"] = Plans(rt.store, rt.units)
+    plans: Plans = rt.extras["plans"]
+    return plans
+
+
+@router.put("/plans/{year}/{unit_code}", summary="Issue a unit's plan for a year, or revise it (a new version)")
+async def put_plan(year: Year, unit_code: str, body: PlanIn, who: CurrentPrincipal, request: Request) -> JSONResponse:
+    rt = _rt(request)
+    targets = [t.target() for t in body.targets]
+    async with rt.engine.begin() as conn:
+        written = await service(rt).put(
+            conn, who, year, unit_code, body.quotas, targets, body.document_number, body.document_date
+        )
+        view = await plan_with_children(conn, rt.units, who, year, unit_code)
+    status = 201 if written.outcome == "created" else 200
+    return JSONResponse(jsonable_encoder({"outcome": written.outcome, **view}), status)
+
+
+@router.get("/plans/{year}", summary="A unit's plan with its children's quotas and their sums")
+async def get_plan(year: Year, who: CurrentPrincipal, request: Request, unit_code: str | None = None) -> Any:
+    rt = _rt(request)
+    async with rt.engine.connect() as conn:
+        return await plan_with_children(conn, rt.units, who, year, unit_code or who.unit)
+
+
+@router.get("/plans/{year}/{unit_code}/history", summary="Every version of a plan with its document")
+async def get_history(year: Year, unit_code: str, who: CurrentPrincipal, request: Request) -> Any:
+    rt = _rt(request)
+    assert rt.store is not None
+    async with rt.engine.connect() as conn:
+        return {
+            "year": year,
+            "unit_code": unit_code,
+            "versions": await history(conn, rt.store, rt.units, who, year, unit_code),
+        }
+
+
+@router.post(
+    "/plans/imports", summary="Import a plan table: an appendix, the codes file or the indicators file"
+)
+async def import_plans(
+    who: CurrentPrincipal,
+    request: Request,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX")],
+    document_number: Annotated[str | None, Form(max_length=120)] = None,
+    document_date: Annotated[date | None, Form()] = None,
+    year: Annotated[int | None, Form(ge=2000, le=2100, description="for an appendix: the plan's year")] = None,
+    unit_code: Annotated[str | None, Form(description="for an appendix: the issuing unit (e.g. 220)")] = None,
+) -> dict[str, Any]:
+    rt = _rt(request)
+    content = await file.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        raise Invalid("the file is larger than 8 MiB", {"file": "too large"})
+    try:
+        table = parse_plan_table(content, rt.units, year, unit_code)
+    except UnreadableFile as exc:
+        raise Invalid(str(exc), {"file": str(exc)}) from None
+    document = document_number or f"imported from {file.filename or 'upload'}"
+    plans = service(rt)
+    outcomes: list[dict[str, Any]] = []
+    async with rt.engine.begin() as conn:  # all or nothing: a quota that breaks the hierarchy refuses the file
+        if table.kind == "appendix":
+            for (plan_year, parent), totals in table.parents.items():
+                written = await plans.put(conn, who, plan_year, parent, totals, None, document, document_date)
+                outcomes.append({"year": plan_year, "unit_code": parent, "outcome": written.outcome})
+        for line in table.lines:
+            written = await plans.put(
+                conn, who, line.year, line.unit_code, line.quotas, line.targets, document, document_date
+            )
+            outcomes.append(
+                {"row": line.row, "year": line.year, "unit_code": line.unit_code, "outcome": written.outcome}
+            )
+    counts = {k: sum(1 for o in outcomes if o["outcome"] == k) for k in ("created", "revised", "unchanged")}
+    return {"kind": table.kind, **counts, "rejected": table.rejected, "plans": outcomes}
