@@ -26,7 +26,7 @@ start() {
   for s in $SERVICES; do printf '  %-10s http://127.0.0.1:%s  (docs /docs, events /asyncapi, metrics /metrics)\n' "$s" "${PORT[$s]}"; done
   printf '  Kafka      %s\n  PostgreSQL %s:%s/rehab\n' "$REHAB_KAFKA_BOOTSTRAP" "$PG_HOST" "$PG_PORT"
   printf '\nDev token (district officer, Huyện Sơn Động 220, 12 h):\n  export TOKEN=%s\n' "$token"
-  printf '  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/health/ready\n'
+  printf '  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8003/api/v1/plans/2024?unit_code=220"   # the Sơn Động quota table\n'
 }
 
 # The two seed plans (Sơn Động 2024 with its 7 communes, Thanh Xá 2023), through the public API; idempotent.
