@@ -68,9 +68,7 @@ async def get_history(year: Year, unit_code: str, who: CurrentPrincipal, request
         }
 
 
-@router.post(
-    "/plans/imports", summary="Import a plan table: an appendix, the codes file or the indicators file"
-)
+@router.post("/plans/imports", summary="Import a plan table: an appendix, the codes file or the indicators file")
 async def import_plans(
     who: CurrentPrincipal,
     request: Request,
