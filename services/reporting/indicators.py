@@ -1,0 +1,162 @@
+"""Every indicator of DOMAIN.md for a unit's subtree and a period, by the legal dates of the events."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting.facts import Facts
+from services.reporting.periods import Period, age_band
+
+MODALITIES = ("compulsory", "voluntary_community", "voluntary_facility", "methadone")
+
+
+def _unit_at(table: str, key: str) -> str:
+    """Rows of `table` (residences, case_units) valid on :d: the last one from on or before that date."""
+    return (
+        f"SELECT DISTINCT ON ({key}) {key}, commune_code FROM {table} WHERE valid_from <= :d"
+        f" ORDER BY {key}, valid_from DESC, version DESC"
+    )
+
+
+@dataclass
+class Scope:
+    """The communes a report covers (None: the whole country)."""
+
+    codes: list[str] | None
+
+    def params(self) -> dict[str, Any]:
+        return {"all": self.codes is None, "area": self.codes or []}
+
+
+AREA = "(:all OR {col} = ANY(:area))"
+
+
+class Figures:
+    """SQL over one generation's facts."""
+
+    def __init__(self, conn: AsyncConnection, f: Facts) -> None:
+        self.conn, self.g = conn, f"g{f.generation}_"
+
+    async def _rows(self, sql: str, **params: Any) -> list[Any]:
+        return list(await self.conn.execute(text(sql.replace("{g}", self.g)), params))
+
+    async def enrolments_by_commune(self, p: Period) -> list[Any]:
+        return await self._rows(
+            "SELECT enrolled_commune AS commune, modality, sex, birth_year FROM {g}cases"
+            " WHERE started_on BETWEEN :s AND :e ORDER BY case_id",
+            s=p.start,
+            e=p.end,
+        )
+
+    async def completers(self, p: Period, scope: Scope) -> list[Any]:
+        return await self._rows(
+            f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')})"
+            " SELECT c.case_id, c.person_id, c.modality, c.completed_on, c.post_rehab_decided_on, cu.commune_code"
+            " FROM {g}cases c JOIN cu USING (case_id) WHERE c.completed_on BETWEEN :s AND :e AND "
+            + AREA.format(col="cu.commune_code")
+            + " ORDER BY c.completed_on, c.case_id",
+            s=p.start,
+            e=p.end,
+            d=p.end,
+            **scope.params(),
+        )
+
+    async def on_record(self, p: Period, scope: Scope) -> list[Any]:
+        """People on record at the period's end, with whether they received a service during it."""
+        return await self._rows(
+            f"WITH pu AS ({_unit_at('{g}residences', 'person_id')})"
+            " SELECT p.person_id, p.sex, p.birth_year, p.status, pu.commune_code,"
+            " EXISTS (SELECT 1 FROM {g}cases c WHERE c.person_id = p.person_id AND c.started_on <= :e"
+            "   AND (c.closed_on IS NULL OR c.closed_on >= :s)) AS served"
+            " FROM {g}persons p JOIN pu USING (person_id)"
+            " WHERE p.registered_on <= :e AND (p.closed_on IS NULL OR p.closed_on > :e) AND "
+            + AREA.format(col="pu.commune_code")
+            + " ORDER BY p.person_id",
+            s=p.start,
+            e=p.end,
+            d=p.end,
+            **scope.params(),
+        )
+
+    async def mobilisation(self, p: Period, scope: Scope) -> tuple[int, int]:
+        """(addicts on record and in no programme at the period's start, those of them who then enrolled)."""
+        rows = await self._rows(
+            f"WITH pu AS ({_unit_at('{g}residences', 'person_id')})"
+            " SELECT EXISTS (SELECT 1 FROM {g}cases c WHERE c.person_id = p.person_id"
+            "   AND c.started_on BETWEEN :s AND :e) AS enrolled"
+            " FROM {g}persons p JOIN pu USING (person_id)"
+            " WHERE p.registered_on < :s AND p.addict_on < :s AND (p.closed_on IS NULL OR p.closed_on >= :s)"
+            " AND NOT EXISTS (SELECT 1 FROM {g}cases c WHERE c.person_id = p.person_id AND c.started_on < :s"
+            "   AND (c.closed_on IS NULL OR c.closed_on >= :s)) AND " + AREA.format(col="pu.commune_code"),
+            s=p.start,
+            e=p.end,
+            d=p.start,
+            **scope.params(),
+        )
+        return len(rows), sum(1 for r in rows if r.enrolled)
+
+    async def active_methadone(self, on: date, scope: Scope) -> int:
+        rows = await self._rows(
+            f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')})"
+            " SELECT count(*) AS n FROM {g}cases c JOIN cu USING (case_id) WHERE c.modality = 'methadone'"
+            " AND c.started_on <= :d AND (c.completed_on IS NULL OR c.completed_on > :d)"
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND " + AREA.format(col="cu.commune_code"),
+            d=on,
+            **scope.params(),
+        )
+        return int(rows[0].n)
+
+    async def absconders(self, on: date, scope: Scope) -> list[Any]:
+        return await self._rows(
+            f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')})"
+            " SELECT a.case_id, c.person_id, c.modality, cu.commune_code, a.absconded_on"
+            " FROM {g}abscondments a JOIN {g}cases c USING (case_id) JOIN cu USING (case_id)"
+            " WHERE a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d)"
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
+            + AREA.format(col="cu.commune_code")
+            + " ORDER BY a.absconded_on, a.case_id",
+            d=on,
+            **scope.params(),
+        )
+
+    async def awaiting_decision(self, on: date, scope: Scope) -> list[Any]:
+        return await self._rows(
+            f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')})"
+            " SELECT c.case_id, c.person_id, c.modality, cu.commune_code, c.completed_on FROM {g}cases c"
+            " JOIN cu USING (case_id) WHERE c.completed_on <= :d"
+            " AND (c.post_rehab_decided_on IS NULL OR c.post_rehab_decided_on > :d)"
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
+            + AREA.format(col="cu.commune_code")
+            + " ORDER BY c.completed_on, c.case_id",
+            d=on,
+            **scope.params(),
+        )
+
+    async def plan(self, year: int, unit_code: str) -> Any:
+        rows = await self._rows(
+            "SELECT quotas, targets FROM {g}plans WHERE year = :y AND unit_code = :u", y=year, u=unit_code
+        )
+        return rows[0] if rows else None
+
+    async def plans_of(self, year: int) -> dict[str, Any]:
+        return {
+            r.unit_code: r
+            for r in await self._rows(
+                "SELECT unit_code, quotas, targets FROM {g}plans WHERE year = :y ORDER BY unit_code", y=year
+            )
+        }
+
+
+def breakdown(rows: list[Any], on: date, *keys: str) -> list[dict[str, Any]]:
+    """Counts of `rows` by the given keys (sex, age_band, modality, status), sorted for stable output."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    for r in rows:
+        values = {"sex": r.sex or "unknown", "age_band": age_band(r.birth_year, on)}
+        counts[tuple(str(values.get(k, getattr(r, k, None))) for k in keys)] += 1
+    return [{**dict(zip(keys, key, strict=True)), "count": n} for key, n in sorted(counts.items())]

@@ -1,0 +1,67 @@
+"""Reporting periods: a year (`2024`), a half-year (`2024-H1`, `2024-H2`) or an as-of date (`2024-09-30`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from shared.rules import RuleViolation
+
+_PERIOD = re.compile(r"^(\d{4})(?:-H([12]))?$")
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: date
+    end: date
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    @property
+    def share_of_year(self) -> float:
+        """How much of the year has passed at the period's end (pro-rates yearly targets)."""
+        days = (date(self.year, 12, 31) - date(self.year, 1, 1)).days + 1
+        return ((self.end - date(self.year, 1, 1)).days + 1) / days
+
+
+def parse_period(text: str | None, as_of: date | None = None) -> Period:
+    """`2024`, `2024-H1`, `2024-H2`, or None with `as_of` (from 1 January of that year to `as_of`)."""
+    if text is None:
+        if as_of is None:
+            raise RuleViolation(
+                "period_required",
+                "give a period (2024, 2024-H1, 2024-H2) or as_of",
+                "cần kỳ báo cáo (2024, 2024-H1, 2024-H2) hoặc ngày as_of",
+                "invalid",
+                "period",
+            )
+        return Period(as_of.isoformat(), date(as_of.year, 1, 1), as_of)
+    match = _PERIOD.match(text.strip())
+    if not match:
+        raise RuleViolation(
+            "bad_period",
+            f"period {text!r} is not one of 2024, 2024-H1, 2024-H2",
+            f"kỳ {text!r} không hợp lệ (2024, 2024-H1, 2024-H2)",
+            "invalid",
+            "period",
+        )
+    year, half = int(match[1]), match[2]
+    if half == "1":
+        return Period(text, date(year, 1, 1), date(year, 6, 30))
+    if half == "2":
+        return Period(text, date(year, 7, 1), date(year, 12, 31))
+    return Period(text, date(year, 1, 1), date(year, 12, 31))
+
+
+AGE_BANDS = (("<14", 0, 14), ("14-16", 14, 16), ("16-18", 16, 18), ("18-30", 18, 30), ("30+", 30, 200))
+
+
+def age_band(birth_year: int | None, on: date) -> str:
+    if birth_year is None:
+        return "unknown"
+    age = on.year - birth_year
+    return next(label for label, low, high in AGE_BANDS if low <= age < high) if age >= 0 else "unknown"
