@@ -29,7 +29,7 @@ from shared.migrations import Migration, migrate
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.store_schema import KERNEL_MIGRATIONS
-from shared.subscriber import Subscription, attach
+from shared.subscriber import Subscription, attach, consumer_group
 from shared.units import AdminUnits, admin_units
 
 log = logging.getLogger("rehab.service")
@@ -47,6 +47,7 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     subscriptions: Sequence[Subscription] = ()
     events: EventRegistry = field(default_factory=EventRegistry)
+    startup: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()  # before consuming starts
     background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
 
 
@@ -87,8 +88,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
             spec.topic, title=spec.topic, schema=Envelope, description=_catalogue(spec)
         )  # documents the outbox topic in AsyncAPI
     for sub in spec.subscriptions:
-        # a service on another schema (tests, a rebuild) is another reader: it gets its own consumer group
-        group = sub.name if settings.schema_name == spec.name else f"{sub.name}.{settings.schema_name}"
+        group = consumer_group(spec.name, settings.schema_name, sub.name)
         attach(broker, engine, sub, settings.consumer_batch_size, settings.consumer_max_attempts, group)
     return Runtime(
         settings,
@@ -112,6 +112,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             log.info("migration applied: %s", step)
         topics = {t for s in spec.subscriptions for t in s.topics} | ({spec.topic} if spec.topic else set())
         await ensure_topics(settings, sorted(topics))
+        for prepare in spec.startup:
+            await prepare(rt)
         await rt.broker.start()
         relay_task = asyncio.create_task(rt.relay.run()) if rt.relay else None
         workers = [asyncio.create_task(job(rt)) for job in spec.background]

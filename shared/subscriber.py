@@ -30,6 +30,11 @@ class Subscription:
     description: str = ""
 
 
+def consumer_group(service: str, schema: str, subscription: str) -> str:
+    """The Kafka group of a subscription: a service on another schema (tests, a copy) is another reader."""
+    return subscription if schema == service else f"{subscription}.{schema}"
+
+
 def kafka_sink(broker: KafkaBroker) -> Any:
     async def send(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
         await broker.publish(value, topic=topic, key=key, headers=headers)

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from shared.service import ServiceSpec
+from services.reporting.api import SUBSCRIPTION, router
+from services.reporting.apply import on_event
+from services.reporting.facts import MIGRATIONS, ensure_live_generation
+from services.reporting.gauges import run_gauges
+from services.reporting.rebuild import abandon_interrupted
+from shared.kafka import ALL_TOPICS
+from shared.service import Runtime, ServiceSpec
+from shared.subscriber import Subscription
+
+
+async def prepare(rt: Runtime) -> None:
+    """Before consuming: the live generation's tables exist and no half-built rebuild is left over."""
+    async with rt.engine.begin() as conn:
+        await ensure_live_generation(conn)
+    await abandon_interrupted(rt.engine)
 
 
 def spec() -> ServiceSpec:
@@ -11,4 +25,16 @@ def spec() -> ServiceSpec:
         name="reporting",
         title="Reporting: indicators and periodic reports",
         description="Projections of every topic: quota progress, post-rehab coverage, access, methadone, overdue.",
+        migrations=MIGRATIONS,
+        routers=[router],
+        subscriptions=[
+            Subscription(
+                SUBSCRIPTION,
+                ALL_TOPICS,
+                on_event,
+                "Every event of the registry, cases and quotas folded into the report facts.",
+            )
+        ],
+        startup=[prepare],
+        background=[run_gauges],
     )
