@@ -39,8 +39,10 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_seconds: float = 0.1,
         max_backoff: float = 5.0,
+        topic_of: Callable[[str], str] = str,
     ) -> None:
         self.engine, self.producer_factory, self.service = engine, producer_factory, service
+        self.topic_of = topic_of  # the outbox stores logical topic names; a deployment may prefix them
         self.batch_size, self.idle_seconds, self.max_backoff = batch_size, idle_seconds, max_backoff
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
@@ -115,7 +117,7 @@ class OutboxRelay:
         producer = await self._ensure_producer()
         futures = [
             await producer.send(
-                r.topic,
+                self.topic_of(r.topic),
                 value=r.value,
                 key=r.key.encode(),
                 headers=[(k, str(v).encode()) for k, v in r.headers.items()],

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -83,13 +83,15 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
             spec.name,
             settings.relay_batch_size,
             settings.relay_idle_seconds,
+            topic_of=settings.topic,
         )
         broker.publisher(
-            spec.topic, title=spec.topic, schema=Envelope, description=_catalogue(spec)
+            settings.topic(spec.topic), title=spec.topic, schema=Envelope, description=_catalogue(spec)
         )  # documents the outbox topic in AsyncAPI
     for sub in spec.subscriptions:
         group = consumer_group(spec.name, settings.schema_name, sub.name)
-        attach(broker, engine, sub, settings.consumer_batch_size, settings.consumer_max_attempts, group)
+        deployed = replace(sub, topics=tuple(settings.topic(t) for t in sub.topics))
+        attach(broker, engine, deployed, settings.consumer_batch_size, settings.consumer_max_attempts, group)
     return Runtime(
         settings,
         engine,
@@ -111,7 +113,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         for step in applied:
             log.info("migration applied: %s", step)
         topics = {t for s in spec.subscriptions for t in s.topics} | ({spec.topic} if spec.topic else set())
-        await ensure_topics(settings, sorted(topics))
+        await ensure_topics(settings, sorted(settings.topic(t) for t in topics))
         for prepare in spec.startup:
             await prepare(rt)
         await rt.broker.start()

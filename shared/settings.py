@@ -16,6 +16,7 @@ class PlatformSettings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_security_protocol: str = "PLAINTEXT"
+    topic_prefix: str = "rehab"  # topics are <prefix>.registry.events, ...; tests isolate themselves with it
     topic_partitions: int = 6
     topic_replication: int = 1
     pg_host: str = "127.0.0.1"
@@ -25,6 +26,10 @@ class PlatformSettings(BaseSettings):
     jwt_algorithm: str = "HS256"
     log_level: str = "INFO"
     log_json: bool = True
+
+    def topic(self, name: str) -> str:
+        """The deployed name of a logical topic (`rehab.cases.events` -> `<prefix>.cases.events`)."""
+        return self.topic_prefix + name[len("rehab") :] if name.startswith("rehab.") else name
 
 
 class ServiceSettings(PlatformSettings):

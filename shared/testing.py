@@ -56,9 +56,16 @@ async def fresh_schema(prefix: str = "t") -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def running_service(spec: Callable[[], ServiceSpec], name: str, schema: str) -> AsyncIterator[ServiceClient]:
-    """The service's app with its lifespan (migrations, broker, relay, background jobs) on `schema`."""
-    settings = ServiceSettings.for_service(name, database_url=owner_dsn(ServiceSettings()), db_schema=schema)
+async def running_service(
+    spec: Callable[[], ServiceSpec], name: str, schema: str, topic_prefix: str = "rehab"
+) -> AsyncIterator[ServiceClient]:
+    """The service's app with its lifespan (migrations, broker, relay, background jobs) on `schema`.
+
+    A `topic_prefix` of its own gives a test topics no other test writes to.
+    """
+    settings = ServiceSettings.for_service(
+        name, database_url=owner_dsn(ServiceSettings()), db_schema=schema, topic_prefix=topic_prefix
+    )
     app = create_app(spec(), settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -67,7 +74,8 @@ async def running_service(spec: Callable[[], ServiceSpec], name: str, schema: st
 
 
 async def read_topic(settings: ServiceSettings, topic: str) -> list[tuple[bytes | None, dict[str, Any]]]:
-    """Every record on `topic` from offset 0 to its current end, as (key, decoded JSON value)."""
+    """Every record on `topic` (a logical name, mapped with the settings' prefix) from offset 0 to its end."""
+    topic = settings.topic(topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:

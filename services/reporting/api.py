@@ -48,7 +48,7 @@ def _rt(request: Request) -> Runtime:
 
 def rebuilder(rt: Runtime) -> Rebuild:
     if "rebuild" not in rt.extras:
-        rt.extras["rebuild"] = Rebuild(rt.engine, rt.settings, ALL_TOPICS)
+        rt.extras["rebuild"] = Rebuild(rt.engine, rt.settings, tuple(rt.settings.topic(t) for t in ALL_TOPICS))
     rebuild: Rebuild = rt.extras["rebuild"]
     return rebuild
 
@@ -172,7 +172,7 @@ async def _lag(rt: Runtime) -> list[dict[str, Any]]:
     await consumer.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
-        described = await admin.describe_topics(list(ALL_TOPICS))
+        described = await admin.describe_topics([rt.settings.topic(t) for t in ALL_TOPICS])
         partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
         ends = await consumer.end_offsets(partitions)
     finally:

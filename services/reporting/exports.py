@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from datetime import datetime
 from typing import Any
 
@@ -182,4 +184,19 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     book.properties.created = book.properties.modified = stamp
     out = io.BytesIO()
     book.save(out)
+    return _fixed_zip(out.getvalue(), (stamp.year, stamp.month, stamp.day, 0, 0, 0))
+
+
+def _fixed_zip(content: bytes, when: tuple[int, int, int, int, int, int]) -> bytes:
+    """The same workbook with every zip entry dated `when`, so equal reports are equal bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = source.read(item.filename)
+            if item.filename == "docProps/core.xml":  # openpyxl stamps the save time here whatever we set
+                fixed = "%04d-%02d-%02dT00:00:00Z" % when[:3]
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + fixed.encode(), data)
+            target.writestr(info, data)
     return out.getvalue()

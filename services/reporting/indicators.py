@@ -157,6 +157,11 @@ def breakdown(rows: list[Any], on: date, *keys: str) -> list[dict[str, Any]]:
     """Counts of `rows` by the given keys (sex, age_band, modality, status), sorted for stable output."""
     counts: Counter[tuple[str, ...]] = Counter()
     for r in rows:
-        values = {"sex": r.sex or "unknown", "age_band": age_band(r.birth_year, on)}
-        counts[tuple(str(values.get(k, getattr(r, k, None))) for k in keys)] += 1
+        counts[tuple(_key(r, k, on) for k in keys)] += 1
     return [{**dict(zip(keys, key, strict=True)), "count": n} for key, n in sorted(counts.items())]
+
+
+def _key(row: Any, key: str, on: date) -> str:
+    if key == "age_band":
+        return age_band(row.birth_year, on)
+    return str(getattr(row, key, None) or "unknown")

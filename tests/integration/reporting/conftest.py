@@ -1,0 +1,113 @@
+"""The four services in-process, on fresh schemas and topics of their own, driven through their HTTP APIs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.cases.app import spec as cases_spec
+from services.quotas.app import spec as quotas_spec
+from services.registry.app import spec as registry_spec
+from services.reporting.app import spec as reporting_spec
+from shared.ids import uuid7
+from shared.kafka import ALL_TOPICS, delete_topics
+from shared.testing import ServiceClient, fresh_schema, running_service
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@dataclass
+class System:
+    registry: ServiceClient
+    cases: ServiceClient
+    quotas: ServiceClient
+    reporting: ServiceClient
+
+    async def person(
+        self, commune: str, born: str, sex: str = "male", status: str = "addict", recorded_on: str = "2023-12-01"
+    ) -> str:
+        officer = self.registry.auth("commune_officer", commune)
+        body = {
+            "full_name": "Người " + uuid7().hex[-6:].translate(str.maketrans("0123456789", "ghijklmnop")),
+            "date_of_birth": born,
+            "sex": sex,
+            "commune_code": commune,
+            "status": "user",
+            "recorded_on": recorded_on,
+        }
+        answer = await self.registry.http.post("/api/v1/persons", json=body, headers=officer)
+        assert answer.status_code == 201, answer.text
+        person_id = str(answer.json()["person_id"])
+        if status == "addict":
+            day = recorded_on[:8] + "05"
+            determined = await self.registry.http.post(
+                f"/api/v1/persons/{person_id}/addiction-determinations",
+                json={"result": "addicted", "determined_on": day, "facility": "TTYT Sơn Động", "form_number": "P"},
+                headers=self.registry.auth("health_facility", "220"),
+            )
+            assert determined.status_code == 201, determined.text
+        return person_id
+
+    async def known_to_cases(self, person_id: str, status: str) -> None:
+        from sqlalchemy import select
+
+        from services.cases.tables import directory
+
+        engine = self.cases.app.state.runtime.engine
+        for _ in range(300):
+            async with engine.connect() as conn:
+                row = (await conn.execute(select(directory.c.status).where(directory.c.person_id == person_id))).first()
+            if row is not None and row.status == status:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{person_id} never reached the cases directory")
+
+    async def enrol(
+        self, person_id: str, modality: str, started: str, months: int | None = None, decided: str | None = None
+    ) -> str:
+        role = ("health_facility", "220") if modality == "methadone" else ("district_officer", "220")
+        body: dict[str, Any] = {
+            "person_id": person_id,
+            "modality": modality,
+            "decision_number": "QĐ",
+            "decided_on": decided or started,
+            "started_on": started,
+            "planned_months": months,
+        }
+        if modality == "compulsory":
+            body["court_decision_number"] = "TA"
+        answer = await self.cases.http.post("/api/v1/cases", json=body, headers=self.cases.auth(*role))
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["case_id"])
+
+    async def step(
+        self, case_id: str, path: str, body: dict[str, Any], role: tuple[str, str] = ("district_officer", "220")
+    ) -> None:
+        answer = await self.cases.http.post(
+            f"/api/v1/cases/{case_id}/{path}", json=body, headers=self.cases.auth(*role)
+        )
+        assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture(scope="module")
+async def system() -> AsyncIterator[System]:
+    prefix = f"t{uuid7().hex[-10:]}"
+    async with AsyncExitStack() as stack:
+        clients = []
+        for name, spec in (
+            ("registry", registry_spec),
+            ("cases", cases_spec),
+            ("quotas", quotas_spec),
+            ("reporting", reporting_spec),
+        ):
+            schema = await stack.enter_async_context(fresh_schema(name[:3]))
+            clients.append(await stack.enter_async_context(running_service(spec, name, schema, prefix)))
+        yield System(*clients)
+    settings = clients[0].settings
+    await delete_topics(settings, [settings.topic(t) for t in ALL_TOPICS])
