@@ -196,7 +196,7 @@ def _fixed_zip(content: bytes, when: tuple[int, int, int, int, int, int]) -> byt
             info.compress_type = zipfile.ZIP_DEFLATED
             data = source.read(item.filename)
             if item.filename == "docProps/core.xml":  # openpyxl stamps the save time here whatever we set
-                fixed = "%04d-%02d-%02dT00:00:00Z" % when[:3]
+                fixed = f"{when[0]:04d}-{when[1]:02d}-{when[2]:02d}T00:00:00Z"
                 data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + fixed.encode(), data)
             target.writestr(info, data)
     return out.getvalue()
