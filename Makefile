@@ -36,3 +36,4 @@ test: platform lint
 bench: platform
 	$(PY) -m tests.perf.bench_kernel
 	$(PY) -m tests.perf.bench_registry
+	$(PY) -m tests.perf.bench_reporting

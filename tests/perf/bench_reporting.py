@@ -1,0 +1,237 @@
+"""`make bench`: rebuilding the reporting projections from 1,000,000 events, beside a raw aiokafka consume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import resource
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy import text
+
+from services.reporting.facts import MIGRATIONS, create_generation
+from services.reporting.rebuild import Rebuild
+from shared.db import make_engine
+from shared.ids import uuid7
+from shared.kafka import ALL_TOPICS, delete_topics, ensure_topics
+from shared.migrations import migrate
+from shared.settings import ServiceSettings
+from shared.store_schema import KERNEL_MIGRATIONS
+from shared.testing import fresh_schema, owner_dsn
+
+DEFAULT_EVENTS = 1_000_000
+COMMUNES = ["07615", "07616", "07621", "07624", "07627", "07630", "07636", "07648", "07654", "07660", "07666"]
+ACTOR = {"sub": "bench", "role": "district_officer", "unit": "220"}
+
+
+def envelope(kind: str, stream: str, version: int, on: date, unit: str, payload: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {
+            "event_id": str(uuid7()),
+            "event_type": kind,
+            "schema_version": 1,
+            "stream_id": stream,
+            "stream_version": version,
+            "occurred_on": on.isoformat(),
+            "recorded_at": datetime.now(UTC).isoformat(),
+            "actor": ACTOR,
+            "unit_code": unit,
+            "correlation_id": "bench",
+            "causation_id": None,
+            "payload": payload,
+        }
+    ).encode()
+
+
+def lives(count: int, seed: int = 3) -> Any:
+    """(topic, key, value) for `count` events: people registered and determined, then their cases."""
+    rng, made = random.Random(seed), 0
+    while made < count:
+        person, unit = str(uuid7()), rng.choice(COMMUNES)
+        day = date(2023, 1, 1) + timedelta(days=rng.randint(0, 600))
+        events = [
+            (
+                "registry",
+                person,
+                envelope(
+                    "person_registered",
+                    person,
+                    1,
+                    day,
+                    unit,
+                    {
+                        "commune_code": unit,
+                        "status": "user",
+                        "source": "police_review",
+                        "sex": "male",
+                        "birth_year": rng.randint(1960, 2005),
+                    },
+                ),
+            ),
+            (
+                "registry",
+                person,
+                envelope(
+                    "addiction_determined",
+                    person,
+                    2,
+                    day,
+                    unit,
+                    {"result": "addicted", "facility": "TTYT", "form_number": "1", "status": "addict"},
+                ),
+            ),
+        ]
+        case = str(uuid7())
+        start = day + timedelta(days=10)
+        events += [
+            (
+                "cases",
+                case,
+                envelope(
+                    "case_enrolled",
+                    case,
+                    1,
+                    start,
+                    unit,
+                    {
+                        "person_id": person,
+                        "modality": rng.choice(["compulsory", "voluntary_community", "methadone"]),
+                        "decision_number": "QĐ",
+                        "decided_on": start.isoformat(),
+                        "started_on": start.isoformat(),
+                        "planned_months": 12,
+                        "facility": None,
+                        "court_decision_number": "TA",
+                        "sex": "male",
+                        "birth_year": 1990,
+                    },
+                ),
+            ),
+            (
+                "cases",
+                case,
+                envelope(
+                    "case_completed",
+                    case,
+                    2,
+                    start + timedelta(days=370),
+                    unit,
+                    {"certificate_number": "G", "served_days": 370},
+                ),
+            ),
+            (
+                "cases",
+                case,
+                envelope(
+                    "post_rehab_started",
+                    case,
+                    3,
+                    start + timedelta(days=375),
+                    unit,
+                    {
+                        "decision_number": "Q",
+                        "decided_on": (start + timedelta(days=375)).isoformat(),
+                        "starts_on": (start + timedelta(days=375)).isoformat(),
+                        "months": 12,
+                        "ends_on": (start + timedelta(days=740)).isoformat(),
+                        "mentor": "M",
+                        "days_waited": 5,
+                    },
+                ),
+            ),
+        ]
+        yield from events[: count - made]
+        made += len(events)
+
+
+async def produce(settings: ServiceSettings, count: int) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=1 << 20, compression_type=None, acks=1
+    )
+    await producer.start()
+    try:
+        pending = []
+        for n, (source, key, value) in enumerate(lives(count)):
+            pending.append(await producer.send(settings.topic(f"rehab.{source}.events"), value, key=key.encode()))
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+                print(f"\r  producing {n + 1:>9,}/{count:,}", end="", flush=True)
+        await asyncio.gather(*pending)
+        print()
+    finally:
+        await producer.stop()
+
+
+async def raw_consume(settings: ServiceSettings) -> tuple[int, float]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=8 << 20,
+        fetch_max_bytes=64 << 20,
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(settings.topic(t), p) for t in ALL_TOPICS for p in range(settings.topic_partitions)
+        ]
+        consumer.assign(partitions)
+        started = time.perf_counter()
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        seen, pending = 0, {tp for tp in partitions if ends[tp] > 0}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=500, max_records=20_000)
+            seen += sum(len(m) for m in batch.values())
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+        return seen, time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+async def main(count: int) -> None:
+    prefix = f"bench{uuid7().hex[-8:]}"
+    settings = ServiceSettings.for_service("reporting", topic_prefix=prefix)
+    topics = [settings.topic(t) for t in ALL_TOPICS]
+    await ensure_topics(settings, topics)
+    try:
+        print(f"reporting rebuild: {count:,} events on {', '.join(topics)}")
+        await produce(settings, count)
+        seen, raw_seconds = await raw_consume(settings)
+        async with fresh_schema("bench") as schema:
+            engine = make_engine(owner_dsn(settings), schema, 4)
+            await migrate(engine, schema, [*KERNEL_MIGRATIONS, *MIGRATIONS])
+            async with engine.begin() as conn:
+                await create_generation(conn, 0)
+            rebuild = Rebuild(engine, settings, tuple(topics))
+            started = time.perf_counter()
+            await rebuild.start()
+            await rebuild.wait()
+            seconds = time.perf_counter() - started
+            async with engine.connect() as conn:
+                generation = await conn.scalar(text("SELECT current FROM generation"))
+                persons = await conn.scalar(text(f"SELECT count(*) FROM g{generation}_persons"))
+            await engine.dispose()
+        raw_rate, rate = seen / raw_seconds, rebuild.progress["applied"] / seconds
+        print(f"raw aiokafka consume (baseline)        {seen:>9,} events in {raw_seconds:7.2f}s = {raw_rate:>9,.0f}/s")
+        print(
+            f"rebuild (fold, COPY, swap)             {rebuild.progress['applied']:>9,} events in {seconds:7.2f}s"
+            f" = {rate:>9,.0f}/s   {rate / raw_rate:5.2f}x of baseline"
+        )
+        print(
+            f"state {rebuild.progress['state']}, generation {generation}, {persons:,} persons,"
+            f" peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+        )
+    finally:
+        await delete_topics(settings, topics)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_EVENTS))
