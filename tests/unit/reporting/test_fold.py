@@ -1,0 +1,95 @@
+"""Folding events into report facts, periods and age bands, without I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from services.reporting.fold import empty, fold, source_of
+from services.reporting.periods import age_band, parse_period
+from shared.events import Envelope, UnknownEventError
+from shared.rules import RuleViolation
+
+
+def env(
+    kind: str,
+    stream: str,
+    version: int,
+    on: str,
+    payload: dict[str, object],
+    unit: str = "07616",
+    schema_version: int = 1,
+) -> Envelope:
+    return Envelope.model_validate(
+        {
+            "event_id": f"0190b5a0-0000-7000-8000-{version:012d}",
+            "event_type": kind,
+            "schema_version": schema_version,
+            "stream_id": stream,
+            "stream_version": version,
+            "occurred_on": on,
+            "recorded_at": datetime.now(UTC),
+            "actor": {"sub": "s", "role": "r", "unit": "u"},
+            "unit_code": unit,
+            "correlation_id": "c",
+            "payload": payload,
+        }
+    )
+
+
+def test_a_case_folds_once_per_version_and_follows_its_commune() -> None:
+    facts = empty("case", "c1")
+    enrolled = env(
+        "case_enrolled",
+        "c1",
+        1,
+        "2024-02-01",
+        {"person_id": "p", "modality": "compulsory", "started_on": "2024-02-01", "sex": "male", "birth_year": 1990},
+    )
+    assert fold(facts, enrolled) and not fold(facts, enrolled)
+    fold(facts, env("case_absconded", "c1", 2, "2024-05-01", {}))
+    fold(facts, env("case_returned", "c1", 3, "2024-05-11", {"absconded_days": 10}))
+    fold(facts, env("case_transferred", "c1", 4, "2024-06-01", {"from_commune": "07616", "to_commune": "07660"}))
+    assert [(c["table"], c.get("commune_code"), c.get("returned_on")) for c in facts.children] == [
+        ("case_units", "07616", None),
+        ("abscondments", None, date(2024, 5, 11)),
+        ("case_units", "07660", None),
+    ]
+    assert facts.row["version"] == 4 and facts.row["enrolled_commune"] == "07616"
+
+
+def test_unknown_types_are_skipped_and_newer_versions_are_poison() -> None:
+    assert source_of(env("something_else", "x", 1, "2024-01-01", {})) is None
+    with pytest.raises(UnknownEventError):
+        source_of(env("case_completed", "x", 1, "2024-01-01", {}, schema_version=2))
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2024", date(2024, 1, 1), date(2024, 12, 31)),
+        ("2024-H1", date(2024, 1, 1), date(2024, 6, 30)),
+        ("2024-H2", date(2024, 7, 1), date(2024, 12, 31)),
+    ],
+)
+def test_periods(text: str, start: date, end: date) -> None:
+    period = parse_period(text)
+    assert (period.start, period.end) == (start, end)
+    assert parse_period(None, date(2024, 9, 30)).start == date(2024, 1, 1)
+    with pytest.raises(RuleViolation):
+        parse_period("2024-Q3")
+
+
+def test_age_bands_follow_the_statutory_report() -> None:
+    on = date(2024, 12, 31)
+    assert [age_band(on.year - age, on) for age in (13, 14, 15, 16, 17, 18, 29, 30)] == [
+        "<14",
+        "14-16",
+        "14-16",
+        "16-18",
+        "16-18",
+        "18-30",
+        "18-30",
+        "30+",
+    ]
