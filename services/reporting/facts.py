@@ -90,6 +90,7 @@ def facts(generation: int) -> Facts:
             Column("sex", Text),
             Column("birth_year", Integer),
             Column("enrolled_commune", Text),
+            Column("planned_months", Integer),
             Column("completed_on", Date),
             Column("post_rehab_decided_on", Date),
             Column("post_rehab_ends_on", Date),
@@ -137,7 +138,7 @@ DDL = [
     "CREATE TABLE {g}residences (person_id TEXT NOT NULL, version INT NOT NULL, valid_from DATE NOT NULL,"
     " commune_code TEXT NOT NULL, PRIMARY KEY (person_id, version))",
     "CREATE TABLE {g}cases (case_id TEXT PRIMARY KEY, version INT NOT NULL, person_id TEXT, modality TEXT,"
-    " started_on DATE, sex TEXT, birth_year INT, enrolled_commune TEXT, completed_on DATE,"
+    " started_on DATE, sex TEXT, birth_year INT, enrolled_commune TEXT, planned_months INT, completed_on DATE,"
     " post_rehab_decided_on DATE, post_rehab_ends_on DATE, closed_on DATE, closed_as TEXT)",
     "CREATE INDEX {g}cases_started ON {g}cases (started_on)",
     "CREATE INDEX {g}cases_person ON {g}cases (person_id)",

@@ -80,6 +80,7 @@ def empty(kind: str, stream_id: str) -> StreamFacts:
                 "sex": None,
                 "birth_year": None,
                 "enrolled_commune": None,
+                "planned_months": None,
                 "completed_on": None,
                 "post_rehab_decided_on": None,
                 "post_rehab_ends_on": None,
@@ -144,6 +145,7 @@ def _case(facts: StreamFacts, kind: str, v: int, on: date, unit: str, p: dict[st
             sex=p.get("sex"),
             birth_year=p.get("birth_year"),
             enrolled_commune=unit,
+            planned_months=p.get("planned_months"),
         )
         facts.children.append(
             {"table": "case_units", "case_id": case_id, "version": v, "valid_from": started, "commune_code": unit}

@@ -138,6 +138,37 @@ class Figures:
             **scope.params(),
         )
 
+    async def ending_post_rehab(self, on: date, until: date, scope: Scope) -> list[Any]:
+        return await self._rows(
+            f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')})"
+            " SELECT c.case_id, c.person_id, c.modality, cu.commune_code, c.post_rehab_ends_on FROM {g}cases c"
+            " JOIN cu USING (case_id) WHERE c.post_rehab_decided_on <= :d AND c.post_rehab_ends_on <= :u"
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
+            + AREA.format(col="cu.commune_code")
+            + " ORDER BY c.post_rehab_ends_on, c.case_id",
+            d=on,
+            u=until,
+            **scope.params(),
+        )
+
+    async def overrunning(self, on: date, scope: Scope) -> list[Any]:
+        """Cases in treatment on `on` past their planned end (pushed back by the days spent absconded)."""
+        return await self._rows(
+            f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')}),"
+            " away AS (SELECT case_id, sum(coalesce(returned_on, CAST(:d AS DATE)) - absconded_on) AS days"
+            "   FROM {g}abscondments WHERE absconded_on <= :d GROUP BY case_id),"
+            " planned AS (SELECT c.*, CAST(c.started_on + make_interval(months => c.planned_months)"
+            "   + make_interval(days => CAST(coalesce(a.days, 0) AS INT)) AS DATE) AS planned_end"
+            "   FROM {g}cases c LEFT JOIN away a USING (case_id) WHERE c.planned_months IS NOT NULL)"
+            " SELECT p.case_id, p.person_id, p.modality, cu.commune_code, p.planned_end FROM planned p"
+            " JOIN cu USING (case_id) WHERE p.planned_end < :d AND (p.completed_on IS NULL OR p.completed_on > :d)"
+            " AND (p.closed_on IS NULL OR p.closed_on > :d) AND NOT EXISTS (SELECT 1 FROM {g}abscondments a"
+            "   WHERE a.case_id = p.case_id AND a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d))"
+            " AND " + AREA.format(col="cu.commune_code") + " ORDER BY p.planned_end, p.case_id",
+            d=on,
+            **scope.params(),
+        )
+
     async def plan(self, year: int, unit_code: str) -> Any:
         rows = await self._rows(
             "SELECT quotas, targets FROM {g}plans WHERE year = :y AND unit_code = :u", y=year, u=unit_code

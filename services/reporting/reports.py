@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -172,6 +172,8 @@ class Reports:
         scope = self.scope(unit_code)
         absconders = await self.figures.absconders(on, scope)
         awaiting = await self.figures.awaiting_decision(on, scope)
+        ending = await self.figures.ending_post_rehab(on, on + timedelta(days=30), scope)
+        overrun = await self.figures.overrunning(on, scope)
         return {
             "as_of": on.isoformat(),
             "absconders_at_large": [
@@ -196,6 +198,27 @@ class Reports:
                     "days_overdue": max((on - r.completed_on).days - self.decision_days, 0),
                 }
                 for r in awaiting
+            ],
+            "post_rehab_ending_within_30_days": [
+                {
+                    "case_id": r.case_id,
+                    "person_id": r.person_id,
+                    "commune_code": r.commune_code,
+                    "ends_on": r.post_rehab_ends_on.isoformat(),
+                    "days_left": (r.post_rehab_ends_on - on).days,
+                }
+                for r in ending
+            ],
+            "planned_end_passed": [
+                {
+                    "case_id": r.case_id,
+                    "person_id": r.person_id,
+                    "modality": r.modality,
+                    "commune_code": r.commune_code,
+                    "planned_end": r.planned_end.isoformat(),
+                    "days_past": (on - r.planned_end).days,
+                }
+                for r in overrun
             ],
         }
 

@@ -98,9 +98,9 @@ async def scenario(system: System) -> System:
     )
     case_g = await s.enrol(g, "methadone", "2024-05-01")
     await s.step(case_g, "dropout", {"dropped_on": "2024-07-01", "reason": "bỏ điều trị"}, ("health_facility", "220"))
-    await s.enrol(j, "compulsory", "2024-07-01", 12)
+    case_j = await s.enrol(j, "compulsory", "2024-07-01", 12)
     await caught_up(system, EXPECTED_EVENTS)
-    system.case_c = case_c  # type: ignore[attr-defined]
+    system.case_c, system.case_f, system.case_j = case_c, case_f, case_j  # type: ignore[attr-defined]
     return system
 
 
@@ -240,3 +240,12 @@ async def test_a_rebuild_gives_byte_identical_reports(scenario: System) -> None:
         for fmt in ("json", "csv", "xlsx")
     }
     assert after == before
+
+
+async def test_the_deadline_lists_of_the_cases_service_per_unit(scenario: System) -> None:
+    year_end = (await get(scenario, "/api/v1/reports/outstanding", unit_code="220", as_of="2024-12-31")).json()
+    assert [a["days_at_large"] for a in year_end["absconders_at_large"]] == [244]  # A, since 2024-05-01
+    assert year_end["post_rehab_ending_within_30_days"] == [] and year_end["planned_end_passed"] == []
+    later = (await get(scenario, "/api/v1/reports/outstanding", unit_code="220", as_of="2025-08-01")).json()
+    assert [(e["case_id"], e["days_left"]) for e in later["post_rehab_ending_within_30_days"]] == [(scenario.case_f, 2)]  # type: ignore[attr-defined]
+    assert [(o["case_id"], o["days_past"]) for o in later["planned_end_passed"]] == [(scenario.case_j, 31)]  # type: ignore[attr-defined]
