@@ -200,3 +200,9 @@ async def _db_ok(engine: AsyncEngine) -> bool:
 def _catalogue(spec: ServiceSpec) -> str:
     kinds = ", ".join(f"{c.event_type} v{c.schema_version}" for c in spec.events.classes())
     return f"Events of the {spec.name} service, key = stream id. Event types: {kinds or 'none yet'}."
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The running service's adapters, from inside a request handler."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime

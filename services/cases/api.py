@@ -28,16 +28,11 @@ from services.cases.schemas import (
 )
 from shared.auth import CurrentPrincipal, Principal
 from shared.clock import today
-from shared.service import Runtime
+from shared.service import Runtime, runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Page = Annotated[int, Query(ge=1)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
-
-
-def _rt(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def service(rt: Runtime) -> Cases:
@@ -49,7 +44,7 @@ def service(rt: Runtime) -> Cases:
 
 
 async def _act(request: Request, who: Principal, case_id: UUID, action: str, decide: Decision) -> dict[str, Any]:
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.begin() as conn:
         case = await service(rt).act(conn, who, str(case_id), action, decide)
     return {"case_id": case.case_id, "state": case.state, "version": case.version, "commune_code": case.commune_code}
@@ -57,7 +52,7 @@ async def _act(request: Request, who: Principal, case_id: UUID, action: str, dec
 
 @router.post("/cases", status_code=201, summary="Enrol a person (409 when they already have an open case)")
 async def enroll(body: EnrolmentIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.begin() as conn:
         case_id = await service(rt).enroll(conn, who, body)
     return {"case_id": case_id, "state": "active", "version": 1}
@@ -130,7 +125,7 @@ async def relapse(case_id: UUID, body: RelapseIn, who: CurrentPrincipal, request
 @router.get("/cases/{case_id}", response_model=CaseOut, summary="One case")
 async def get_case(case_id: UUID, who: CurrentPrincipal, request: Request) -> CaseOut:
     authorize(who, "read")
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.connect() as conn:
         return await read_case(conn, rt.units, who, str(case_id))
 
@@ -146,7 +141,7 @@ async def list_cases(
     page_size: PageSize = 50,
 ) -> CasePage:
     authorize(who, "read")
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.connect() as conn:
         return await search_cases(
             conn, rt.units, who, str(person_id) if person_id else None, commune_code, state, page, page_size
@@ -158,7 +153,7 @@ async def get_deadlines(
     who: CurrentPrincipal, request: Request, unit_code: str | None = None, as_of: date | None = None
 ) -> dict[str, Any]:
     authorize(who, "read")
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.connect() as conn:
         return await deadlines(conn, rt.units, rulebook(), who, unit_code, as_of or today())
 

@@ -15,17 +15,12 @@ from services.quotas.queries import history, plan_with_children
 from services.quotas.schemas import PlanIn
 from shared.auth import CurrentPrincipal
 from shared.errors import Invalid
-from shared.service import Runtime
+from shared.service import Runtime, runtime_of
 from shared.tabular import UnreadableFile
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 Year = Annotated[int, Path(ge=2000, le=2100)]
 MAX_UPLOAD = 8 * 1024 * 1024
-
-
-def _rt(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def service(rt: Runtime) -> Plans:
@@ -38,7 +33,7 @@ def service(rt: Runtime) -> Plans:
 
 @router.put("/plans/{year}/{unit_code}", summary="Issue a unit's plan for a year, or revise it (a new version)")
 async def put_plan(year: Year, unit_code: str, body: PlanIn, who: CurrentPrincipal, request: Request) -> JSONResponse:
-    rt = _rt(request)
+    rt = runtime_of(request)
     targets = [t.target() for t in body.targets]
     async with rt.engine.begin() as conn:
         written = await service(rt).put(
@@ -51,14 +46,14 @@ async def put_plan(year: Year, unit_code: str, body: PlanIn, who: CurrentPrincip
 
 @router.get("/plans/{year}", summary="A unit's plan with its children's quotas and their sums")
 async def get_plan(year: Year, who: CurrentPrincipal, request: Request, unit_code: str | None = None) -> Any:
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.connect() as conn:
         return await plan_with_children(conn, rt.units, who, year, unit_code or who.unit)
 
 
 @router.get("/plans/{year}/{unit_code}/history", summary="Every version of a plan with its document")
 async def get_history(year: Year, unit_code: str, who: CurrentPrincipal, request: Request) -> Any:
-    rt = _rt(request)
+    rt = runtime_of(request)
     assert rt.store is not None
     async with rt.engine.connect() as conn:
         return {
@@ -78,7 +73,7 @@ async def import_plans(
     year: Annotated[int | None, Form(ge=2000, le=2100, description="for an appendix: the plan's year")] = None,
     unit_code: Annotated[str | None, Form(description="for an appendix: the issuing unit (e.g. 220)")] = None,
 ) -> dict[str, Any]:
-    rt = _rt(request)
+    rt = runtime_of(request)
     content = await file.read(MAX_UPLOAD + 1)
     if len(content) > MAX_UPLOAD:
         raise Invalid("the file is larger than 8 MiB", {"file": "too large"})

@@ -30,7 +30,7 @@ from shared.clock import today
 from shared.errors import Invalid, NotFound
 from shared.ids import uuid7
 from shared.logs import current_correlation_id
-from shared.service import Runtime
+from shared.service import Runtime, runtime_of
 from shared.tabular import UnreadableFile
 
 router = APIRouter(prefix="/api/v1", tags=["persons"])
@@ -54,15 +54,10 @@ async def run_imports(rt: Runtime) -> None:
     await parts(rt)[1].run()
 
 
-def _rt(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 @router.post("/persons", status_code=201, summary="Put a person on record (409 if the citizen id is known)")
 async def register(body: NewPerson, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
     authorize(who, Action.REGISTER)
-    rt = _rt(request)
+    rt = runtime_of(request)
     registry, _ = parts(rt)
     async with rt.engine.begin() as conn:
         person_id, likely = await registry.register(conn, who, body)
@@ -78,7 +73,7 @@ async def register(body: NewPerson, who: CurrentPrincipal, request: Request) -> 
 @router.get("/persons/{person_id}", response_model=PersonOut, summary="A person's file (the read is audited)")
 async def get_person(person_id: UUID, who: CurrentPrincipal, request: Request) -> PersonOut:
     authorize(who, Action.READ)
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.begin() as conn:
         return await read_person(conn, parts(rt)[0], who, str(person_id))
 
@@ -94,7 +89,7 @@ async def list_persons(
     page_size: PageSize = 50,
 ) -> PersonPage:
     authorize(who, Action.READ)
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.begin() as conn:
         return await search_persons(conn, parts(rt)[0], who, commune_code, status, q, page, page_size)
 
@@ -102,7 +97,7 @@ async def list_persons(
 @router.post("/persons/{person_id}/addiction-determinations", status_code=201, summary="Record a determination")
 async def determine(person_id: UUID, body: DeterminationIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
     authorize(who, Action.DETERMINE)
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.begin() as conn:
         version = await parts(rt)[0].determine(conn, who, str(person_id), body)
     status = "addict" if body.result == "addicted" else "user"
@@ -112,7 +107,7 @@ async def determine(person_id: UUID, body: DeterminationIn, who: CurrentPrincipa
 @router.post("/persons/{person_id}/residence-changes", status_code=201, summary="Move management to another commune")
 async def move(person_id: UUID, body: ResidenceChangeIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
     authorize(who, Action.MOVE)
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.begin() as conn:
         version = await parts(rt)[0].move(conn, who, str(person_id), body)
     return {"person_id": str(person_id), "version": version, "commune_code": body.commune_code}
@@ -121,7 +116,7 @@ async def move(person_id: UUID, body: ResidenceChangeIn, who: CurrentPrincipal, 
 @router.post("/persons/{person_id}/merges", summary="Merge a duplicate record into this one")
 async def merge(person_id: UUID, body: MergeIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
     authorize(who, Action.MERGE)
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.begin() as conn:
         await parts(rt)[0].merge(conn, who, str(person_id), body.duplicate_id, body.merged_on)
     return {"survivor_id": str(person_id), "duplicate_id": body.duplicate_id}
@@ -130,7 +125,7 @@ async def merge(person_id: UUID, body: MergeIn, who: CurrentPrincipal, request: 
 @router.post("/persons/{person_id}/death", status_code=201, summary="Record the person's death (closes the record)")
 async def death(person_id: UUID, body: DeathIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
     authorize(who, Action.RECORD_DEATH)
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.begin() as conn:
         await parts(rt)[0].record_death(conn, who, str(person_id), body.died_on)
     return {"person_id": str(person_id), "died_on": body.died_on.isoformat()}
@@ -151,7 +146,7 @@ async def submit_import(
     when = recorded_on or today()
     if when > today():
         raise Invalid("recorded_on is in the future", {"recorded_on": "date is in the future (ngày trong tương lai)"})
-    worker = parts(_rt(request))[1]
+    worker = parts(runtime_of(request))[1]
     try:
         import_id = await worker.submit(
             who, file.filename or "upload", content, when, source, current_correlation_id() or str(uuid7())
@@ -166,7 +161,7 @@ async def submit_import(
 @router.get("/persons/imports/{import_id}", summary="Progress and report of an import")
 async def import_report(import_id: UUID, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
     authorize(who, Action.IMPORT)
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.connect() as conn:
         job = (await conn.execute(select(imports).where(imports.c.import_id == str(import_id)))).first()
     if job is None or not rt.units.is_within(job.actor["unit"], who.unit):
@@ -192,6 +187,6 @@ async def audit_trail(
     who: CurrentPrincipal, request: Request, person_id: UUID | None = None, page: Page = 1, page_size: PageSize = 100
 ) -> dict[str, Any]:
     authorize(who, Action.READ_AUDIT)
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.connect() as conn:
         return await read_audit(conn, parts(rt)[0], who, str(person_id) if person_id else None, page, page_size)

@@ -23,7 +23,7 @@ from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.clock import today
 from shared.errors import Conflict, Forbidden
 from shared.kafka import ALL_TOPICS
-from shared.service import Runtime
+from shared.service import Runtime, runtime_of
 from shared.subscriber import consumer_group
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -41,11 +41,6 @@ Year = Annotated[int, Query(ge=2000, le=2100)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _rt(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def rebuilder(rt: Runtime) -> Rebuild:
     if "rebuild" not in rt.extras:
         rt.extras["rebuild"] = Rebuild(rt.engine, rt.settings, tuple(rt.settings.topic(t) for t in ALL_TOPICS))
@@ -57,7 +52,7 @@ def rebuilder(rt: Runtime) -> Rebuild:
 async def reports_for(request: Request, who: Principal, unit_code: str) -> AsyncIterator[Reports]:
     """Reports on the current generation, in one snapshot that a generation swap waits for."""
     require_role(who, *READERS)
-    rt = _rt(request)
+    rt = runtime_of(request)
     if not rt.units.is_within(unit_code, who.unit):
         raise Forbidden(f"unit {unit_code} is outside your area ({who.unit})")
     async with rt.engine.begin() as conn:
@@ -139,7 +134,7 @@ async def periodic(
 )
 async def rebuild(who: CurrentPrincipal, request: Request) -> dict[str, Any]:
     require_role(who, Role.OPS)
-    job = rebuilder(_rt(request))
+    job = rebuilder(runtime_of(request))
     if job.running:
         raise Conflict("a rebuild is already running", progress=job.progress)
     generation = await job.start()
@@ -149,7 +144,7 @@ async def rebuild(who: CurrentPrincipal, request: Request) -> dict[str, Any]:
 @router.get("/projections/status", tags=["operations"], summary="Generation, rebuild progress, lag per partition")
 async def status(who: CurrentPrincipal, request: Request) -> Any:
     require_role(who, Role.OPS, Role.ADMIN)
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.engine.connect() as conn:
         row = (await conn.execute(text("SELECT * FROM generation WHERE id = 1"))).one()
         sources = await topic_status(conn, await current(conn))
