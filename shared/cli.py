@@ -1,4 +1,4 @@
-"""The `rehab` command line: `token` prints a dev token signed with the local secret; `import persons FILE`."""
+"""The `rehab` command line: token, import persons|plans, report, rebuild, status."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from datetime import timedelta
 
-from shared import cli_import
+from shared import cli_import, cli_report
 from shared.auth import Role, TokenCodec
 from shared.settings import PlatformSettings
 from shared.units import NATIONAL, UnknownUnitError, admin_units
@@ -21,9 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--sub", default=None, help="subject (user id); defaults to role@unit")
     tok.add_argument("--hours", type=float, default=12)
     cli_import.add_parser(sub)
+    cli_report.add_parsers(sub)
     args = parser.parse_args(argv)
     if args.command == "import":
         return cli_import.run(args)
+    if args.command in ("report", "rebuild", "status"):
+        return cli_report.run(args)
     if args.command == "token":
         if args.unit != NATIONAL and not admin_units().exists(args.unit):
             print(

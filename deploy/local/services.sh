@@ -21,12 +21,18 @@ start() {
     [ -n "$ok" ] || { tail -5 "$LOG_DIR/$s.log" >&2; die "$s did not become ready: see $LOG_DIR/$s.log"; }
   done
   load_seeds
+  say "loading the demo data set (Sơn Động, through the public APIs)"
+  PYTHONPATH="$REHAB_ROOT" "$PY" "$REHAB_ROOT/deploy/local/demo.py"
   local token; token=$("$PY" -m shared.cli token --role district_officer --unit 220 --sub demo.district)
   say "the system is up:"
   for s in $SERVICES; do printf '  %-10s http://127.0.0.1:%s  (docs /docs, events /asyncapi, metrics /metrics)\n' "$s" "${PORT[$s]}"; done
   printf '  Kafka      %s\n  PostgreSQL %s:%s/rehab\n' "$REHAB_KAFKA_BOOTSTRAP" "$PG_HOST" "$PG_PORT"
   printf '\nDev token (district officer, Huyện Sơn Động 220, 12 h):\n  export TOKEN=%s\n' "$token"
-  printf '  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8003/api/v1/plans/2024?unit_code=220"   # the Sơn Động quota table\n'
+  printf '\nTry (the reports catch up with the events within seconds):\n'
+  printf '  export REHAB_TOKEN=$TOKEN\n'
+  printf '  .local/venv/bin/rehab report quota-progress --year 2024 --unit 220        # Sơn Động quota table\n'
+  printf '  .local/venv/bin/rehab report coverage --unit 220 --as-of 2024-12-31      # the 100%% post-rehab metric\n'
+  printf '  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8004/api/v1/reports/periodic?unit_code=220&period=2024&format=xlsx" -o bao-cao-2024.xlsx\n'
 }
 
 # The two seed plans (Sơn Động 2024 with its 7 communes, Thanh Xá 2023), through the public API; idempotent.
