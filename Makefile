@@ -25,13 +25,14 @@ status:
 	@deploy/local/services.sh status; deploy/local/kafka.sh status; deploy/local/postgres.sh status
 
 lint: python
-	$(PY) -m ruff check shared services tests
-	$(PY) -m ruff format --check shared services tests
-	$(PY) -m mypy shared services
+	$(PY) -m ruff check shared services tests deploy
+	$(PY) -m ruff format --check shared services tests deploy
+	$(PY) -m mypy shared services deploy/local/demo.py
 	$(UV_PROJECT_ENVIRONMENT)/bin/lint-imports
 
 test: platform lint
-	$(PY) -m pytest -q tests/unit tests/integration
+	deploy/local/promtool.sh
+	$(PY) -m pytest -q tests/unit tests/integration tests/e2e
 
 bench: platform
 	$(PY) -m tests.perf.bench_kernel

@@ -147,9 +147,10 @@ class OutboxRelay:
         OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
 
     async def _acquire(self, conn: AsyncConnection) -> bool:
-        got = (
-            await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key(f"relay:{self.service}")})
-        ).scalar_one()
+        # one leader per outbox: the lock names the schema, so two copies of a service on other schemas both publish
+        schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
+        key = lock_key(f"relay:{self.service}:{schema}")
+        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar_one()
         await conn.commit()
         self._set_leader(bool(got))
         return bool(got)

@@ -1,0 +1,228 @@
+"""The whole system as four real processes: a scenario through the public HTTP APIs only, then every service
+restarted, and the reports unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.auth import TokenCodec
+from shared.ids import uuid7
+from shared.kafka import ALL_TOPICS, delete_topics
+from shared.settings import ServiceSettings
+from shared.testing import fresh_schema, owner_dsn
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+PORTS = {"registry": 18201, "cases": 18202, "quotas": 18203, "reporting": 18204}
+
+
+@dataclass
+class Service:
+    name: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    log: Path = field(default_factory=Path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{PORTS[self.name]}"
+
+    async def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.name}"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                try:
+                    if (await client.get(self.url + "/health/ready")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if self.process.poll() is not None:
+                    break
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"{self.name} did not become ready:\n{self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(30)
+
+
+@pytest.fixture(scope="module")
+async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Service]]:
+    prefix = f"e2e{uuid7().hex[-8:]}"
+    logs = tmp_path_factory.mktemp("logs")
+    services: dict[str, Service] = {}
+    async with AsyncExitStack() as stack:
+        for name in PORTS:
+            schema = await stack.enter_async_context(fresh_schema(f"e2{name[:2]}"))
+            key = name.upper()
+            env = {
+                **os.environ,
+                "REHAB_TOPIC_PREFIX": prefix,
+                "REHAB_LOG_LEVEL": "WARNING",
+                f"REHAB_{key}_DATABASE_URL": owner_dsn(ServiceSettings()),
+                f"REHAB_{key}_DB_SCHEMA": schema,
+                f"REHAB_{key}_HTTP_PORT": str(PORTS[name]),
+            }
+            services[name] = Service(name, env, log=logs / f"{name}.log")
+        try:
+            for service in services.values():
+                await service.start()
+            yield services
+        finally:
+            for service in services.values():
+                service.stop()
+    settings = ServiceSettings(topic_prefix=prefix)
+    await delete_topics(settings, [settings.topic(t) for t in ALL_TOPICS])
+
+
+def token(role: str, unit: str) -> dict[str, str]:
+    codec = TokenCodec(ServiceSettings().jwt_secret.get_secret_value())
+    return {"Authorization": f"Bearer {codec.issue(f'e2e-{role}', role, unit)}"}
+
+
+async def call(client: httpx.AsyncClient, method: str, url: str, who: tuple[str, str], **kw: Any) -> Any:
+    for _ in range(150):  # the cases service learns of a person from the registry's events
+        answer = await client.request(method, url, headers=token(*who), **kw)
+        if answer.status_code in (409, 422) and answer.json()["error"]["code"] in (
+            "unknown_person",
+            "not_determined_addicted",
+        ):
+            await asyncio.sleep(0.2)
+            continue
+        assert answer.status_code < 300, (url, answer.text)
+        return answer.json()
+    raise AssertionError(f"{url} kept failing: {answer.text}")
+
+
+async def scenario(s: dict[str, Service], client: httpx.AsyncClient) -> None:
+    admin, district, facility = ("admin", "VN"), ("district_officer", "220"), ("health_facility", "220")
+    appendix = (ROOT / "shared" / "data" / "son-dong-2024-appendix.tsv").read_bytes()
+    await call(
+        client,
+        "POST",
+        s["quotas"].url + "/api/v1/plans/imports",
+        admin,
+        files={"file": ("phu-luc.tsv", appendix)},
+        data={"year": "2024", "unit_code": "220"},
+    )
+    lives = [
+        ("07616", "compulsory", 12, True),
+        ("07636", "voluntary_community", 6, True),
+        ("07636", "voluntary_community", 6, False),
+        ("07660", "methadone", None, True),
+        ("07648", "compulsory", 12, None),
+    ]
+    for n, (commune, modality, months, covered) in enumerate(lives):
+        person = await call(
+            client,
+            "POST",
+            s["registry"].url + "/api/v1/persons",
+            ("commune_officer", commune),
+            json={
+                "full_name": f"Người Thứ {'ABCDE'[n]}",
+                "date_of_birth": "1990-01-01",
+                "sex": "male",
+                "commune_code": commune,
+                "status": "user",
+                "recorded_on": "2023-11-01",
+            },
+        )
+        pid = person["person_id"]
+        await call(
+            client,
+            "POST",
+            f"{s['registry'].url}/api/v1/persons/{pid}/addiction-determinations",
+            facility,
+            json={"result": "addicted", "determined_on": "2023-11-05", "facility": "TTYT", "form_number": "1"},
+        )
+        who = facility if modality == "methadone" else district
+        case = await call(
+            client,
+            "POST",
+            s["cases"].url + "/api/v1/cases",
+            who,
+            json={
+                "person_id": pid,
+                "modality": modality,
+                "decision_number": "QĐ",
+                "decided_on": "2024-01-10",
+                "started_on": "2024-01-15",
+                "planned_months": months,
+                "court_decision_number": "TA" if modality == "compulsory" else None,
+            },
+        )
+        if covered is None:
+            continue
+        done = "2025-01-20" if modality == "compulsory" else "2024-07-20"
+        await call(
+            client,
+            "POST",
+            f"{s['cases'].url}/api/v1/cases/{case['case_id']}/completion",
+            who,
+            json={"completed_on": done, "certificate_number": "GCN"},
+        )
+        if covered:
+            await call(
+                client,
+                "POST",
+                f"{s['cases'].url}/api/v1/cases/{case['case_id']}/post-rehab",
+                ("commune_officer", commune),
+                json={"decision_number": "QĐ", "decided_on": done, "starts_on": done, "mentor": "Hội CCB"},
+            )
+
+
+async def reports(s: dict[str, Service], client: httpx.AsyncClient) -> dict[str, Any]:
+    who = ("district_officer", "220")
+    base = s["reporting"].url + "/api/v1/reports"
+    return {
+        "quota": await call(client, "GET", base + "/quota-progress", who, params={"year": 2024, "unit_code": "220"}),
+        "coverage": await call(
+            client, "GET", base + "/post-rehab-coverage", who, params={"unit_code": "220", "as_of": "2024-12-31"}
+        ),
+    }
+
+
+async def settled(s: dict[str, Service], client: httpx.AsyncClient) -> dict[str, Any]:
+    for _ in range(300):
+        got = await reports(s, client)
+        if (
+            got["quota"]["total"]["achieved"] == {"compulsory": 2, "voluntary_community": 2}
+            and got["coverage"]["completers"] == 3
+        ):
+            return got
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"reports never settled: {got}")
+
+
+async def test_a_scenario_through_the_apis_survives_a_restart_of_every_service(system: dict[str, Service]) -> None:
+    async with httpx.AsyncClient(timeout=30) as client:
+        await scenario(system, client)
+        before = await settled(system, client)
+        assert (before["coverage"]["covered"], before["coverage"]["ratio"]) == (2, 0.6667)
+        assert [u["days_waiting"] for u in before["coverage"]["uncovered"]] == [164]  # since 2024-07-20
+        for service in system.values():
+            service.stop()
+            await service.start()
+        after = await settled(system, client)
+    assert after == before
