@@ -81,8 +81,8 @@ async def delete_topics(settings: PlatformSettings, topics: Iterable[str]) -> No
 def _topic_configs(settings: PlatformSettings) -> dict[str, str]:
     # Events are the source projections rebuild from: keep them forever.
     configs = {"retention.ms": "-1"}
-    if settings.topic_replication >= 3:
-        configs["min.insync.replicas"] = "2"
+    if settings.topic_replication > 1:  # acks=all then waits for this many copies: survives one broker lost
+        configs["min.insync.replicas"] = str(min(settings.topic_min_insync_replicas, settings.topic_replication - 1))
     return configs
 
 

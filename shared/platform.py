@@ -1,4 +1,4 @@
-"""Readiness probes for the local platform scripts: `python -m shared.platform kafka|postgres [--timeout S]`."""
+"""`python -m shared.platform kafka|topics`: wait for Kafka; create the topics (also the deploy job in Kubernetes)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"Kafka did not answer at {settings.kafka_bootstrap} within {args.timeout:.0f}s", file=sys.stderr)
         return 1
-    asyncio.run(ensure_topics(settings, ALL_TOPICS))
-    print(f"topics ready: {', '.join(ALL_TOPICS)} (+ .dlq)")
+    topics = [settings.topic(t) for t in ALL_TOPICS]
+    asyncio.run(ensure_topics(settings, topics))
+    print(f"topics ready: {', '.join(topics)} (+ .dlq)")
     return 0
 
 

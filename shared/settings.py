@@ -19,6 +19,7 @@ class PlatformSettings(BaseSettings):
     topic_prefix: str = "rehab"  # topics are <prefix>.registry.events, ...; tests isolate themselves with it
     topic_partitions: int = 6
     topic_replication: int = 1
+    topic_min_insync_replicas: int = 2
     pg_host: str = "127.0.0.1"
     pg_port: int = 55432
     pg_database: str = "rehab"

@@ -13,3 +13,4 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 promtool check rules "$REHAB_ROOT"/deploy/prometheus/rules/*.yml
 promtool check config "$REHAB_ROOT"/deploy/prometheus/prometheus.yml
+promtool test rules "$REHAB_ROOT"/deploy/prometheus/tests/*.yml
