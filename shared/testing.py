@@ -97,3 +97,16 @@ async def read_topic(settings: ServiceSettings, topic: str) -> list[tuple[bytes 
         return records
     finally:
         await consumer.stop()
+
+
+@contextlib.asynccontextmanager
+async def isolated_topics(name: str = "t") -> AsyncIterator[str]:
+    """A topic prefix no other test uses; its topics (and dead-letter topics) are deleted afterwards."""
+    from shared.kafka import ALL_TOPICS, delete_topics
+
+    prefix = f"{name}{uuid7().hex[-10:]}"
+    try:
+        yield prefix
+    finally:
+        settings = ServiceSettings(topic_prefix=prefix)
+        await delete_topics(settings, [settings.topic(t) for t in ALL_TOPICS])

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from services.cases.app import spec as cases_spec
 from services.cases.tables import directory
 from services.registry.app import spec as registry_spec
-from shared.testing import ServiceClient, fresh_schema, running_service
+from shared.testing import ServiceClient, fresh_schema, isolated_topics, running_service
 
 TAY_YEN_TU, AN_BA, SON_DONG = "07616", "07660", "220"
 DISTRICT = ("district_officer", SON_DONG)
@@ -75,9 +75,10 @@ class Pair:
 @pytest.fixture(scope="module")
 async def pair() -> AsyncIterator[Pair]:
     async with (
+        isolated_topics("cas") as prefix,
         fresh_schema("reg") as registry_schema,
         fresh_schema("cas") as cases_schema,
-        running_service(registry_spec, "registry", registry_schema) as registry,
-        running_service(cases_spec, "cases", cases_schema) as cases,
+        running_service(registry_spec, "registry", registry_schema, prefix) as registry,
+        running_service(cases_spec, "cases", cases_schema, prefix) as cases,
     ):
         yield Pair(registry, cases)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.quotas.app import spec
-from shared.testing import ServiceClient, fresh_schema, read_topic, running_service
+from shared.testing import ServiceClient, fresh_schema, isolated_topics, read_topic, running_service
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,11 @@ APPENDIX = {
 
 @pytest.fixture(scope="module")
 async def quotas() -> AsyncIterator[ServiceClient]:
-    async with fresh_schema("quo") as schema, running_service(spec, "quotas", schema) as client:
+    async with (
+        isolated_topics("quo") as prefix,
+        fresh_schema("quo") as schema,
+        running_service(spec, "quotas", schema, prefix) as client,
+    ):
         yield client
 
 

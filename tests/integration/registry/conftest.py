@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.registry.app import spec
-from shared.testing import ServiceClient, fresh_schema, running_service
+from shared.testing import ServiceClient, fresh_schema, isolated_topics, running_service
 
 TAY_YEN_TU, AN_BA, AN_CHAU = "07616", "07660", "07615"  # communes of Sơn Động district (220), Bắc Giang (24)
 SON_DONG, BAC_GIANG = "220", "24"
@@ -17,7 +17,11 @@ THO_XUONG = "07201"  # a ward of Bắc Giang city (213): another district
 
 @pytest.fixture(scope="module")
 async def registry() -> AsyncIterator[ServiceClient]:
-    async with fresh_schema("reg") as schema, running_service(spec, "registry", schema) as client:
+    async with (
+        isolated_topics("reg") as prefix,
+        fresh_schema("reg") as schema,
+        running_service(spec, "registry", schema, prefix) as client,
+    ):
         yield client
 
 

@@ -35,6 +35,7 @@ def registry_process(schema: str) -> Iterator[subprocess.Popen[bytes]]:
         "REHAB_REGISTRY_DB_SCHEMA": schema,
         "REHAB_REGISTRY_HTTP_PORT": str(PORT),
         "REHAB_LOG_LEVEL": "WARNING",
+        "REHAB_TOPIC_PREFIX": "regproc",  # test topics of its own, never the real ones
     }
     proc = subprocess.Popen([sys.executable, "-m", "services.registry"], cwd=ROOT, env=env, start_new_session=True)
     try:

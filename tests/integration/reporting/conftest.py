@@ -16,8 +16,7 @@ from services.quotas.app import spec as quotas_spec
 from services.registry.app import spec as registry_spec
 from services.reporting.app import spec as reporting_spec
 from shared.ids import uuid7
-from shared.kafka import ALL_TOPICS, delete_topics
-from shared.testing import ServiceClient, fresh_schema, running_service
+from shared.testing import ServiceClient, fresh_schema, isolated_topics, running_service
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -97,8 +96,8 @@ class System:
 
 @pytest.fixture(scope="module")
 async def system() -> AsyncIterator[System]:
-    prefix = f"t{uuid7().hex[-10:]}"
     async with AsyncExitStack() as stack:
+        prefix = await stack.enter_async_context(isolated_topics("rep"))
         clients = []
         for name, spec in (
             ("registry", registry_spec),
@@ -109,5 +108,3 @@ async def system() -> AsyncIterator[System]:
             schema = await stack.enter_async_context(fresh_schema(name[:3]))
             clients.append(await stack.enter_async_context(running_service(spec, name, schema, prefix)))
         yield System(*clients)
-    settings = clients[0].settings
-    await delete_topics(settings, [settings.topic(t) for t in ALL_TOPICS])
