@@ -46,15 +46,16 @@ class Demo:
         male = r.random() < 0.9
         recorded = date(2023, 1, 5) + timedelta(days=r.randint(0, 540))
         roll = r.random()
+        # about 60 methadone patients (the plan keeps 51) and a handful of rehab places a year, as in the plan
         life = (
             "methadone"
             if roll < 0.2
             else "compulsory"
-            if roll < 0.34
+            if roll < 0.25
             else "voluntary_community"
-            if roll < 0.5
+            if roll < 0.31
             else "voluntary_facility"
-            if roll < 0.55
+            if roll < 0.33
             else "none"
         )
         return {
