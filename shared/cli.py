@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from datetime import timedelta
 
+from aiokafka.errors import KafkaError
+
 from shared import cli_import, cli_report
 from shared.auth import Role, TokenCodec
+from shared.dlq import list_parked, replay
+from shared.kafka import ALL_TOPICS
 from shared.settings import PlatformSettings
 from shared.units import NATIONAL, UnknownUnitError, admin_units
 
@@ -22,7 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--hours", type=float, default=12)
     cli_import.add_parser(sub)
     cli_report.add_parsers(sub)
+    dlq = sub.add_parser("dlq", help="dead-letter topics: list what is parked, replay it after a fix")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("--topic", action="append", help="rehab.registry.events etc. (default: all three)")
     args = parser.parse_args(argv)
+    if args.command == "dlq":
+        return _dlq(args.action, args.topic or list(ALL_TOPICS))
     if args.command == "import":
         return cli_import.run(args)
     if args.command in ("report", "rebuild", "status"):
@@ -36,6 +46,25 @@ def main(argv: list[str] | None = None) -> int:
         settings = PlatformSettings()
         codec = TokenCodec(settings.jwt_secret.get_secret_value(), settings.jwt_algorithm)
         print(codec.issue(args.sub or f"{args.role}@{args.unit}", args.role, args.unit, timedelta(hours=args.hours)))
+    return 0
+
+
+def _dlq(action: str, topics: list[str]) -> int:
+    settings = PlatformSettings()
+    try:
+        for topic in (settings.topic(t) for t in topics):
+            if action == "replay":
+                sent = asyncio.run(replay(settings, topic))
+                print(f"{topic}: {sent} message(s) replayed from {topic}.dlq")
+                continue
+            parked = asyncio.run(list_parked(settings, topic))
+            waiting = [p for p in parked if not p.replayed]
+            print(f"{topic}.dlq: {len(parked)} message(s), {len(waiting)} not replayed")
+            for p in waiting:
+                print(f"  {p.partition}:{p.offset} consumer {p.consumer}: {p.error[:150]}")
+    except KafkaError as exc:
+        print(f"rehab: Kafka at {settings.kafka_bootstrap} failed: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

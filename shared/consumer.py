@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -112,10 +112,14 @@ class IdempotentConsumer:
             positions = await self._positions(conn, {env.stream_id for _, env in batch})
             moved: dict[str, int] = {}
             for rec, env in batch:
+                parked = False
                 if env.stream_version <= positions.get(env.stream_id, 0):
-                    result.duplicates += 1
-                    CONSUMER_DUPLICATES.labels(self.name, rec.topic).inc()
-                    continue
+                    # a replay from the DLQ applies an event the consumer had set aside, behind its stream
+                    parked = _is_replay(rec) and await self._parked(conn, env)
+                    if not parked:
+                        result.duplicates += 1
+                        CONSUMER_DUPLICATES.labels(self.name, rec.topic).inc()
+                        continue
                 error: str | None = None
                 if careful:
                     error = await self._attempt(conn, rec, env)
@@ -128,7 +132,10 @@ class IdempotentConsumer:
                         await self.handler(conn, env)
                 if error is None:
                     result.applied += 1
-                positions[env.stream_id] = moved[env.stream_id] = env.stream_version
+                if parked:
+                    await self._resolve(conn, env)
+                else:
+                    positions[env.stream_id] = moved[env.stream_id] = env.stream_version
             if moved:
                 stmt = insert(consumer_positions).values(
                     [{"consumer": self.name, "stream_id": s, "stream_version": v} for s, v in moved.items()]
@@ -168,6 +175,24 @@ class IdempotentConsumer:
                 if attempt < self.max_attempts:
                     await asyncio.sleep(self.retry_delay * attempt)
         return error
+
+    async def _parked(self, conn: AsyncConnection, env: Envelope) -> bool:
+        """True when this consumer set `env` aside and has not applied it since."""
+        found = await conn.scalar(
+            select(dead_letters.c.id).where(
+                dead_letters.c.consumer == self.name,
+                dead_letters.c.event_id == env.event_id,
+                dead_letters.c.resolved_at.is_(None),
+            )
+        )
+        return found is not None
+
+    async def _resolve(self, conn: AsyncConnection, env: Envelope) -> None:
+        await conn.execute(
+            update(dead_letters)
+            .where(dead_letters.c.consumer == self.name, dead_letters.c.event_id == env.event_id)
+            .values(resolved_at=func.now())
+        )
 
     async def _positions(self, conn: AsyncConnection, streams: set[str]) -> dict[str, int]:
         rows = await conn.execute(
@@ -210,3 +235,7 @@ class IdempotentConsumer:
         else:
             async with self.engine.begin() as own:
                 await own.execute(dead_letters.insert().values(row))
+
+
+def _is_replay(rec: Record) -> bool:
+    return any(k == "x-replayed-from" for k, _ in rec.headers)

@@ -67,6 +67,7 @@ dead_letters = Table(
     Column("stream_version", Integer),
     Column("error", Text, nullable=False),
     Column("dead_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
 )
 
 KERNEL_MIGRATIONS = [
@@ -116,5 +117,11 @@ CREATE TABLE dead_letters (
     error        TEXT NOT NULL,
     dead_at      TIMESTAMPTZ NOT NULL DEFAULT now()
 )""",
+    ),
+    Migration(
+        "kernel",
+        2,
+        "dead letters remember when a replay applied them",
+        "ALTER TABLE dead_letters ADD COLUMN resolved_at TIMESTAMPTZ",
     ),
 ]
