@@ -1,0 +1,55 @@
+"""Every /api/ call of every service refuses a missing, expired, unsigned, wrongly signed or malformed token."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from shared.settings import ServiceSettings
+from tests.integration.reporting.conftest import System
+
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:The HMAC key")]
+CLAIMS = {"sub": "intruder", "role": "province_officer", "unit": "24"}
+
+
+def unsigned() -> str:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    exp = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({**CLAIMS, 'exp': exp})}."
+
+
+def tokens() -> dict[str, str | None]:
+    secret = ServiceSettings().jwt_secret.get_secret_value()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    return {
+        "missing": None,
+        "expired": jwt.encode({**CLAIMS, "exp": datetime.now(UTC) - timedelta(minutes=1)}, secret, "HS256"),
+        "unsigned (alg none)": unsigned(),
+        "wrongly signed": jwt.encode({**CLAIMS, "exp": later}, "not-the-secret-" * 3, "HS256"),
+        "another algorithm": jwt.encode({**CLAIMS, "exp": later}, secret, "HS512"),
+        "no expiry": jwt.encode(CLAIMS, secret, "HS256"),
+        "malformed": "abc.def",
+    }
+
+
+@pytest.mark.parametrize("kind", list(tokens()))
+async def test_bad_tokens_are_refused_by_every_service(system: System, kind: str) -> None:
+    token = tokens()[kind]
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    calls = [
+        (system.registry, "GET", "/api/v1/persons"),
+        (system.cases, "GET", "/api/v1/cases"),
+        (system.quotas, "GET", "/api/v1/plans/2024?unit_code=24"),
+        (system.reporting, "GET", "/api/v1/reports/quota-progress?year=2024&unit_code=24"),
+        (system.reporting, "POST", "/api/v1/projections/rebuild"),
+    ]
+    for service, method, path in calls:
+        answer = await service.http.request(method, path, headers=headers)
+        assert answer.status_code == 401, (kind, path, answer.text)
+        assert answer.json()["error"]["code"] == "unauthorized"
