@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export UV_PROJECT_ENVIRONMENT ?= $(CURDIR)/.local/venv
 PY := $(UV_PROJECT_ENVIRONMENT)/bin/python
 
-.PHONY: up down platform python test bench lint status
+.PHONY: up down platform python test test-reliability bench lint status
 
 python:
 	@deploy/local/python.sh
@@ -32,7 +32,10 @@ lint: python
 
 test: platform lint
 	deploy/local/promtool.sh
-	$(PY) -m pytest -q tests/unit tests/integration tests/e2e
+	$(PY) -m pytest -q tests/unit tests/integration tests/e2e tests/reliability
+
+test-reliability: platform
+	$(PY) -m pytest -q -s tests/reliability
 
 bench: platform
 	$(PY) -m tests.perf.bench_kernel

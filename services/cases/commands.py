@@ -39,15 +39,16 @@ class Cases:
     async def enroll(self, conn: AsyncConnection, who: Principal, body: EnrolmentIn) -> str:
         """Open a case for a person on record; 409 when they already have an open one."""
         authorize(who, "enroll", body.modality)
-        person = await self.person(conn, body.person_id)
+        person_id = str(body.person_id)
+        person = await self.person(conn, person_id)
         if person is not None and not self.units.is_within(person.commune_code, who.unit):
-            raise Forbidden(f"person {body.person_id} is managed by commune {person.commune_code}, outside your area")
-        open_case = await self._open_case(conn, body.person_id)
+            raise Forbidden(f"person {person_id} is managed by commune {person.commune_code}, outside your area")
+        open_case = await self._open_case(conn, person_id)
         if open_case is not None:
             raise no.open_case_exists(*open_case)
         pending = Case.enroll(
             person,
-            body.person_id,
+            person_id,
             body.modality,
             body.decision_number,
             body.decided_on,
@@ -64,7 +65,7 @@ class Cases:
             async with conn.begin_nested():
                 await project(conn, case_id, sealed)
         except IntegrityError:  # a concurrent enrolment of the same person won
-            open_case = await self._open_case(conn, body.person_id)
+            open_case = await self._open_case(conn, person_id)
             if open_case is not None:
                 raise no.open_case_exists(*open_case) from None
             raise

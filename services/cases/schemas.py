@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,7 +15,7 @@ class _Body(BaseModel):
 
 
 class EnrolmentIn(_Body):
-    person_id: str = Field(min_length=1, max_length=64)
+    person_id: UUID
     modality: Modality
     decision_number: str = Field(min_length=1, max_length=60)
     decided_on: date

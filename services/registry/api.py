@@ -118,8 +118,8 @@ async def merge(person_id: UUID, body: MergeIn, who: CurrentPrincipal, request: 
     authorize(who, Action.MERGE)
     rt = runtime_of(request)
     async with rt.engine.begin() as conn:
-        await parts(rt)[0].merge(conn, who, str(person_id), body.duplicate_id, body.merged_on)
-    return {"survivor_id": str(person_id), "duplicate_id": body.duplicate_id}
+        await parts(rt)[0].merge(conn, who, str(person_id), str(body.duplicate_id), body.merged_on)
+    return {"survivor_id": str(person_id), "duplicate_id": str(body.duplicate_id)}
 
 
 @router.post("/persons/{person_id}/death", status_code=201, summary="Record the person's death (closes the record)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -107,7 +108,7 @@ class ResidenceChangeIn(BaseModel):
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    duplicate_id: str
+    duplicate_id: UUID
     merged_on: PastDate = Field(default_factory=today)
 
 
