@@ -99,8 +99,30 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if is_bad_data(exc):
+            log.info("refused a value the database cannot take: %s", str(exc).splitlines()[0][:300])
+            return JSONResponse(
+                error_body(
+                    "invalid",
+                    "a value in the request is not valid (for example a NUL character, or a number too large)",
+                ),
+                422,
+            )
         if is_transient(exc):
             log.warning("database unavailable: %s", exc)
             return JSONResponse(error_body("unavailable", "the database is unavailable; try again shortly"), 503)
         log.exception("unhandled error")
         return JSONResponse(error_body("internal", "an internal error occurred; it has been logged"), 500)
+
+
+def is_bad_data(exc: BaseException) -> bool:
+    """True when the database refused a value the client sent (SQLSTATE class 22, or a value asyncpg cannot encode)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return True
+        if type(seen).__name__ in ("DataError", "OverflowError"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

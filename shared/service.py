@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth import TokenCodec
 from shared.db import make_engine
-from shared.errors import install_error_handlers
+from shared.errors import error_body, install_error_handlers
 from shared.events import Envelope, EventRegistry
 from shared.eventstore import EventStore
 from shared.kafka import ensure_topics, kafka_reachable, make_producer
@@ -145,6 +145,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     async def correlation_middleware(request: Request, call_next: Any) -> Response:
         cid = request.headers.get("x-correlation-id") or request.headers.get("x-request-id")
         set_correlation(cid)
+        if any("\x00" in value for value in request.query_params.values()):  # no database takes a NUL
+            body = error_body("invalid", "a query parameter contains a NUL character")
+            return JSONResponse(body, 422)
         response: Response = await call_next(request)
         if cid:
             response.headers["x-correlation-id"] = cid

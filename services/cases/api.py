@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
@@ -31,7 +31,7 @@ from shared.clock import today
 from shared.service import Runtime, runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
-Page = Annotated[int, Query(ge=1)]
+Page = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -136,7 +136,10 @@ async def list_cases(
     request: Request,
     person_id: UUID | None = None,
     commune_code: str | None = None,
-    state: str | None = None,
+    state: Literal[
+        "active", "absconded", "completed", "post_rehab", "post_rehab_ended", "dropped_out", "terminated", "relapsed"
+    ]
+    | None = None,
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> CasePage:

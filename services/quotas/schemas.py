@@ -15,7 +15,7 @@ class TargetIn(BaseModel):
 
     indicator: str
     comparison: str = ">="
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, le=1_000_000_000, allow_inf_nan=False)
 
     @field_validator("indicator")
     @classmethod
@@ -53,4 +53,6 @@ class PlanIn(BaseModel):
                 raise ValueError(f"unknown modality {modality!r}; use {', '.join(QUOTA_MODALITIES)}")
             if count < 0:
                 raise ValueError(f"the {modality} quota is negative ({count}); quotas are 0 or more")
+            if count > 1_000_000:
+                raise ValueError(f"the {modality} quota ({count}) is not a plausible number of places")
         return value

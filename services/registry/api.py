@@ -35,7 +35,7 @@ from shared.tabular import UnreadableFile
 
 router = APIRouter(prefix="/api/v1", tags=["persons"])
 MAX_UPLOAD = 64 * 1024 * 1024
-Page = Annotated[int, Query(ge=1)]
+Page = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 
 

@@ -96,7 +96,16 @@ def running() -> Iterator[Running]:
         yield system
 
 
-FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+# `make test` replays the same derandomized examples every run; `make test-reliability` (REHAB_FUZZ_RANDOM=1)
+# draws new ones, four times as many.
+RANDOM = os.environ.get("REHAB_FUZZ_RANDOM") == "1"
+FUZZ = settings(
+    max_examples=100 if RANDOM else 25,
+    derandomize=not RANDOM,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
 CHECKED: dict[str, int] = {}
 
 
@@ -119,6 +128,7 @@ def test_no_input_gets_a_server_error(running: Running, name: str) -> None:
             response = case.call(headers=headers, timeout=30)
             CHECKED[name] = CHECKED.get(name, 0) + 1
             if response.status_code >= 500:
+                print("SERVER ERROR", case.method, case.formatted_path, case.query, repr(case.body)[:300])
                 failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
 
         check()

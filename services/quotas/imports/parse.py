@@ -50,7 +50,8 @@ def parse_plan_table(content: bytes, units: AdminUnits, year: int | None, parent
     if not rows:
         raise UnreadableFile("the file is empty")
     header = [fold(str(c or "")).strip(" :*") for c in rows[0]]
-    body = list(enumerate(rows[1:], start=2))
+    width = len(header)
+    body = [(n, [*r, *[None] * (width - len(r))]) for n, r in enumerate(rows[1:], start=2)]  # short rows: empty cells
     if set(header) >= CODES:
         return _codes(header, body, units)
     if set(header) >= INDICATOR_COLUMNS:
@@ -173,7 +174,7 @@ def _int(value: Any, name: str, errors: dict[str, str]) -> int:
         return 0
     try:
         number = int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):
         errors[name] = f"'{text}' is not a number"
         return 0
     if number < 0:

@@ -265,3 +265,10 @@ async def test_the_contract_is_documented(registry: ServiceClient) -> None:
     asyncapi = (await registry.http.get("/asyncapi")).text
     assert "person_registered" in asyncapi and "residence_changed" in asyncapi
     assert (await registry.http.get("/health/ready")).status_code == 200
+
+
+async def test_values_no_database_takes_are_422_not_500(registry: ServiceClient) -> None:
+    officer = registry.auth("district_officer", SON_DONG)
+    for params in ({"q": "\x00"}, {"commune_code": "0761\x00"}, {"page": str(10**20)}):
+        answer = await registry.http.get("/api/v1/persons", params=params, headers=officer)
+        assert answer.status_code == 422, (params, answer.text)
