@@ -35,11 +35,26 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
+# SQLSTATEs of a server that is going away or not there yet: connection exceptions (class 08), admin or crash
+# shutdown, "cannot connect now" (starting up or shutting down), too many connections.
+UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
 def is_transient(exc: BaseException) -> bool:
     """True when the database or network failed, not the work itself: retry later, do not blame the input."""
     if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)):
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: BaseException | None = exc
+    while seen is not None:
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(UNAVAILABLE_STATES):
+            return True
+        if isinstance(seen, (ConnectionError, TimeoutError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def copy_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

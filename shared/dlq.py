@@ -96,14 +96,20 @@ async def list_parked(settings: PlatformSettings, topic: str) -> list[Parked]:
 
 
 async def replay(settings: PlatformSettings, topic: str) -> int:
-    """Publish every not-yet-replayed message of `topic`'s dead-letter topic onto its original topic."""
+    """Publish every not-yet-replayed message of `topic`'s dead-letter topic onto its original topic, once."""
     producer = make_producer(settings, "rehab-dlq-replay")
     await producer.start()
     sent = 0
+    seen: set[tuple[str, str, str]] = set()
 
     async def send(message: object, headers: dict[str, str]) -> None:
         nonlocal sent
         original = headers.get("x-original-topic", topic)
+        # Every consumer that failed on a message parked its own copy; one replay reaches them all.
+        where = (original, headers.get("x-original-partition", "?"), headers.get("x-original-offset", "?"))
+        if "?" not in where and where in seen:
+            return
+        seen.add(where)
         kept = [(k, v.encode()) for k, v in headers.items() if not k.startswith("x-")]
         kept.append(("x-replayed-from", f"{dlq_topic(topic)}:{message.partition}:{message.offset}".encode()))  # type: ignore[attr-defined]
         await producer.send_and_wait(original, message.value, key=message.key, headers=kept)  # type: ignore[attr-defined]

@@ -1,7 +1,7 @@
 """The cases service's directory of persons, fed by `rehab.registry.events`; a move carries the open case along.
 
 This is the cases side of the registry's event contract: it reads payload fields by name and never imports
-the registry's code. Event types it does not use are skipped; a newer schema version is a poison message.
+the registry's code. An event type it has never heard of, or a newer schema version, is a poison message.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ KNOWN_VERSIONS = {
 async def on_registry_event(conn: AsyncConnection, env: Envelope) -> None:
     """Apply one registry event to the directory (inside the consumer's transaction)."""
     known = KNOWN_VERSIONS.get(env.event_type)
-    if known is None:
-        return
+    if known is None:  # the registry is ahead of this service: park it until an upgrade, do not drop it
+        raise UnknownEventError(f"unknown registry event type {env.event_type!r}: this service does not read it")
     if env.schema_version > known:
         raise UnknownEventError(f"{env.event_type} v{env.schema_version} is newer than this service reads (v{known})")
     p: dict[str, Any] = env.payload

@@ -23,10 +23,8 @@ async def on_event(conn: AsyncConnection, env: Envelope) -> None:
 
 
 async def apply(conn: AsyncConnection, f: Facts, env: Envelope) -> bool:
-    """Apply `env` to generation `f`; False when it was already applied or is of a type reports do not use."""
+    """Apply `env` to generation `f`; False when it was already applied. Unknown types raise (poison)."""
     source = source_of(env)
-    if source is None:
-        return False
     kind = KIND[source]
     facts = await load(conn, f, kind, env.stream_id)
     if not fold(facts, env):

@@ -45,10 +45,17 @@ class StreamFacts:
     children: list[dict[str, Any]] = field(default_factory=list)
 
 
-def source_of(env: Envelope) -> str | None:
-    """registry, cases or quotas; None for event types reports do not use. A newer version is poison."""
+def source_of(env: Envelope) -> str:
+    """registry, cases or quotas. An event type reports do not know, or a newer version, is poison.
+
+    Every event the three services publish changes some report, so a type this code has never heard of means
+    a producer is ahead of reporting: the event goes to the dead-letter topic, to be replayed after an upgrade,
+    rather than being dropped in silence.
+    """
     source = SOURCE.get(env.event_type)
-    if source is not None and env.schema_version > 1:
+    if source is None:
+        raise UnknownEventError(f"unknown event type {env.event_type!r}: reporting does not read it")
+    if env.schema_version > 1:
         raise UnknownEventError(f"{env.event_type} v{env.schema_version} is newer than reporting reads (v1)")
     return source
 

@@ -1,0 +1,157 @@
+"""The four services as real processes on throw-away schemas and topics (end-to-end, fuzz and fault tests).
+
+Each service runs as `python -m services.<name>` with its own schema, its own HTTP port and a topic prefix no
+other test uses, exactly as `make up` runs it; tests reach it over HTTP only, and may kill it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from shared.auth import TokenCodec
+from shared.db import make_engine
+from shared.ids import uuid7
+from shared.kafka import ALL_TOPICS, delete_topics
+from shared.settings import ServiceSettings
+from shared.testing import fresh_schema, owner_dsn
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = ("registry", "cases", "quotas", "reporting")
+
+
+def token(role: str, unit: str, sub: str | None = None) -> dict[str, str]:
+    """An Authorization header for `role` in `unit`, signed with the key the services use."""
+    codec = TokenCodec(ServiceSettings().jwt_secret.get_secret_value())
+    return {"Authorization": f"Bearer {codec.issue(sub or f'test-{role}-{unit}', role, unit, timedelta(hours=2))}"}
+
+
+@dataclass
+class ServiceProcess:
+    """One service as an OS process in its own session (so a signal reaches it and nothing else)."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float = 90) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.name}"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.starts += 1
+        async with httpx.AsyncClient(timeout=5) as client:
+            for _ in range(int(timeout * 10)):
+                try:
+                    if (await client.get(self.url + "/health/ready")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if self.process.poll() is not None:
+                    break
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"{self.name} did not become ready:\n{self.log.read_text(errors='replace')[-3000:]}")
+
+    def stop(self) -> None:
+        """SIGTERM: the graceful shutdown an orchestrator asks for."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies wherever it is, mid-request or mid-batch."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+
+
+@dataclass
+class System:
+    """The four services on fresh schemas and topics; `env` overrides settings (another Kafka, say)."""
+
+    tag: str
+    ports: dict[str, int]
+    logs: Path
+    env: dict[str, str] = field(default_factory=dict)
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+    schemas: dict[str, str] = field(default_factory=dict)
+    prefix: str = ""
+    _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]
+
+    @property
+    def settings(self) -> ServiceSettings:
+        """Platform settings as the services see them (their Kafka, their topic prefix)."""
+        overrides = {k.removeprefix("REHAB_").lower(): v for k, v in self.env.items() if k.startswith("REHAB_")}
+        return ServiceSettings(topic_prefix=self.prefix, **overrides)
+
+    async def __aenter__(self) -> System:
+        self.prefix = f"{self.tag}{uuid7().hex[-10:]}"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for name in NAMES:
+            self.schemas[name] = await self._stack.enter_async_context(fresh_schema(f"{self.tag}{name[:2]}"))
+            key = name.upper()
+            env = {
+                **os.environ,
+                "REHAB_TOPIC_PREFIX": self.prefix,
+                "REHAB_LOG_LEVEL": "WARNING",
+                f"REHAB_{key}_DATABASE_URL": owner_dsn(ServiceSettings()),
+                f"REHAB_{key}_DB_SCHEMA": self.schemas[name],
+                f"REHAB_{key}_HTTP_PORT": str(self.ports[name]),
+                **self.env,
+            }
+            self.services[name] = ServiceProcess(name, self.ports[name], env, self.logs / f"{name}.log")
+        try:
+            await asyncio.gather(*(s.start() for s in self.services.values()))
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for service in self.services.values():
+            service.stop()
+        await self._stack.aclose()
+        settings = self.settings
+        if "REHAB_KAFKA_BOOTSTRAP" not in self.env:  # a dedicated Kafka is thrown away with its topics
+            await delete_topics(settings, [settings.topic(t) for t in ALL_TOPICS])
+
+    async def scalar(self, name: str, sql: str) -> int:
+        """One number from a service's schema (the tests' window onto what was stored)."""
+        from sqlalchemy import text
+
+        engine = make_engine(owner_dsn(ServiceSettings()), self.schemas[name], 1)
+        try:
+            async with engine.connect() as conn:
+                return int(await conn.scalar(text(sql)) or 0)
+        finally:
+            await engine.dispose()

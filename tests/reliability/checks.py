@@ -1,0 +1,155 @@
+"""After a fault: wait for the system to settle, then compare every store and projection with the ledger.
+
+Per stream, the acknowledged commands imply a number of events. An event the clients were told about that is
+missing from the event store or from reporting's facts is *lost*; an event in the store no command accounts
+for, or an event reporting applied more than once (its per-topic counter runs ahead of the facts' stream
+versions), is *duplicated*. The read models and the reports themselves must give the same numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import text
+
+from shared.db import make_engine
+from shared.kafka import CASES_TOPIC, REGISTRY_TOPIC
+from shared.settings import ServiceSettings
+from shared.testing import owner_dsn, read_topic
+from tests.harness import System, token
+from tests.reliability.load import Ledger
+
+
+@dataclass
+class Outcome:
+    """One row of the fault table."""
+
+    fault: str
+    acknowledged: int
+    in_store: int
+    applied: int
+    lost: int
+    duplicated: int
+    published: int = 0
+    answers: str = ""
+    mismatches: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ledger: Ledger = field(default_factory=Ledger, repr=False)
+
+    @property
+    def clean(self) -> bool:
+        return self.lost == 0 and self.duplicated == 0 and not self.mismatches
+
+
+async def _rows(system: System, name: str, sql: str) -> list[tuple[str, int]]:
+    engine = make_engine(owner_dsn(ServiceSettings()), system.schemas[name], 1)
+    try:
+        async with engine.connect() as conn:
+            return [(str(r[0]), int(r[1])) for r in await conn.execute(text(sql))]
+    finally:
+        await engine.dispose()
+
+
+async def _store(system: System) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for name in ("registry", "cases"):
+        found.update(dict(await _rows(system, name, "SELECT stream_id, count(*) FROM events GROUP BY stream_id")))
+    return found
+
+
+async def _reporting(system: System) -> tuple[Counter[str], int]:
+    """(stream -> last version applied in reporting's facts, how many applications its counter recorded)."""
+    generation = await system.scalar("reporting", "SELECT current FROM generation WHERE id = 1")
+    g = f"g{generation}_"
+    versions: Counter[str] = Counter()
+    versions.update(dict(await _rows(system, "reporting", f"SELECT person_id, version FROM {g}persons")))
+    versions.update(dict(await _rows(system, "reporting", f"SELECT case_id, version FROM {g}cases")))
+    applied = await system.scalar(
+        "reporting", f"SELECT coalesce(sum(events), 0) FROM {g}topics WHERE topic IN ('registry', 'cases')"
+    )
+    return versions, applied
+
+
+async def settle(system: System, ledger: Ledger, fault: str, timeout: float = 240) -> Outcome:
+    """Wait until reporting holds every stored event (or `timeout`), then count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        store = await _store(system)
+        versions, applied = await _reporting(system)
+        unpublished = await system.scalar("registry", "SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        unpublished += await system.scalar("cases", "SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        caught_up = sum(versions.values()) >= sum(store.values()) >= ledger.commands and not unpublished
+        if caught_up or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    lost = duplicated = 0
+    for stream in set(ledger.per_stream) | set(store) | set(versions):
+        acked, stored, seen = ledger.per_stream[stream], store[stream], versions[stream]
+        lost += max(0, acked - min(stored, seen))
+        duplicated += max(0, stored - acked) + max(0, seen - stored)
+    duplicated += max(0, applied - sum(versions.values()))  # an event applied twice bumps the counter twice
+    outcome = Outcome(
+        fault,
+        ledger.commands,
+        sum(store.values()),
+        applied,
+        lost,
+        duplicated,
+        published=await _published(system),
+        answers=", ".join(f"{k}×{v}" for k, v in sorted(ledger.answers.items())),
+        ledger=ledger,
+        notes=list(ledger.notes),
+    )
+    if unpublished:
+        outcome.mismatches.append(f"{unpublished} outbox rows never published")
+    await _projections(system, ledger, outcome)
+    return outcome
+
+
+async def _published(system: System) -> int:
+    """Records on the registry and cases topics: redeliveries after a fault included."""
+    settings = system.settings
+    return sum([len(await read_topic(settings, topic)) for topic in (REGISTRY_TOPIC, CASES_TOPIC)])
+
+
+async def _projections(system: System, ledger: Ledger, outcome: Outcome) -> None:
+    """The read models and the reports say what the acknowledged commands imply."""
+    acked = ledger.acked
+    expect = {
+        "registry persons": (await system.scalar("registry", "SELECT count(*) FROM persons"), acked["register"]),
+        "registry outbox = events": (
+            await system.scalar("registry", "SELECT count(*) FROM outbox"),
+            await system.scalar("registry", "SELECT count(*) FROM events"),
+        ),
+        "cases outbox = events": (
+            await system.scalar("cases", "SELECT count(*) FROM outbox"),
+            await system.scalar("cases", "SELECT count(*) FROM events"),
+        ),
+        "cases directory": (await system.scalar("cases", "SELECT count(*) FROM directory"), acked["register"]),
+        "cases enrolled": (await system.scalar("cases", "SELECT count(*) FROM cases"), acked["enrol"]),
+        "cases under post-rehab": (
+            await system.scalar("cases", "SELECT count(*) FROM cases WHERE state = 'post_rehab'"),
+            acked["post_rehab"],
+        ),
+    }
+    base = system["reporting"].url + "/api/v1/reports"
+    who = token("district_officer", "220")
+    async with httpx.AsyncClient(timeout=30) as client:
+        coverage = (
+            await client.get(
+                f"{base}/post-rehab-coverage", params={"unit_code": "220", "as_of": "2025-12-31"}, headers=who
+            )
+        ).json()
+        quota = (
+            await client.get(f"{base}/quota-progress", params={"year": 2025, "unit_code": "220"}, headers=who)
+        ).json()
+    expect["report: completers"] = (coverage["completers"], acked["complete"])
+    expect["report: covered"] = (coverage["covered"], acked["post_rehab"])
+    expect["report: voluntary enrolments"] = (quota["total"]["achieved"].get("voluntary_community", 0), acked["enrol"])
+    for what, (got, want) in expect.items():
+        if got != want:
+            outcome.mismatches.append(f"{what}: {got}, expected {want}")

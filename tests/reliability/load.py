@@ -1,0 +1,216 @@
+"""A steady load of commands through the public APIs, and the ledger that checks every projection against it.
+
+Each worker lives people's lives one after another: a commune officer registers a person (with a citizen id),
+the district enrols them in voluntary community rehab, records the completion, and the commune places them
+under post-rehab management. Every command is driven to a definite answer the way a partner system would:
+no answer or a 503 means "try again"; a 409 after an unanswered attempt is checked against what the system
+holds (the earlier attempt did land). Anything else, and above all any 500, fails the test.
+
+The ledger then knows, per stream, how many events the acknowledged commands imply, and compares that with
+the service's event store, the reporting facts and the reports themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tests.harness import System, token
+
+COMMUNES = ("07616", "07636", "07648", "07660")  # Sơn Động (district 220), as in the seed plan
+DISTRICT = ("district_officer", "220")
+WAITING = {"unknown_person", "not_determined_addicted"}  # the cases service has not heard of the person yet
+STATES = {"complete": "completed", "post_rehab": "post_rehab"}
+
+
+FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ")
+MIDDLE = ("Văn", "Thị", "Đức", "Minh", "Hữu", "Quang", "Ngọc", "Thanh", "Xuân", "Công")
+GIVEN = ("An", "Bình", "Cường", "Dũng", "Giang", "Hải", "Khánh", "Long", "Nam", "Phúc", "Sơn", "Tâm")
+
+
+def name_of(n: int) -> str:
+    """A plausible Vietnamese name for life `n` (names may not contain digits)."""
+    return f"{FAMILY[n % 10]} {MIDDLE[n // 10 % 10]} {GIVEN[n // 100 % 12]}"
+
+
+class LoadError(AssertionError):
+    """A command got an answer no fault excuses."""
+
+
+@dataclass
+class Ledger:
+    """What the load's clients were told: the acknowledged commands, per stream and per kind."""
+
+    acked: Counter[str] = field(default_factory=Counter)
+    per_stream: Counter[str] = field(default_factory=Counter)
+    answers: Counter[str] = field(default_factory=Counter)
+    acked_at: list[float] = field(default_factory=list)
+    lives: int = 0
+    notes: list[str] = field(default_factory=list)  # what the fault did, for the table's footnotes
+
+    @property
+    def commands(self) -> int:
+        return sum(self.acked.values())
+
+    def ack(self, kind: str, stream_id: str) -> None:
+        self.acked[kind] += 1
+        self.per_stream[stream_id] += 1
+        self.acked_at.append(time.monotonic())
+
+    def acked_between(self, start: float, end: float) -> int:
+        return sum(1 for t in self.acked_at if start <= t <= end)
+
+
+Resolve = Callable[[dict[str, Any]], Awaitable[str | None]]
+
+
+class Load:
+    """`workers` concurrent clients living lives until `stop()`; each finishes the life it is in."""
+
+    def __init__(self, system: System, workers: int = 4, seed: int = 0) -> None:
+        self.system, self.workers, self.seed = system, workers, seed
+        self.ledger = Ledger()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._next = 0
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(20, connect=5))
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._worker()) for _ in range(self.workers)]
+
+    async def stop(self, timeout: float = 300) -> Ledger:
+        self._stop.set()
+        try:
+            await asyncio.wait_for(asyncio.gather(*self._tasks), timeout)
+        finally:
+            await self.client.aclose()
+        return self.ledger
+
+    async def _worker(self) -> None:
+        while not self._stop.is_set():
+            n, self._next = self._next, self._next + 1
+            await self.life(n)
+            self.ledger.lives += 1
+
+    async def life(self, n: int) -> None:
+        registry, cases = self.system["registry"].url + "/api/v1", self.system["cases"].url + "/api/v1"
+        commune = COMMUNES[n % len(COMMUNES)]
+        officer = ("commune_officer", commune)
+        citizen_id = f"0{self.seed:03d}{n:08d}"
+        person = await self.command(
+            "register",
+            "POST",
+            f"{registry}/persons",
+            officer,
+            {
+                "full_name": name_of(n),
+                "date_of_birth": "1990-03-04",
+                "sex": "male" if n % 3 else "female",
+                "citizen_id": citizen_id,
+                "commune_code": commune,
+                "status": "addict",
+                "recorded_on": "2024-11-01",
+            },
+            resolve=self._existing_person,
+        )
+        person_id = person["person_id"]
+        self.ledger.ack("register", person_id)
+        case = await self.command(
+            "enrol",
+            "POST",
+            f"{cases}/cases",
+            DISTRICT,
+            {
+                "person_id": person_id,
+                "modality": "voluntary_community",
+                "decision_number": f"QĐ-{n}",
+                "decided_on": "2025-01-10",
+                "started_on": "2025-01-15",
+                "planned_months": 6,
+            },
+            resolve=self._existing_case,
+        )
+        case_id = case["case_id"]
+        self.ledger.ack("enrol", case_id)
+        await self.command(
+            "complete",
+            "POST",
+            f"{cases}/cases/{case_id}/completion",
+            DISTRICT,
+            {"completed_on": "2025-07-20", "certificate_number": f"GCN-{n}"},
+            resolve=self._case_in("complete", case_id),
+        )
+        self.ledger.ack("complete", case_id)
+        await self.command(
+            "post_rehab",
+            "POST",
+            f"{cases}/cases/{case_id}/post-rehab",
+            officer,
+            {
+                "decision_number": f"QĐ-QL-{n}",
+                "decided_on": "2025-07-25",
+                "starts_on": "2025-07-25",
+                "mentor": "Hội CCB",
+            },
+            resolve=self._case_in("post_rehab", case_id),
+        )
+        self.ledger.ack("post_rehab", case_id)
+
+    async def command(
+        self,
+        kind: str,
+        method: str,
+        url: str,
+        who: tuple[str, str],
+        body: dict[str, Any],
+        resolve: Resolve,
+        deadline: float = 240,
+    ) -> dict[str, Any]:
+        """Send until a definite answer; returns the 2xx body (or the one `resolve` confirms after a 409)."""
+        unanswered = False
+        give_up = time.monotonic() + deadline
+        while time.monotonic() < give_up:
+            try:
+                answer = await self.client.request(method, url, json=body, headers=token(*who, sub=f"load-{who[0]}"))
+            except httpx.TransportError:
+                self.ledger.answers["no answer"] += 1
+                unanswered = True
+                await asyncio.sleep(0.3)
+                continue
+            self.ledger.answers[str(answer.status_code)] += 1
+            if answer.status_code < 300:
+                return dict(answer.json())
+            error = answer.json().get("error", {}) if answer.headers.get("content-type") == "application/json" else {}
+            if answer.status_code == 503 and error.get("code") == "unavailable":
+                await asyncio.sleep(0.3)  # a clear "not now": nothing was applied
+                continue
+            if answer.status_code in (409, 422) and error.get("code") in WAITING:
+                await asyncio.sleep(0.2)  # the person's registration has not reached the cases service yet
+                continue
+            if unanswered and answer.status_code == 409:
+                found = await resolve(error)
+                if found is not None:
+                    self.ledger.answers[f"{kind}: confirmed after no answer"] += 1
+                    return {"person_id": found, "case_id": found}
+            raise LoadError(f"{kind} {method} {url}: {answer.status_code} {answer.text[:500]}")
+        raise LoadError(f"{kind} {method} {url}: no definite answer in {deadline:.0f}s")
+
+    async def _existing_person(self, error: dict[str, Any]) -> str | None:
+        return str(error["person_id"]) if error.get("person_id") else None  # "already on record: <id>"
+
+    async def _existing_case(self, error: dict[str, Any]) -> str | None:
+        return str(error["case_id"]) if error.get("code") == "open_case_exists" else None
+
+    def _case_in(self, kind: str, case_id: str) -> Resolve:
+        async def resolve(_: dict[str, Any]) -> str | None:
+            url = f"{self.system['cases'].url}/api/v1/cases/{case_id}"
+            got = await self.client.get(url, headers=token(*DISTRICT))
+            return case_id if got.status_code == 200 and got.json()["state"] == STATES[kind] else None
+
+        return resolve
