@@ -32,10 +32,11 @@ lint: python
 
 test: platform lint
 	deploy/local/promtool.sh
-	$(PY) -m pytest -q tests/unit tests/integration tests/e2e tests/reliability
+	$(PY) -m pytest -q -m "not slow" tests/unit tests/integration tests/e2e tests/reliability
 
+# Every fault test (the 60 s Kafka outage and the three-broker cluster too) and a fresh random fuzz.
 test-reliability: platform
-	$(PY) -m pytest -q -s tests/reliability
+	REHAB_FUZZ_RANDOM=1 $(PY) -m pytest -q tests/reliability
 
 bench: platform
 	$(PY) -m tests.perf.bench_kernel

@@ -68,7 +68,7 @@ class Runtime:
 def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
     engine = make_engine(settings.dsn(), settings.schema_name, settings.db_pool_size, f"rehab-{spec.name}")
     broker = KafkaBroker(
-        settings.kafka_bootstrap,
+        settings.kafka_servers,
         client_id=f"rehab-{spec.name}",
         acks="all",
         enable_idempotence=True,

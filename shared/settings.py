@@ -28,6 +28,11 @@ class PlatformSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    @property
+    def kafka_servers(self) -> list[str]:
+        """The bootstrap list as a list: FastStream takes a comma-separated string for one host name."""
+        return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
     def topic(self, name: str) -> str:
         """The deployed name of a logical topic (`rehab.cases.events` -> `<prefix>.cases.events`)."""
         return self.topic_prefix + name[len("rehab") :] if name.startswith("rehab.") else name

@@ -110,7 +110,7 @@ class System:
     def settings(self) -> ServiceSettings:
         """Platform settings as the services see them (their Kafka, their topic prefix)."""
         overrides = {k.removeprefix("REHAB_").lower(): v for k, v in self.env.items() if k.startswith("REHAB_")}
-        return ServiceSettings(topic_prefix=self.prefix, **overrides)
+        return ServiceSettings.model_validate({**overrides, "topic_prefix": self.prefix})
 
     async def __aenter__(self) -> System:
         self.prefix = f"{self.tag}{uuid7().hex[-10:]}"

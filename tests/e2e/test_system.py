@@ -4,101 +4,22 @@ restarted, and the reports unchanged."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from shared.auth import TokenCodec
-from shared.ids import uuid7
-from shared.kafka import ALL_TOPICS, delete_topics
-from shared.settings import ServiceSettings
-from shared.testing import fresh_schema, owner_dsn
+from tests.harness import ROOT, System, token
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 PORTS = {"registry": 18201, "cases": 18202, "quotas": 18203, "reporting": 18204}
 
 
-@dataclass
-class Service:
-    name: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
-    log: Path = field(default_factory=Path)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{PORTS[self.name]}"
-
-    async def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.name}"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                try:
-                    if (await client.get(self.url + "/health/ready")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                if self.process.poll() is not None:
-                    break
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"{self.name} did not become ready:\n{self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(30)
-
-
 @pytest.fixture(scope="module")
-async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Service]]:
-    prefix = f"e2e{uuid7().hex[-8:]}"
-    logs = tmp_path_factory.mktemp("logs")
-    services: dict[str, Service] = {}
-    async with AsyncExitStack() as stack:
-        for name in PORTS:
-            schema = await stack.enter_async_context(fresh_schema(f"e2{name[:2]}"))
-            key = name.upper()
-            env = {
-                **os.environ,
-                "REHAB_TOPIC_PREFIX": prefix,
-                "REHAB_LOG_LEVEL": "WARNING",
-                f"REHAB_{key}_DATABASE_URL": owner_dsn(ServiceSettings()),
-                f"REHAB_{key}_DB_SCHEMA": schema,
-                f"REHAB_{key}_HTTP_PORT": str(PORTS[name]),
-            }
-            services[name] = Service(name, env, log=logs / f"{name}.log")
-        try:
-            for service in services.values():
-                await service.start()
-            yield services
-        finally:
-            for service in services.values():
-                service.stop()
-    settings = ServiceSettings(topic_prefix=prefix)
-    await delete_topics(settings, [settings.topic(t) for t in ALL_TOPICS])
-
-
-def token(role: str, unit: str) -> dict[str, str]:
-    codec = TokenCodec(ServiceSettings().jwt_secret.get_secret_value())
-    return {"Authorization": f"Bearer {codec.issue(f'e2e-{role}', role, unit)}"}
+async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    async with System("e2", PORTS, tmp_path_factory.mktemp("logs")) as running:
+        yield running
 
 
 async def call(client: httpx.AsyncClient, method: str, url: str, who: tuple[str, str], **kw: Any) -> Any:
@@ -115,7 +36,7 @@ async def call(client: httpx.AsyncClient, method: str, url: str, who: tuple[str,
     raise AssertionError(f"{url} kept failing: {answer.text}")
 
 
-async def scenario(s: dict[str, Service], client: httpx.AsyncClient) -> None:
+async def scenario(s: System, client: httpx.AsyncClient) -> None:
     admin, district, facility = ("admin", "VN"), ("district_officer", "220"), ("health_facility", "220")
     appendix = (ROOT / "shared" / "data" / "son-dong-2024-appendix.tsv").read_bytes()
     await call(
@@ -192,7 +113,7 @@ async def scenario(s: dict[str, Service], client: httpx.AsyncClient) -> None:
             )
 
 
-async def reports(s: dict[str, Service], client: httpx.AsyncClient) -> dict[str, Any]:
+async def reports(s: System, client: httpx.AsyncClient) -> dict[str, Any]:
     who = ("district_officer", "220")
     base = s["reporting"].url + "/api/v1/reports"
     return {
@@ -203,7 +124,7 @@ async def reports(s: dict[str, Service], client: httpx.AsyncClient) -> dict[str,
     }
 
 
-async def settled(s: dict[str, Service], client: httpx.AsyncClient) -> dict[str, Any]:
+async def settled(s: System, client: httpx.AsyncClient) -> dict[str, Any]:
     for _ in range(300):
         got = await reports(s, client)
         if (
@@ -215,13 +136,13 @@ async def settled(s: dict[str, Service], client: httpx.AsyncClient) -> dict[str,
     raise AssertionError(f"reports never settled: {got}")
 
 
-async def test_a_scenario_through_the_apis_survives_a_restart_of_every_service(system: dict[str, Service]) -> None:
+async def test_a_scenario_through_the_apis_survives_a_restart_of_every_service(system: System) -> None:
     async with httpx.AsyncClient(timeout=30) as client:
         await scenario(system, client)
         before = await settled(system, client)
         assert (before["coverage"]["covered"], before["coverage"]["ratio"]) == (2, 0.6667)
         assert [u["days_waiting"] for u in before["coverage"]["uncovered"]] == [164]  # since 2024-07-20
-        for service in system.values():
+        for service in system.services.values():
             service.stop()
             await service.start()
         after = await settled(system, client)

@@ -80,7 +80,7 @@ async def record_applied(conn: AsyncConnection, env: Envelope) -> None:
 async def consuming(
     stack: Stack, handler: Callable[[AsyncConnection, Envelope], Awaitable[None]] = record_applied
 ) -> AsyncIterator[KafkaBroker]:
-    broker = KafkaBroker(stack.settings.kafka_bootstrap)
+    broker = KafkaBroker(stack.settings.kafka_servers)
     attach(broker, stack.engine, Subscription(f"{stack.schema}-consumer", (stack.topic,), handler), 200, 2)
     await broker.start()
     try:

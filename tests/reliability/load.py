@@ -71,18 +71,25 @@ Resolve = Callable[[dict[str, Any]], Awaitable[str | None]]
 
 
 class Load:
-    """`workers` concurrent clients living lives until `stop()`; each finishes the life it is in."""
+    """Registrars put people on record at a steady pace; case workers take each one through rehab.
 
-    def __init__(self, system: System, workers: int = 4, seed: int = 0) -> None:
-        self.system, self.workers, self.seed = system, workers, seed
+    The two never wait for each other, so while Kafka is away (and the cases service cannot hear of new
+    people) registrations, and the cases already open, keep going. `stop()` lets each client finish what
+    it is doing; people registered but not yet enrolled simply stay registered.
+    """
+
+    def __init__(self, system: System, registrars: int = 2, case_workers: int = 3, pace: float = 0.1) -> None:
+        self.system, self.registrars, self.case_workers, self.pace = system, registrars, case_workers, pace
         self.ledger = Ledger()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._registered: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self._next = 0
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(20, connect=5))
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._worker()) for _ in range(self.workers)]
+        self._tasks = [asyncio.create_task(self._registrar()) for _ in range(self.registrars)]
+        self._tasks += [asyncio.create_task(self._case_worker()) for _ in range(self.case_workers)]
 
     async def stop(self, timeout: float = 300) -> Ledger:
         self._stop.set()
@@ -92,35 +99,47 @@ class Load:
             await self.client.aclose()
         return self.ledger
 
-    async def _worker(self) -> None:
+    async def _registrar(self) -> None:
         while not self._stop.is_set():
             n, self._next = self._next, self._next + 1
-            await self.life(n)
+            await self._registered.put((n, await self.register(n)))
+            await asyncio.sleep(self.pace)
+
+    async def _case_worker(self) -> None:
+        while not self._stop.is_set():
+            try:
+                n, person_id = await asyncio.wait_for(self._registered.get(), 0.5)
+            except TimeoutError:
+                continue
+            await self.treat(n, person_id)
             self.ledger.lives += 1
 
-    async def life(self, n: int) -> None:
-        registry, cases = self.system["registry"].url + "/api/v1", self.system["cases"].url + "/api/v1"
+    async def register(self, n: int) -> str:
         commune = COMMUNES[n % len(COMMUNES)]
-        officer = ("commune_officer", commune)
-        citizen_id = f"0{self.seed:03d}{n:08d}"
         person = await self.command(
             "register",
             "POST",
-            f"{registry}/persons",
-            officer,
+            f"{self.system['registry'].url}/api/v1/persons",
+            ("commune_officer", commune),
             {
                 "full_name": name_of(n),
                 "date_of_birth": "1990-03-04",
                 "sex": "male" if n % 3 else "female",
-                "citizen_id": citizen_id,
+                "citizen_id": f"0{n:011d}",
                 "commune_code": commune,
                 "status": "addict",
                 "recorded_on": "2024-11-01",
             },
             resolve=self._existing_person,
         )
-        person_id = person["person_id"]
+        person_id = str(person["person_id"])
         self.ledger.ack("register", person_id)
+        return person_id
+
+    async def treat(self, n: int, person_id: str) -> None:
+        """Enrolment, completion and post-rehab management of person `n`."""
+        cases = self.system["cases"].url + "/api/v1"
+        officer = ("commune_officer", COMMUNES[n % len(COMMUNES)])
         case = await self.command(
             "enrol",
             "POST",
@@ -136,7 +155,7 @@ class Load:
             },
             resolve=self._existing_case,
         )
-        case_id = case["case_id"]
+        case_id = str(case["case_id"])
         self.ledger.ack("enrol", case_id)
         await self.command(
             "complete",

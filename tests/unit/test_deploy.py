@@ -100,3 +100,9 @@ def test_the_dashboard_uses_metrics_the_services_export() -> None:
         "rehab_dlq_messages_total",
     ):
         assert metric in exprs
+
+
+def test_a_bootstrap_list_reaches_the_broker_client_as_a_list() -> None:
+    # FastStream took "k1:9092,k2:9092,k3:9092" for a single host name; the three-broker fault test found it.
+    settings = PlatformSettings(kafka_bootstrap="kafka-1:9092, kafka-2:9092,kafka-3:9092,")
+    assert settings.kafka_servers == ["kafka-1:9092", "kafka-2:9092", "kafka-3:9092"]
