@@ -23,6 +23,7 @@ from shared.db import make_engine
 from shared.errors import error_body, install_error_handlers
 from shared.events import Envelope, EventRegistry
 from shared.eventstore import EventStore
+from shared.ids import uuid7
 from shared.kafka import ensure_topics, kafka_reachable, make_producer
 from shared.logs import set_correlation
 from shared.migrations import Migration, migrate
@@ -143,14 +144,14 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
     @app.middleware("http")
     async def correlation_middleware(request: Request, call_next: Any) -> Response:
-        cid = request.headers.get("x-correlation-id") or request.headers.get("x-request-id")
+        # the caller's id, or a new one: the events, the audit entries and the log lines of a request share it
+        cid = request.headers.get("x-correlation-id") or request.headers.get("x-request-id") or str(uuid7())
         set_correlation(cid)
         if any("\x00" in value for value in request.query_params.values()):  # no database takes a NUL
             body = error_body("invalid", "a query parameter contains a NUL character")
             return JSONResponse(body, 422)
         response: Response = await call_next(request)
-        if cid:
-            response.headers["x-correlation-id"] = cid
+        response.headers["x-correlation-id"] = cid
         return response
 
     return app
