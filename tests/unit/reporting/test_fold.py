@@ -59,9 +59,11 @@ def test_a_case_folds_once_per_version_and_follows_its_commune() -> None:
     assert facts.row["version"] == 4 and facts.row["enrolled_commune"] == "07616"
 
 
-def test_unknown_types_are_skipped_and_newer_versions_are_poison() -> None:
-    assert source_of(env("something_else", "x", 1, "2024-01-01", {})) is None
-    with pytest.raises(UnknownEventError):
+def test_unknown_types_and_newer_versions_are_poison() -> None:
+    assert source_of(env("case_completed", "x", 1, "2024-01-01", {})) == "cases"
+    with pytest.raises(UnknownEventError, match="unknown event type 'something_else'"):
+        source_of(env("something_else", "x", 1, "2024-01-01", {}))
+    with pytest.raises(UnknownEventError, match="newer"):
         source_of(env("case_completed", "x", 1, "2024-01-01", {}, schema_version=2))
 
 
