@@ -114,7 +114,9 @@ class KafkaCluster:
 
     async def start(self) -> None:
         """Format every node's storage with one cluster id, start them all, wait until all answer."""
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # the storage tool would take a leading dash for an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         for node in self.nodes:
             node.home.mkdir(parents=True, exist_ok=True)
             node.conf.write_text(self._properties(node))
