@@ -29,7 +29,16 @@ def _csv(content: bytes) -> Iterator[list[Any]]:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return iter(csv.reader(io.StringIO(text), dialect))
+    # newline="": the reader itself takes \n, \r\n and a lone \r (Excel for Mac) as line ends, and keeps
+    # line breaks inside quoted cells
+    return _checked(csv.reader(io.StringIO(text, newline=""), dialect))
+
+
+def _checked(reader: Any) -> Iterator[list[Any]]:
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise UnreadableFile(f"the CSV file cannot be read at line {reader.line_num}: {exc}") from None
 
 
 def _xlsx(content: bytes) -> Iterator[list[Any]]:

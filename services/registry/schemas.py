@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Annotated
 from uuid import UUID
@@ -18,6 +19,9 @@ _COMMUNE = re.compile(r"^\d{5}$")
 
 
 def _clean_text(value: str) -> str:
+    """Runs of whitespace as one space; a control character (a NUL, say) is refused, never stored."""
+    if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in value):
+        raise ValueError("must not contain control characters (không được chứa ký tự điều khiển)")
     return " ".join(value.split())
 
 

@@ -7,6 +7,7 @@ import pytest
 from tests.reliability.checks import Outcome
 
 RESULTS: list[Outcome] = []
+FUZZED: dict[str, int] = {}  # service -> requests schemathesis generated (any 5xx fails the test)
 HEADINGS = ("fault", "commands acknowledged", "events in store", "events applied by reporting", "lost", "duplicated")
 
 
@@ -21,6 +22,11 @@ def table(rows: list[Outcome]) -> list[str]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FUZZED:
+        terminalreporter.section("schemathesis: generated requests per service, none answered with a 5xx")
+        terminalreporter.write_line(
+            ", ".join(f"{k} {v}" for k, v in FUZZED.items()) + f"; {sum(FUZZED.values())} in all"
+        )
     if not RESULTS:
         return
     terminalreporter.section("faults injected: every acknowledged command counted once")

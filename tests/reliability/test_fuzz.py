@@ -11,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from tests.harness import System, token
+from tests.reliability.conftest import FUZZED as CHECKED
 
 pytestmark = pytest.mark.integration
 PORTS = {"registry": 18301, "cases": 18302, "quotas": 18303, "reporting": 18304}
@@ -38,7 +39,6 @@ FUZZ = settings(
     suppress_health_check=list(HealthCheck),
     database=None,
 )
-CHECKED: dict[str, int] = {}
 
 
 @pytest.mark.parametrize("name", list(PORTS))

@@ -118,3 +118,22 @@ async def test_a_file_without_the_required_columns_is_refused_at_once(registry: 
     )
     assert response.status_code == 422
     assert "Họ và tên" in response.json()["error"]["message"]
+
+
+async def test_mac_line_ends_are_read_and_junk_or_nul_bytes_are_refused_not_crashed(registry: ServiceClient) -> None:
+    headers = registry.auth("district_officer", SON_DONG)
+    # Excel for Mac ends lines with a lone carriage return
+    mac = ("\r".join([HEADER, f"1,Mông Văn Dũng,03/03/1993,Nam,,{TAY_YEN_TU},Thôn Mới,Nghiện"]) + "\r").encode()
+    report = await upload(registry, mac, "mac.csv", headers)
+    assert (report["status"], report["created"]) == ("done", 1)
+    for junk in ("Þ\x05\x18\ru".encode(), b"\ro", b"PK\x03\x04not a zip"):
+        answer = await registry.http.post(
+            "/api/v1/persons/imports", files={"file": ("x.csv", junk, "text/csv")}, headers=headers
+        )
+        assert answer.status_code == 422, answer.text
+    nul = (HEADER + "\n" + f"1,Mông Văn\x00Em,03/03/1993,Nam,,{TAY_YEN_TU},Thôn Mới,Nghiện\n").encode()
+    report = await upload(registry, nul, "nul.csv", headers)
+    assert (report["status"], report["created"]) == ("done", 0)
+    assert [r["errors"] for r in report["rejected"]] == [
+        {"full_name": "must not contain control characters (không được chứa ký tự điều khiển)"}
+    ]
