@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 
 from shared.db import make_engine
-from shared.kafka import CASES_TOPIC, REGISTRY_TOPIC
+from shared.kafka import CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC
 from shared.settings import PlatformSettings, ServiceSettings
 from shared.testing import owner_dsn
 from tests.harness import System, token
@@ -58,7 +58,7 @@ async def _rows(system: System, name: str, sql: str) -> list[tuple[str, int]]:
 
 async def _store(system: System) -> Counter[str]:
     found: Counter[str] = Counter()
-    for name in ("registry", "cases"):
+    for name in ("registry", "cases", "quotas"):
         found.update(dict(await _rows(system, name, "SELECT stream_id, count(*) FROM events GROUP BY stream_id")))
     return found
 
@@ -70,9 +70,9 @@ async def _reporting(system: System) -> tuple[Counter[str], int]:
     versions: Counter[str] = Counter()
     versions.update(dict(await _rows(system, "reporting", f"SELECT person_id, version FROM {g}persons")))
     versions.update(dict(await _rows(system, "reporting", f"SELECT case_id, version FROM {g}cases")))
-    applied = await system.scalar(
-        "reporting", f"SELECT coalesce(sum(events), 0) FROM {g}topics WHERE topic IN ('registry', 'cases')"
-    )
+    plans = f"SELECT 'plan-' || year || '-' || unit_code, version FROM {g}plans"
+    versions.update(dict(await _rows(system, "reporting", plans)))
+    applied = await system.scalar("reporting", f"SELECT coalesce(sum(events), 0) FROM {g}topics")
     return versions, applied
 
 
@@ -84,6 +84,7 @@ async def settle(system: System, ledger: Ledger, fault: str, timeout: float = 24
         versions, applied = await _reporting(system)
         unpublished = await system.scalar("registry", "SELECT count(*) FROM outbox WHERE published_at IS NULL")
         unpublished += await system.scalar("cases", "SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        unpublished += await system.scalar("quotas", "SELECT count(*) FROM outbox WHERE published_at IS NULL")
         caught_up = sum(versions.values()) >= sum(store.values()) >= ledger.commands and not unpublished
         if caught_up or time.monotonic() > deadline:
             break
@@ -104,7 +105,7 @@ async def settle(system: System, ledger: Ledger, fault: str, timeout: float = 24
         published=await _published(system),
         answers=", ".join(f"{k}×{v}" for k, v in sorted(ledger.answers.items())),
         ledger=ledger,
-        notes=list(ledger.notes),
+        notes=[", ".join(f"{kind} {n}" for kind, n in ledger.acked.items()), *ledger.notes],
     )
     if unpublished:
         outcome.mismatches.append(f"{unpublished} outbox rows never published")
@@ -113,8 +114,8 @@ async def settle(system: System, ledger: Ledger, fault: str, timeout: float = 24
 
 
 async def _published(system: System) -> int:
-    """Records on the registry and cases topics: redeliveries after a fault included."""
-    return sum([await records_on(system.settings, topic) for topic in (REGISTRY_TOPIC, CASES_TOPIC)])
+    """Records on the three topics: redeliveries after a fault included."""
+    return sum([await records_on(system.settings, topic) for topic in (REGISTRY_TOPIC, CASES_TOPIC, QUOTAS_TOPIC)])
 
 
 async def records_on(settings: PlatformSettings, topic: str) -> int:
@@ -171,6 +172,14 @@ async def _projections(system: System, ledger: Ledger, outcome: Outcome) -> None
     expect["report: completers"] = (coverage["completers"], acked["complete"])
     expect["report: covered"] = (coverage["covered"], acked["post_rehab"])
     expect["report: voluntary enrolments"] = (quota["total"]["achieved"].get("voluntary_community", 0), acked["enrol"])
+    issued = {
+        u["unit_code"]: u["quota"].get("voluntary_community") for u in quota["units"] if u["unit_code"] in ledger.quotas
+    }
+    expect["report: commune quotas"] = (issued, ledger.quotas)
+    expect["quotas outbox = events"] = (
+        await system.scalar("quotas", "SELECT count(*) FROM outbox"),
+        await system.scalar("quotas", "SELECT count(*) FROM events"),
+    )
     for what, (got, want) in expect.items():
         if got != want:
             outcome.mismatches.append(f"{what}: {got}, expected {want}")

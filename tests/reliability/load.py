@@ -53,6 +53,7 @@ class Ledger:
     acked_at: list[float] = field(default_factory=list)
     lives: int = 0
     notes: list[str] = field(default_factory=list)  # what the fault did, for the table's footnotes
+    quotas: dict[str, int] = field(default_factory=dict)  # commune -> the last quota acknowledged
 
     @property
     def commands(self) -> int:
@@ -75,7 +76,8 @@ class Load:
 
     The two never wait for each other, so while Kafka is away (and the cases service cannot hear of new
     people) registrations, and the cases already open, keep going. `stop()` lets each client finish what
-    it is doing; people registered but not yet enrolled simply stay registered.
+    it is doing; people registered but not yet enrolled simply stay registered. A planner meanwhile revises
+    the communes' 2025 quotas, each time to a new number, through the quotas service.
     """
 
     def __init__(self, system: System, registrars: int = 2, case_workers: int = 3, pace: float = 0.1) -> None:
@@ -90,6 +92,7 @@ class Load:
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._registrar()) for _ in range(self.registrars)]
         self._tasks += [asyncio.create_task(self._case_worker()) for _ in range(self.case_workers)]
+        self._tasks.append(asyncio.create_task(self._planner()))
 
     async def stop(self, timeout: float = 300) -> Ledger:
         self._stop.set()
@@ -113,6 +116,29 @@ class Load:
                 continue
             await self.treat(n, person_id)
             self.ledger.lives += 1
+
+    async def _planner(self) -> None:
+        """PUT a commune's plan with a quota it never had before: `unchanged` can only mean an earlier
+        attempt of this same command landed, so each acknowledged PUT is exactly one plan event."""
+        revision = 0
+        while not self._stop.is_set():
+            commune = COMMUNES[revision % len(COMMUNES)]
+            quota = 10 + revision
+            await self.command(
+                "plan",
+                "PUT",
+                f"{self.system['quotas'].url}/api/v1/plans/2025/{commune}",
+                DISTRICT,
+                {"quotas": {"voluntary_community": quota}, "document_number": f"KH-{revision}/UBND"},
+                resolve=self._no_conflict,
+            )
+            self.ledger.ack("plan", f"plan-2025-{commune}")
+            self.ledger.quotas[commune] = quota
+            revision += 1
+            await asyncio.sleep(self.pace * 5)
+
+    async def _no_conflict(self, _: dict[str, Any]) -> str | None:
+        return None
 
     async def register(self, n: int) -> str:
         commune = COMMUNES[n % len(COMMUNES)]
