@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -40,21 +40,37 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and the exceptions it was raised from or during (SQLAlchemy wraps the driver's, which wraps the OS's)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def _sqlstate(exc: BaseException) -> str:
+    state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    return state if isinstance(state, str) else ""
+
+
 def is_transient(exc: BaseException) -> bool:
     """True when the database or network failed, not the work itself: retry later, do not blame the input."""
-    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)):
+    if isinstance(exc, (OperationalError, InterfaceError, OSError)):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    seen: BaseException | None = exc
-    while seen is not None:
-        state = getattr(seen, "sqlstate", None)
-        if isinstance(state, str) and state.startswith(UNAVAILABLE_STATES):
-            return True
-        if isinstance(seen, (ConnectionError, TimeoutError)):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(
+        isinstance(e, (ConnectionError, TimeoutError)) or _sqlstate(e).startswith(UNAVAILABLE_STATES)
+        for e in exception_chain(exc)
+    )
+
+
+def is_bad_data(exc: BaseException) -> bool:
+    """True when the database refused a value the client sent (SQLSTATE class 22, or a value asyncpg cannot encode)."""
+    return any(
+        _sqlstate(e).startswith("22") or type(e).__name__ in ("DataError", "OverflowError")
+        for e in exception_chain(exc)
+    )
 
 
 async def copy_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

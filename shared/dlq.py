@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import OffsetAndMetadata
 
-from shared.kafka import dlq_topic, make_producer
+from shared.kafka import dlq_topic, make_producer, partitions_of
 from shared.settings import PlatformSettings
 
 REPLAY_GROUP = "rehab-dlq-replay"
@@ -32,16 +31,6 @@ class Parked:
     replayed: bool
 
 
-async def _partitions(settings: PlatformSettings, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return [TopicPartition(topic, p["partition"]) for t in described for p in t["partitions"]]
-
-
 async def _scan(settings: PlatformSettings, topic: str, visit: Callable[..., object] | None = None) -> list[Parked]:
     dlq = dlq_topic(topic)
     consumer = AIOKafkaConsumer(
@@ -53,7 +42,7 @@ async def _scan(settings: PlatformSettings, topic: str, visit: Callable[..., obj
     await consumer.start()
     parked: list[Parked] = []
     try:
-        partitions = await _partitions(settings, dlq)
+        partitions = await partitions_of(settings, dlq)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         done = {tp: (await consumer.committed(tp)) or 0 for tp in partitions}

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.db import is_transient
+from shared.db import is_bad_data, is_transient
 from shared.eventstore import ConcurrencyError
 from shared.rules import RuleViolation
 
@@ -113,16 +113,3 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(error_body("unavailable", "the database is unavailable; try again shortly"), 503)
         log.exception("unhandled error")
         return JSONResponse(error_body("internal", "an internal error occurred; it has been logged"), 500)
-
-
-def is_bad_data(exc: BaseException) -> bool:
-    """True when the database refused a value the client sent (SQLSTATE class 22, or a value asyncpg cannot encode)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
-        if isinstance(state, str) and state.startswith("22"):
-            return True
-        if type(seen).__name__ in ("DataError", "OverflowError"):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -102,3 +102,16 @@ async def kafka_reachable(settings: PlatformSettings, timeout: float = 5.0) -> b
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(admin.close(), timeout)
+
+
+async def partitions_of(settings: PlatformSettings, topic: str) -> list[TopicPartition]:
+    """Every partition of `topic` (a deployed name), as the cluster describes it."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, security_protocol=settings.kafka_security_protocol
+    )
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return [TopicPartition(topic, p["partition"]) for t in described for p in t["partitions"]]

@@ -10,13 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
 from shared.auth import TokenCodec
 from shared.db import make_engine
 from shared.ids import uuid7
+from shared.kafka import ALL_TOPICS, delete_topics, partitions_of
 from shared.service import ServiceSpec, create_app
 from shared.settings import ServiceSettings
 
@@ -79,13 +79,7 @@ async def read_topic(settings: ServiceSettings, topic: str) -> list[tuple[bytes 
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        await admin.start()
-        try:
-            described = await admin.describe_topics([topic])
-        finally:
-            await admin.close()
-        partitions = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
+        partitions = await partitions_of(settings, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -102,8 +96,6 @@ async def read_topic(settings: ServiceSettings, topic: str) -> list[tuple[bytes 
 @contextlib.asynccontextmanager
 async def isolated_topics(name: str = "t") -> AsyncIterator[str]:
     """A topic prefix no other test uses; its topics (and dead-letter topics) are deleted afterwards."""
-    from shared.kafka import ALL_TOPICS, delete_topics
-
     prefix = f"{name}{uuid7().hex[-10:]}"
     try:
         yield prefix

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+from sqlalchemy import text
 
 from shared.auth import TokenCodec
 from shared.db import make_engine
@@ -147,8 +148,6 @@ class System:
 
     async def scalar(self, name: str, sql: str) -> int:
         """One number from a service's schema (the tests' window onto what was stored)."""
-        from sqlalchemy import text
-
         engine = make_engine(owner_dsn(ServiceSettings()), self.schemas[name], 1)
         try:
             async with engine.connect() as conn:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
 from services.cases.commands import Cases, Decision
-from services.cases.domain.case import Case
+from services.cases.domain.case import Case, State
 from services.cases.domain.rules import rulebook
 from services.cases.policy import authorize
 from services.cases.queries import deadlines, read_case, search_cases
@@ -136,10 +136,7 @@ async def list_cases(
     request: Request,
     person_id: UUID | None = None,
     commune_code: str | None = None,
-    state: Literal[
-        "active", "absconded", "completed", "post_rehab", "post_rehab_ended", "dropped_out", "terminated", "relapsed"
-    ]
-    | None = None,
+    state: State | None = None,
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> CasePage:

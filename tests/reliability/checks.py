@@ -14,12 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
 from shared.db import make_engine
-from shared.kafka import CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC
+from shared.kafka import CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC, partitions_of
 from shared.settings import PlatformSettings, ServiceSettings
 from shared.testing import owner_dsn
 from tests.harness import System, token
@@ -120,14 +119,7 @@ async def _published(system: System) -> int:
 
 async def records_on(settings: PlatformSettings, topic: str) -> int:
     """How many records `topic` (a logical or physical name) holds, whatever they contain."""
-    topic = settings.topic(topic)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = [TopicPartition(topic, p["partition"]) for t in described for p in t["partitions"]]
+    partitions = await partitions_of(settings, settings.topic(topic))
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     await consumer.start()
     try:

@@ -1,8 +1,8 @@
 """A steady load of commands through the public APIs, and the ledger that checks every projection against it.
 
-Each worker lives people's lives one after another: a commune officer registers a person (with a citizen id),
-the district enrols them in voluntary community rehab, records the completion, and the commune places them
-under post-rehab management. Every command is driven to a definite answer the way a partner system would:
+Registrars put people on record (each with a citizen id); case workers enrol each one in voluntary community
+rehab, record the completion and place them under post-rehab management; a planner revises commune quotas.
+Every command is driven to a definite answer the way a partner system would:
 no answer or a 503 means "try again"; a 409 after an unanswered attempt is checked against what the system
 holds (the earlier attempt did land). Anything else, and above all any 500, fails the test.
 
@@ -51,7 +51,6 @@ class Ledger:
     per_stream: Counter[str] = field(default_factory=Counter)
     answers: Counter[str] = field(default_factory=Counter)
     acked_at: list[float] = field(default_factory=list)
-    lives: int = 0
     notes: list[str] = field(default_factory=list)  # what the fault did, for the table's footnotes
     quotas: dict[str, int] = field(default_factory=dict)  # commune -> the last quota acknowledged
 
@@ -115,7 +114,6 @@ class Load:
             except TimeoutError:
                 continue
             await self.treat(n, person_id)
-            self.ledger.lives += 1
 
     async def _planner(self) -> None:
         """PUT a commune's plan with a quota it never had before: `unchanged` can only mean an earlier

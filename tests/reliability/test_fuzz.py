@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from tests.harness import System, token
-from tests.reliability.conftest import FUZZED as CHECKED
+from tests.reliability.conftest import FUZZED
 
 pytestmark = pytest.mark.integration
 PORTS = {"registry": 18301, "cases": 18302, "quotas": 18303, "reporting": 18304}
@@ -53,11 +53,11 @@ def test_no_input_gets_a_server_error(running: System, name: str) -> None:
         @FUZZ
         def check(case: Any) -> None:
             response = case.call(headers=headers, timeout=30)
-            CHECKED[name] = CHECKED.get(name, 0) + 1
+            FUZZED[name] = FUZZED.get(name, 0) + 1
             if response.status_code >= 500:
                 print("SERVER ERROR", case.method, case.formatted_path, case.query, repr(case.body)[:300])
                 failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
 
         check()
-    print(f"{name}: {CHECKED.get(name, 0)} generated requests, {len(failures)} server errors")
+    print(f"{name}: {FUZZED.get(name, 0)} generated requests, {len(failures)} server errors")
     assert not failures, "\n".join(failures[:10])
