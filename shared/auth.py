@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import Forbidden, Unauthorized
 from shared.events import Actor, CommandContext
@@ -27,14 +27,18 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+MAX_TOKEN_LIFETIME = timedelta(hours=12)  # a working day; a stolen token is worth at most this long
+CLOCK_LEEWAY = timedelta(seconds=30)
+
+
 class Principal(BaseModel):
     """The authenticated caller."""
 
     model_config = ConfigDict(frozen=True)
 
-    sub: str
+    sub: str = Field(min_length=1, max_length=200, pattern=r"\S")
     role: Role
-    unit: str
+    unit: str = Field(min_length=1, max_length=20, pattern=r"^(VN|[0-9]{2,5})$")
 
     def actor(self) -> Actor:
         return Actor(sub=self.sub, role=self.role.value, unit=self.unit)
@@ -46,14 +50,19 @@ class Principal(BaseModel):
 
 
 class TokenCodec:
-    """Signs and verifies tokens with one algorithm; `alg: none` and other algorithms are refused."""
+    """Signs and verifies tokens with one algorithm; `alg: none` and other algorithms are refused.
 
-    def __init__(self, secret: str, algorithm: str = "HS256") -> None:
+    A token must say when it was issued, and may live at most `max_lifetime`: an `exp` in year 9999 is refused.
+    """
+
+    def __init__(self, secret: str, algorithm: str = "HS256", max_lifetime: timedelta = MAX_TOKEN_LIFETIME) -> None:
         if algorithm.lower() == "none":
             raise ValueError("unsigned tokens are not allowed")
-        self.secret, self.algorithm = secret, algorithm
+        self.secret, self.algorithm, self.max_lifetime = secret, algorithm, max_lifetime
 
     def issue(self, sub: str, role: str, unit: str, ttl: timedelta = timedelta(hours=12)) -> str:
+        if ttl > self.max_lifetime:
+            raise ValueError(f"a token may live at most {self.max_lifetime}")
         now = datetime.now(UTC)
         claims = {"sub": sub, "role": Role(role).value, "unit": unit, "iat": now, "exp": now + ttl}
         return jwt.encode(claims, self.secret, algorithm=self.algorithm)
@@ -61,13 +70,29 @@ class TokenCodec:
     def verify(self, token: str) -> Principal:
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, self.secret, algorithms=[self.algorithm], options={"require": ["exp", "sub"]}
+                token,
+                self.secret,
+                algorithms=[self.algorithm],
+                leeway=CLOCK_LEEWAY,
+                options={"require": ["exp", "iat", "sub"]},
             )
+            self._check_lifetime(claims)
             return Principal.model_validate({k: claims.get(k) for k in ("sub", "role", "unit")})
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired: sign in again") from None
-        except (jwt.InvalidTokenError, ValidationError) as exc:
+        except ValidationError as exc:
+            bad = ", ".join(f"{'.'.join(map(str, e['loc']))} ({e['msg']})" for e in exc.errors())
+            raise Unauthorized(f"invalid token: claim {bad}") from None
+        except jwt.InvalidTokenError as exc:
             raise Unauthorized(f"invalid token: {str(exc).splitlines()[0]}") from None
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        issued, expires = claims["iat"], claims["exp"]
+        if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+            raise jwt.InvalidTokenError("iat and exp must be numeric dates")
+        if timedelta(seconds=expires - issued) > self.max_lifetime + CLOCK_LEEWAY:
+            hours = self.max_lifetime.total_seconds() / 3600
+            raise jwt.InvalidTokenError(f"the token lives longer than the {hours:g} h allowed: sign in again")
 
 
 def principal(request: Request) -> Principal:

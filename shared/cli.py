@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         settings = PlatformSettings()
+        if not 0 < args.hours <= settings.jwt_max_lifetime_hours:
+            print(f"rehab: --hours must be between 0 and {settings.jwt_max_lifetime_hours:g}", file=sys.stderr)
+            return 2
         codec = TokenCodec(settings.jwt_secret.get_secret_value(), settings.jwt_algorithm)
         print(codec.issue(args.sub or f"{args.role}@{args.unit}", args.role, args.unit, timedelta(hours=args.hours)))
     return 0

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -20,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth import TokenCodec
 from shared.db import make_engine
-from shared.errors import error_body, install_error_handlers
+from shared.errors import Unauthorized, error_body, install_error_handlers
 from shared.events import Envelope, EventRegistry
 from shared.eventstore import EventStore
 from shared.ids import uuid7
@@ -28,12 +31,13 @@ from shared.kafka import ensure_topics, kafka_reachable, make_producer
 from shared.logs import set_correlation
 from shared.migrations import Migration, migrate
 from shared.relay import OutboxRelay
-from shared.settings import ServiceSettings
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.store_schema import KERNEL_MIGRATIONS
 from shared.subscriber import Subscription, attach, consumer_group
 from shared.units import AdminUnits, admin_units
 
 log = logging.getLogger("rehab.service")
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 @dataclass
@@ -100,12 +104,17 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
         store,
         relay,
         admin_units(),
-        TokenCodec(settings.jwt_secret.get_secret_value(), settings.jwt_algorithm),
+        TokenCodec(
+            settings.jwt_secret.get_secret_value(),
+            settings.jwt_algorithm,
+            timedelta(hours=settings.jwt_max_lifetime_hours),
+        ),
     )
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     """The service's ASGI app; connections open in its lifespan, never at import time."""
+    check_production(settings)
     rt = build_runtime(spec, settings)
 
     @contextlib.asynccontextmanager
@@ -144,8 +153,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
     @app.middleware("http")
     async def correlation_middleware(request: Request, call_next: Any) -> Response:
-        # the caller's id, or a new one: the events, the audit entries and the log lines of a request share it
-        cid = request.headers.get("x-correlation-id") or request.headers.get("x-request-id") or str(uuid7())
+        # the caller's id when well-formed, else a new one: the events, audit entries and log lines share it
+        cid = accepted_correlation_id(request.headers.get("x-correlation-id") or request.headers.get("x-request-id"))
         set_correlation(cid)
         if any("\x00" in value for value in request.query_params.values()):  # no database takes a NUL
             body = error_body("invalid", "a query parameter contains a NUL character")
@@ -178,7 +187,8 @@ def _ops_router(spec: ServiceSpec, rt: Runtime) -> APIRouter:
         return bool(kafka_seen["ok"])
 
     @router.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        _check_metrics_token(rt.settings, request)
         if rt.relay is not None and rt.relay.is_leader:
             with contextlib.suppress(Exception):
                 await rt.relay.refresh_backlog()
@@ -190,6 +200,33 @@ def _ops_router(spec: ServiceSpec, rt: Runtime) -> APIRouter:
         return JSONResponse(doc.to_specification().to_jsonable())
 
     return router
+
+
+def accepted_correlation_id(sent: str | None) -> str:
+    """The caller's correlation id if it is short and plain (letters, digits, . _ : -), else a fresh UUIDv7."""
+    if sent and _CORRELATION_ID.fullmatch(sent):
+        return sent
+    return str(uuid7())
+
+
+def check_production(settings: ServiceSettings) -> None:
+    """Refuse to start in production with a development secret or with /metrics open to anyone."""
+    if settings.env != "production":
+        return
+    if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+        raise SystemExit("REHAB_ENV=production but REHAB_JWT_SECRET is the development secret: set a real one")
+    if settings.metrics_token is None:
+        raise SystemExit("REHAB_ENV=production needs REHAB_METRICS_TOKEN: /metrics (per-unit counts) is not public")
+
+
+def _check_metrics_token(settings: ServiceSettings, request: Request) -> None:
+    """In production, /metrics answers only Prometheus, which sends the metrics token as a bearer token."""
+    if settings.env != "production" or settings.metrics_token is None:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    expected = settings.metrics_token.get_secret_value()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise Unauthorized("/metrics needs the metrics token in production (Authorization: Bearer <token>)")
 
 
 async def _db_ok(engine: AsyncEngine) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,8 +25,11 @@ class PlatformSettings(BaseSettings):
     pg_host: str = "127.0.0.1"
     pg_port: int = 55432
     pg_database: str = "rehab"
+    env: Literal["development", "production"] = "development"  # REHAB_ENV
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: str = "HS256"
+    jwt_max_lifetime_hours: float = Field(default=12, gt=0, le=24)  # exp - iat of any token accepted
+    metrics_token: SecretStr | None = None  # production: Prometheus sends it as a bearer token to /metrics
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -90,7 +90,7 @@ def test_tokens_refuse_expired_unsigned_and_wrongly_signed() -> None:
     codec = TokenCodec("s" * 32)
     good = codec.issue("u1", "district_officer", "220")
     assert codec.verify(good).role is Role.DISTRICT_OFFICER
-    expired = codec.issue("u1", "district_officer", "220", ttl=timedelta(seconds=-5))
+    expired = codec.issue("u1", "district_officer", "220", ttl=timedelta(minutes=-2))  # past the leeway
     with pytest.raises(Unauthorized, match="expired"):
         codec.verify(expired)
     with pytest.raises(Unauthorized):
@@ -100,3 +100,37 @@ def test_tokens_refuse_expired_unsigned_and_wrongly_signed() -> None:
         codec.verify(unsigned)
     with pytest.raises(Unauthorized):
         codec.verify(jwt.encode({"sub": "u", "role": "king", "unit": "VN", "exp": time.time() + 60}, "s" * 32))
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"sub": "u", "exp": 253402300799}, "iat"),  # exp in year 9999, no iat
+        ({"sub": "u", "iat": 0, "exp": 253402300799}, "longer than"),  # issued long ago, valid for ever
+        ({"sub": "u", "iat": "now", "exp": 253402300799}, "longer than"),
+        ({"sub": "", "iat": "now", "exp": "+1h"}, "sub"),
+        ({"sub": "   ", "iat": "now", "exp": "+1h"}, "sub"),
+        ({"iat": "now", "exp": "+1h"}, "sub"),
+        ({"sub": "u", "iat": "now", "exp": "+13h"}, "longer than"),
+        ({"sub": "u", "iat": "now", "exp": "+1h", "unit": "=1+2"}, "unit"),
+    ],
+)
+def test_tokens_need_a_subject_an_issue_time_and_a_bounded_lifetime(claims: dict[str, object], reason: str) -> None:
+    now = int(time.time())
+    times = {"now": now, "+1h": now + 3600, "+13h": now + 13 * 3600}
+    body = {
+        "role": "commune_officer",
+        "unit": "07616",
+        **{k: times.get(v, v) if isinstance(v, str) else v for k, v in claims.items()},
+    }
+    if claims.get("sub") is not None:
+        body["sub"] = claims["sub"]
+    with pytest.raises(Unauthorized, match=reason):
+        TokenCodec("s" * 32).verify(jwt.encode(body, "s" * 32))
+
+
+def test_a_token_within_the_lifetime_is_accepted_and_a_longer_one_cannot_be_issued() -> None:
+    codec = TokenCodec("s" * 32)
+    assert codec.verify(codec.issue("u1", "commune_officer", "07616", timedelta(hours=12))).unit == "07616"
+    with pytest.raises(ValueError, match="at most"):
+        codec.issue("u1", "commune_officer", "07616", timedelta(hours=13))

@@ -34,6 +34,9 @@ def tokens() -> dict[str, str | None]:
         "wrongly signed": jwt.encode({**CLAIMS, "exp": later}, "not-the-secret-" * 3, "HS256"),
         "another algorithm": jwt.encode({**CLAIMS, "exp": later}, secret, "HS512"),
         "no expiry": jwt.encode(CLAIMS, secret, "HS256"),
+        "expiry in year 9999": jwt.encode({**CLAIMS, "iat": datetime.now(UTC), "exp": datetime(9999, 12, 31)}, secret),
+        "no issue time": jwt.encode({**CLAIMS, "exp": later}, secret, "HS256"),
+        "empty subject": jwt.encode({**CLAIMS, "sub": "", "iat": datetime.now(UTC), "exp": later}, secret),
         "malformed": "abc.def",
     }
 
