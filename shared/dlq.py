@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import OffsetAndMetadata
 
-from shared.kafka import dlq_topic, make_producer, partitions_of
+from shared.kafka import dlq_topic, make_consumer, make_producer, partitions_of
 from shared.settings import PlatformSettings
 
 REPLAY_GROUP = "rehab-dlq-replay"
@@ -33,8 +32,8 @@ class Parked:
 
 async def _scan(settings: PlatformSettings, topic: str, visit: Callable[..., object] | None = None) -> list[Parked]:
     dlq = dlq_topic(topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+    consumer = make_consumer(
+        settings,
         group_id=f"{REPLAY_GROUP}.{dlq}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 
 from shared.db import make_engine
-from shared.kafka import kafka_reachable
+from shared.kafka import kafka_problem
 from shared.logs import configure_logging, one_line
 from shared.service import ServiceSpec, create_app
 from shared.settings import ServiceSettings
@@ -54,10 +54,13 @@ async def check_database(settings: ServiceSettings) -> None:
 
 
 async def check_kafka(settings: ServiceSettings) -> None:
-    if not await kafka_reachable(settings, timeout=10):
+    problem = await kafka_problem(settings, timeout=10)
+    if problem is not None:
+        svc = settings.service.upper()
         raise ConfigurationError(
-            f"Kafka is unreachable at {settings.kafka_bootstrap}: start it with 'make up' or set "
-            "REHAB_KAFKA_BOOTSTRAP to a reachable broker"
+            f"Kafka at {settings.kafka_bootstrap} is unreachable or refuses user {settings.kafka_username} "
+            f"({problem}): start it with 'make up', or set REHAB_KAFKA_BOOTSTRAP, REHAB_KAFKA_SECURITY_PROTOCOL "
+            f"and REHAB_{svc}_KAFKA_USERNAME / REHAB_{svc}_KAFKA_PASSWORD"
         )
 
 

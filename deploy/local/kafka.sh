@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Local single-node Apache Kafka (KRaft, combined broker+controller) assembled from Maven Central.
-# Usage: kafka.sh start|stop|status
+# Local single-node Apache Kafka (KRaft, combined broker+controller) assembled from Maven Central, with
+# SASL/SCRAM-SHA-512 and ACLs (server.properties.in says why each listener is what it is).
+# Usage: kafka.sh start|stop|status. The service users and their ACLs: python -m shared.platform access.
+# Nothing here puts a password on a command line: it is substituted and written by shell builtins only.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIBS=$KAFKA_HOME/libs-$KAFKA_VERSION
 CONF=$KAFKA_HOME/server.properties
 PIDF=$RUN_DIR/kafka.pid
+KAFKA_ADMIN_PORT=${REHAB_KAFKA_ADMIN_PORT:-$((KAFKA_CONTROLLER_PORT + 1))}  # the ADMIN listener (server.properties.in)
 
 fetch() {
   [ -f "$LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] && return 0
@@ -22,8 +25,20 @@ fetch() {
 
 configure() {
   mkdir -p "$KAFKA_HOME/data"
-  sed -e "s#@HOST@#$KAFKA_HOST#g" -e "s#@PORT@#$KAFKA_PORT#g" -e "s#@CPORT@#$KAFKA_CONTROLLER_PORT#g" \
-      -e "s#@DATA@#$KAFKA_HOME/data#g" "$HERE/kafka/server.properties.in" > "$CONF"
+  # the admin's name and password go into JAAS lines of the broker's configuration: keep them to safe characters
+  [[ $REHAB_KAFKA_USERNAME =~ ^[A-Za-z0-9._-]+$ ]] || die "REHAB_KAFKA_USERNAME may hold only letters, digits, . _ -"
+  [[ $REHAB_KAFKA_PASSWORD =~ ^[A-Za-z0-9._~+=@%:,/-]{8,}$ ]] \
+    || die "REHAB_KAFKA_PASSWORD needs 8 or more of: letters, digits, . _ ~ + = @ % : , / -"
+  if [ -f "$CONF" ] && ! grep -q '^sasl.enabled.mechanisms=' "$CONF"; then
+    say "switching Kafka from PLAINTEXT to SASL/SCRAM-SHA-512 with ACLs (existing data in $KAFKA_HOME/data kept)"
+  fi
+  local conf; conf=$(<"$HERE/kafka/server.properties.in")
+  conf=${conf//@HOST@/"$KAFKA_HOST"}; conf=${conf//@PORT@/"$KAFKA_PORT"}; conf=${conf//@CPORT@/"$KAFKA_CONTROLLER_PORT"}
+  conf=${conf//@APORT@/"$KAFKA_ADMIN_PORT"}
+  conf=${conf//@DATA@/"$KAFKA_HOME/data"}; conf=${conf//@ADMIN@/"$REHAB_KAFKA_USERNAME"}
+  conf=${conf//@ADMIN_PASSWORD@/"$REHAB_KAFKA_PASSWORD"}
+  (umask 077; printf '%s\n' "$conf" > "$CONF.new")
+  mv "$CONF.new" "$CONF"
   if [ ! -f "$KAFKA_HOME/data/meta.properties" ]; then
     local cid; cid=$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
     say "formatting Kafka storage (cluster id $cid)"
@@ -47,10 +62,23 @@ start() {
     -Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties" -Dkafka.logs.dir="$LOG_DIR" \
     -cp "$LIBS/*" kafka.Kafka "$CONF" > "$LOG_DIR/kafka.log" 2>&1 < /dev/null &
   echo $! > "$PIDF"
+  # The admin's SCRAM password, set on every start through the ADMIN listener (PLAIN, checked against the
+  # configuration), the password on stdin: a new install, one formatted before SASL, a changed
+  # REHAB_KAFKA_PASSWORD, and a broker back without its SCRAM users alike. Kafka 4.1.1 (4.1.2 and 4.2.0 too)
+  # can lose them all on a restart once its metadata log holds a deleted one: replaying from an empty image,
+  # ScramDelta.apply() drops the mechanism's user map when a removal leaves it empty, and the users the loop
+  # puts after that land in the dropped map.
+  if ! REHAB_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_ADMIN_PORT" REHAB_KAFKA_SASL_MECHANISM=PLAIN "$PY" -m shared.platform \
+      kafka password --user "$REHAB_KAFKA_USERNAME" --timeout 90 <<< "$REHAB_KAFKA_PASSWORD"; then
+    tail -n 20 "$LOG_DIR/kafka.log" >&2 || true
+    die "could not set the Kafka admin's password: see $LOG_DIR/kafka.log"
+  fi
   if ! "$PY" -m shared.platform kafka --timeout 90; then
-    tail -20 "$LOG_DIR/kafka.log" >&2 || true
+    tail -n 20 "$LOG_DIR/kafka.log" >&2 || true
     die "Kafka did not become ready: see $LOG_DIR/kafka.log"
   fi
+  # The services' users and ACLs (make platform runs this step too): on every start, for the same reason.
+  "$PY" -m shared.platform access || die "could not create the Kafka users and ACLs"
 }
 
 case "${1:-start}" in

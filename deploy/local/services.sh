@@ -6,6 +6,11 @@ declare -A PORT=([registry]=8001 [cases]=8002 [quotas]=8003 [reporting]=8004)
 
 start() {
   cd "$REHAB_ROOT"
+  # each service logs in to Kafka as itself (its ACLs: shared/kafka_access.py); local default passwords
+  for s in $SERVICES; do
+    local user=REHAB_${s^^}_KAFKA_USERNAME password=REHAB_${s^^}_KAFKA_PASSWORD
+    export "$user=${!user:-$s}" "$password=${!password:-$s-local}"
+  done
   for s in $SERVICES; do
     if pid_alive "$RUN_DIR/$s.pid"; then say "$s already running (pid $(cat "$RUN_DIR/$s.pid"))"; continue; fi
     setsid nohup "$PY" -m "services.$s" > "$LOG_DIR/$s.log" 2>&1 < /dev/null &

@@ -2,7 +2,9 @@
 
 The nodes run from the jars `make platform` fetched from Maven Central (`.local/kafka/libs-<version>`), with
 data directories under the test's temporary directory, on ports no other process uses. The platform's own
-broker on 9092 is never touched.
+broker on 9092 is never touched. They are secured as the platform's broker is (deploy/local/kafka/
+server.properties.in): SASL/SCRAM-SHA-512 for clients and between brokers, SASL/PLAIN between controllers, ACLs;
+the admin, created when the storage is formatted, is the identity the services and the checks use.
 """
 
 from __future__ import annotations
@@ -11,16 +13,42 @@ import asyncio
 import base64
 import os
 import signal
+import socket
 import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import SecretStr
 
 from shared.kafka import kafka_reachable
 from shared.settings import PlatformSettings
 from tests.harness import ROOT
 
 HOST = "127.0.0.1"
+ADMIN, PASSWORD = "admin", "test-cluster-admin"
+SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule"
+PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
+
+
+def free_base_port(span: int = 20) -> int:
+    """A port such that it and the `span` - 1 above it are free now (a cluster's client and controller ports)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind((HOST, 0))
+            base = probe.getsockname()[1]
+        if base + span < 65535 and all(_free(port) for port in range(base, base + span)):
+            return base
+    raise RuntimeError("no run of free ports found")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+        return True
 
 
 def kafka_libs() -> Path:
@@ -64,6 +92,12 @@ class KafkaCluster:
     def env(self) -> dict[str, str]:
         """What the services need to use this cluster (replicated topics when there are three nodes)."""
         env = {"REHAB_KAFKA_BOOTSTRAP": self.bootstrap, "REHAB_TOPIC_REPLICATION": str(min(self.size, 3))}
+        env |= {
+            "REHAB_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "REHAB_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "REHAB_KAFKA_USERNAME": ADMIN,
+            "REHAB_KAFKA_PASSWORD": PASSWORD,
+        }
         if self.size >= 3:
             env["REHAB_TOPIC_MIN_INSYNC_REPLICAS"] = "2"
         return env
@@ -76,11 +110,22 @@ class KafkaCluster:
                 "process.roles=broker,controller",
                 f"node.id={node.node_id}",
                 f"controller.quorum.voters={voters}",
-                f"listeners=PLAINTEXT://{node.address},CONTROLLER://{HOST}:{node.controller_port}",
-                f"advertised.listeners=PLAINTEXT://{node.address}",
+                f"listeners=CLIENT://{node.address},CONTROLLER://{HOST}:{node.controller_port}",
+                f"advertised.listeners=CLIENT://{node.address}",
                 "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT",
+                "inter.broker.listener.name=CLIENT",
+                "sasl.enabled.mechanisms=SCRAM-SHA-512",
+                "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+                "sasl.mechanism.controller.protocol=PLAIN",
+                f'listener.name.client.scram-sha-512.sasl.jaas.config={SCRAM} required username="{ADMIN}" '
+                f'password="{PASSWORD}";',
+                "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+                f'listener.name.controller.plain.sasl.jaas.config={PLAIN} required username="{ADMIN}" '
+                f'password="{PASSWORD}" user_{ADMIN}="{PASSWORD}";',
+                "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                "allow.everyone.if.no.acl.found=false",
+                f"super.users=User:{ADMIN}",
                 f"log.dirs={node.home / 'data'}",
                 f"default.replication.factor={rf}",
                 f"min.insync.replicas={isr}",
@@ -121,7 +166,16 @@ class KafkaCluster:
             node.home.mkdir(parents=True, exist_ok=True)
             node.conf.write_text(self._properties(node))
             formatted = await asyncio.create_subprocess_exec(
-                *self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(node.conf)),
+                *self._java(
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(node.conf),
+                    "--add-scram",
+                    f"SCRAM-SHA-512=[name={ADMIN},password={PASSWORD}]",
+                ),
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
             )
@@ -143,7 +197,13 @@ class KafkaCluster:
             )
 
     async def wait_ready(self, node: KafkaNode, timeout: float = 120) -> None:
-        settings = PlatformSettings(kafka_bootstrap=node.address)
+        settings = PlatformSettings(
+            kafka_bootstrap=node.address,
+            kafka_security_protocol="SASL_PLAINTEXT",
+            kafka_sasl_mechanism="SCRAM-SHA-512",
+            kafka_username=ADMIN,
+            kafka_password=SecretStr(PASSWORD),
+        )
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             if node.process is not None and node.process.poll() is not None:

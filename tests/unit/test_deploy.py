@@ -23,13 +23,18 @@ def manifests() -> list[dict[str, Any]]:
     return [d for p in sorted((DEPLOY / "k8s").glob("*.yaml")) for d in documents(p)]
 
 
+ADMIN_IDENTITY = {"REHAB_KAFKA_USERNAME", "REHAB_KAFKA_PASSWORD"}  # the platform job's, never a service's
+
+
 def platform_variables() -> set[str]:
-    return {f"REHAB_{name.upper()}" for name in PlatformSettings.model_fields}
+    """What every service needs set: every shared setting but the Kafka admin's credentials."""
+    return {f"REHAB_{name.upper()}" for name in PlatformSettings.model_fields} - ADMIN_IDENTITY
 
 
 def service_variables(service: str) -> set[str]:
-    """What a service needs set in production: its address, database role and password (and the PII key)."""
-    wanted = {"http_host", "http_port", "db_user", "db_password"} | ({"pii_key"} if service == "registry" else set())
+    """What a service needs set in production: its address, database and Kafka users and passwords (PII key)."""
+    wanted = {"http_host", "http_port", "db_user", "db_password", "kafka_username", "kafka_password"}
+    wanted |= {"pii_key"} if service == "registry" else set()
     assert wanted <= set(_ServiceEnv.model_fields), "a setting the manifests must provide was renamed"
     return {f"REHAB_{service.upper()}_{name.upper()}" for name in wanted}
 
@@ -106,3 +111,55 @@ def test_a_bootstrap_list_reaches_the_broker_client_as_a_list() -> None:
     # FastStream took "k1:9092,k2:9092,k3:9092" for a single host name; the three-broker fault test found it.
     settings = PlatformSettings(kafka_bootstrap="kafka-1:9092, kafka-2:9092,kafka-3:9092,")
     assert settings.kafka_servers == ["kafka-1:9092", "kafka-2:9092", "kafka-3:9092"]
+
+
+def config_map() -> dict[str, str]:
+    [config] = [o for o in manifests() if o["kind"] == "ConfigMap"]
+    data: dict[str, str] = config["data"]
+    return data
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_logs_in_to_kafka_as_itself_over_tls_with_credentials_from_a_secret(service: str) -> None:
+    assert config_map()["REHAB_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert config_map()["REHAB_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    objects = manifests()
+    [deployment] = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == service]
+    pod = deployment["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    for key in ("username", "password"):
+        ref = env[f"REHAB_{service.upper()}_KAFKA_{key.upper()}"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": f"rehab-kafka-{service}", "key": key}  # its own Secret, not the admin's
+    secrets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
+    assert f"rehab-kafka-{service}" in secrets
+    assert not ADMIN_IDENTITY & set(secrets["rehab-secrets"]["stringData"]), "every service reads rehab-secrets"
+    assert all("rehab-kafka-admin" not in str(e) for e in container["env"])
+    cafile = Path(config_map()["REHAB_KAFKA_SSL_CAFILE"])
+    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == str(cafile.parent)]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == "rehab-kafka-ca"
+
+
+def test_the_platform_job_creates_the_users_and_acls_as_the_admin() -> None:
+    [job] = [o for o in manifests() if o["kind"] == "Job"]
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["args"][:1] == ["shared.platform"] and {"topics", "access"} <= set(container["args"])
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
+    assert refs["REHAB_KAFKA_USERNAME"] == refs["REHAB_KAFKA_PASSWORD"] == "rehab-kafka-admin"
+    for service in SERVICES:  # it sets each service's password from that service's own Secret
+        assert refs[f"REHAB_{service.upper()}_KAFKA_PASSWORD"] == f"rehab-kafka-{service}"
+
+
+def test_compose_runs_kafka_with_sasl_ssl_and_a_setup_job() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    broker = (DEPLOY / "kafka" / "broker.sh").read_text(encoding="utf-8")
+    assert "listener.security.protocol.map=CONTROLLER:SASL_SSL,CLIENT:SASL_SSL" in broker
+    assert "allow.everyone.if.no.acl.found=false" in broker
+    for service in SERVICES:
+        env = compose["services"][service]["environment"]
+        assert env["REHAB_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert env["REHAB_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        assert env[f"REHAB_{service.upper()}_KAFKA_USERNAME"] == service
+        assert not ADMIN_IDENTITY & set(env)
+    assert {"topics", "access"} <= set(compose["services"]["topics"]["command"])
