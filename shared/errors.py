@@ -64,7 +64,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        headers |= getattr(exc, "headers", {})  # e.g. Retry-After on a 429
         return JSONResponse(error_body(exc.code, exc.message, exc.fields, **exc.extra), exc.status, headers)
 
     @app.exception_handler(ConcurrencyError)
@@ -99,17 +100,26 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        if is_bad_data(exc):
-            log.info("refused a value the database cannot take: %s", str(exc).splitlines()[0][:300])
-            return JSONResponse(
-                error_body(
-                    "invalid",
-                    "a value in the request is not valid (for example a NUL character, or a number too large)",
-                ),
-                422,
-            )
-        if is_transient(exc):
-            log.warning("database unavailable: %s", exc)
-            return JSONResponse(error_body("unavailable", "the database is unavailable; try again shortly"), 503)
-        log.exception("unhandled error")
-        return JSONResponse(error_body("internal", "an internal error occurred; it has been logged"), 500)
+        return unexpected_error(exc)
+
+
+def unexpected_error(exc: Exception) -> JSONResponse:
+    """The answer to an exception no handler claimed: 422 for data the database refused, 503 when it is down.
+
+    The service's middleware calls this itself, so the connection stays open: Starlette re-raises whatever reaches
+    its catch-all handler, and uvicorn then resets the connection (a keep-alive client lost its next request).
+    """
+    if is_bad_data(exc):
+        log.info("refused a value the database cannot take: %s", str(exc).splitlines()[0][:300])
+        return JSONResponse(
+            error_body(
+                "invalid",
+                "a value in the request is not valid (for example a NUL character, or a number too large)",
+            ),
+            422,
+        )
+    if is_transient(exc):
+        log.warning("database unavailable: %s", exc)
+        return JSONResponse(error_body("unavailable", "the database is unavailable; try again shortly"), 503)
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(error_body("internal", "an internal error occurred; it has been logged"), 500)

@@ -68,13 +68,18 @@ class Envelope(BaseModel):
 
 
 class PendingEvent(BaseModel):
-    """An event an aggregate decided on, not yet given its place in a stream."""
+    """An event an aggregate decided on, not yet given its place in a stream.
+
+    `notes` holds the event's free text (a mentor's name, a reason): stored beside the event in the service's own
+    database and never published (shared/notes.py).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     event: Event
     occurred_on: date
     unit_code: str
+    notes: dict[str, str] = Field(default_factory=dict)
 
 
 class CommandContext(BaseModel):

@@ -1,10 +1,11 @@
-"""Event store on PostgreSQL: append with an expected version, load a stream; outbox rows in the same tx."""
+"""Event store on PostgreSQL: append with an expected version, load a stream; notes and outbox rows in the same tx."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import copy_rows
 from shared.events import CommandContext, Envelope, PendingEvent, seal
-from shared.store_schema import events, outbox
+from shared.notes import note_rows
+from shared.store_schema import event_notes, events, outbox
 
 BULK_THRESHOLD = 100
 
@@ -59,13 +61,17 @@ class EventStore:
         if actual != expected_version:
             raise ConcurrencyError(stream_id, expected_version, actual)
         sealed = [seal(p, stream_id, expected_version + i + 1, ctx) for i, p in enumerate(pending)]
-        await self.append_sealed(conn, sealed)
+        notes = {e.event_id: p.notes for e, p in zip(sealed, pending, strict=True) if p.notes}
+        await self.append_sealed(conn, sealed, notes)
         return sealed
 
-    async def append_sealed(self, conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
-        """Insert already-numbered envelopes and their outbox rows; a taken position is a conflict.
+    async def append_sealed(
+        self, conn: AsyncConnection, sealed: Sequence[Envelope], notes: Mapping[UUID, Mapping[str, str]] | None = None
+    ) -> None:
+        """Insert already-numbered envelopes, their notes and their outbox rows; a taken position is a conflict.
 
         Large batches (bulk imports) go through COPY, which is several times faster than a multi-row INSERT.
+        Notes go to `event_notes` only: the outbox, and so Kafka, gets the envelope alone.
         """
         now = datetime.now(UTC)
         values = [e.to_json() for e in sealed]
@@ -81,6 +87,8 @@ class EventStore:
                 first = sealed[0]
                 raise ConcurrencyError(first.stream_id, first.stream_version - 1) from exc
             raise
+        if rows := note_rows(notes or {}):
+            await conn.execute(event_notes.insert(), rows)
         outbox_rows = [
             {
                 "event_id": e.event_id,

@@ -23,15 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth import TokenCodec
 from shared.db import make_engine
-from shared.errors import Unauthorized, error_body, install_error_handlers
+from shared.errors import Unauthorized, error_body, install_error_handlers, unexpected_error
 from shared.events import Envelope, EventRegistry
 from shared.eventstore import EventStore
 from shared.ids import uuid7
-from shared.kafka import ensure_topics, kafka_reachable, make_producer
+from shared.kafka import ensure_topics, kafka_reachable, make_broker, make_producer
+from shared.limits import BodyLimit
 from shared.logs import set_correlation
 from shared.migrations import Migration, migrate
 from shared.relay import OutboxRelay
-from shared.settings import DEV_JWT_SECRET, ServiceSettings
+from shared.settings import DEV_JWT_SECRET, KAFKA_ADMIN, ServiceSettings, local_kafka_password
 from shared.store_schema import KERNEL_MIGRATIONS
 from shared.subscriber import Subscription, attach, consumer_group
 from shared.units import AdminUnits, admin_units
@@ -72,8 +73,8 @@ class Runtime:
 
 def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
     engine = make_engine(settings.dsn(), settings.schema_name, settings.db_pool_size, f"rehab-{spec.name}")
-    broker = KafkaBroker(
-        settings.kafka_servers,
+    broker = make_broker(
+        settings,
         client_id=f"rehab-{spec.name}",
         acks="all",
         enable_idempotence=True,
@@ -147,6 +148,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.runtime = rt
     app.state.tokens = rt.tokens
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)  # bodies over their limit refused before anything parses them
     app.include_router(_ops_router(spec, rt))
     for router in spec.routers:
         app.include_router(router)
@@ -159,7 +161,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         if any("\x00" in value for value in request.query_params.values()):  # no database takes a NUL
             body = error_body("invalid", "a query parameter contains a NUL character")
             return JSONResponse(body, 422)
-        response: Response = await call_next(request)
+        try:
+            response: Response = await call_next(request)
+        except Exception as exc:  # answered here, not by Starlette's catch-all, which would reset the connection
+            response = unexpected_error(exc)
         response.headers["x-correlation-id"] = cid
         return response
 
@@ -210,13 +215,23 @@ def accepted_correlation_id(sent: str | None) -> str:
 
 
 def check_production(settings: ServiceSettings) -> None:
-    """Refuse to start in production with a development secret or with /metrics open to anyone."""
+    """Refuse to start in production with a dev secret, /metrics open to anyone, or Kafka as admin or in clear."""
     if settings.env != "production":
         return
     if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
         raise SystemExit("REHAB_ENV=production but REHAB_JWT_SECRET is the development secret: set a real one")
     if settings.metrics_token is None:
         raise SystemExit("REHAB_ENV=production needs REHAB_METRICS_TOKEN: /metrics (per-unit counts) is not public")
+    if settings.kafka_username == KAFKA_ADMIN:
+        raise SystemExit(f"REHAB_ENV=production: {settings.service} must log in to Kafka as itself, not as the admin")
+    if settings.kafka_password.get_secret_value() == local_kafka_password(settings.kafka_username):
+        raise SystemExit(
+            f"REHAB_ENV=production but the Kafka password of {settings.kafka_username} is the local default"
+        )
+    if settings.kafka_security_protocol != "SASL_SSL":
+        raise SystemExit(
+            "REHAB_ENV=production needs REHAB_KAFKA_SECURITY_PROTOCOL=SASL_SSL (credentials leave the machine)"
+        )
 
 
 def _check_metrics_token(settings: ServiceSettings, request: Request) -> None:

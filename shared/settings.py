@@ -9,6 +9,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_PORTS = {"registry": 8001, "cases": 8002, "quotas": 8003, "reporting": 8004}
 DEV_JWT_SECRET = "dev-secret-for-local-use-only-change-me"
+KAFKA_ADMIN = "admin"
+
+
+def local_kafka_password(user: str) -> str:
+    """The local platform's default Kafka password of `user` (deploy/local/env.sh and services.sh agree)."""
+    return f"{user}-local"
 
 
 class PlatformSettings(BaseSettings):
@@ -17,7 +23,13 @@ class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REHAB_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    # The platform's own identity (tools, tests, the topics and ACL job): the admin. Each service logs in as
+    # itself through REHAB_<SERVICE>_KAFKA_USERNAME/_PASSWORD (deploy/local/services.sh, the manifests).
+    kafka_username: str = KAFKA_ADMIN
+    kafka_password: SecretStr = SecretStr(local_kafka_password(KAFKA_ADMIN))
+    kafka_ssl_cafile: str | None = None  # the CA that signed the brokers' certificates (SSL, SASL_SSL)
     topic_prefix: str = "rehab"  # topics are <prefix>.registry.events, ...; tests isolate themselves with it
     topic_partitions: int = 6
     topic_replication: int = 1
@@ -62,6 +74,9 @@ class ServiceSettings(PlatformSettings):
     consumer_batch_size: int = 500
     consumer_max_attempts: int = Field(default=3, ge=1)
     pii_key: SecretStr | None = None  # registry only: encrypts names and citizen ids at rest
+    # registry only: citizen-id registrations and searches one account may make (shared by every replica)
+    identity_lookups_per_minute: int = Field(default=30, ge=1)
+    identity_lookups_per_day: int = Field(default=300, ge=2)
 
     @classmethod
     def for_service(cls, name: str, **overrides: object) -> ServiceSettings:
@@ -97,7 +112,11 @@ class _ServiceEnv(BaseSettings):
     db_password: SecretStr | None = None
     db_schema: str | None = None
     db_pool_size: int | None = None
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
     relay_batch_size: int | None = None
     consumer_batch_size: int | None = None
     consumer_max_attempts: int | None = None
     pii_key: SecretStr | None = None
+    identity_lookups_per_minute: int | None = None
+    identity_lookups_per_day: int | None = None

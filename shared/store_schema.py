@@ -1,4 +1,4 @@
-"""The kernel's tables in every service schema: events, outbox, consumer positions, dead letters."""
+"""The kernel's tables in every service schema: events, event notes, outbox, consumer positions, dead letters."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ events = Table(
     Column("occurred_on", Date, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("envelope", JSONB, nullable=False),
+)
+
+event_notes = Table(  # free text of an event, kept in the service and never published (shared/notes.py)
+    "event_notes",
+    metadata,
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("field", Text, primary_key=True),
+    Column("text", Text, nullable=False),
 )
 
 outbox = Table(
@@ -123,5 +131,17 @@ CREATE TABLE dead_letters (
         2,
         "dead letters remember when a replay applied them",
         "ALTER TABLE dead_letters ADD COLUMN resolved_at TIMESTAMPTZ",
+    ),
+    Migration(
+        "kernel",
+        3,
+        "event notes: an event's free text, kept beside it and never published",
+        """
+CREATE TABLE event_notes (
+    event_id UUID NOT NULL REFERENCES events (event_id),
+    field    TEXT NOT NULL,
+    text     TEXT NOT NULL,
+    PRIMARY KEY (event_id, field)
+)""",
     ),
 ]

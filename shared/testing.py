@@ -10,13 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
 from shared.auth import TokenCodec
 from shared.db import make_engine
 from shared.ids import uuid7
-from shared.kafka import ALL_TOPICS, delete_topics, partitions_of
+from shared.kafka import ALL_TOPICS, delete_topics, make_consumer, partitions_of
 from shared.service import ServiceSpec, create_app
 from shared.settings import ServiceSettings
 
@@ -76,7 +75,7 @@ async def running_service(
 async def read_topic(settings: ServiceSettings, topic: str) -> list[tuple[bytes | None, dict[str, Any]]]:
     """Every record on `topic` (a logical name, mapped with the settings' prefix) from offset 0 to its end."""
     topic = settings.topic(topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = make_consumer(settings, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = await partitions_of(settings, topic)

@@ -126,6 +126,13 @@ class System:
                 f"REHAB_{key}_DATABASE_URL": owner_dsn(ServiceSettings()),
                 f"REHAB_{key}_DB_SCHEMA": self.schemas[name],
                 f"REHAB_{key}_HTTP_PORT": str(self.ports[name]),
+                # the load registers faster than any official by hand: the per-account lookup limit would refuse it
+                "REHAB_REGISTRY_IDENTITY_LOOKUPS_PER_MINUTE": "1000000",
+                "REHAB_REGISTRY_IDENTITY_LOOKUPS_PER_DAY": "100000000",
+                # the platform's Kafka identity (the admin), as the database owner above: ACLs name the deployed
+                # topics, and these topics carry a prefix of the test's own (make up runs each as itself)
+                f"REHAB_{key}_KAFKA_USERNAME": self.settings.kafka_username,
+                f"REHAB_{key}_KAFKA_PASSWORD": self.settings.kafka_password.get_secret_value(),
                 **self.env,
             }
             self.services[name] = ServiceProcess(name, self.ports[name], env, self.logs / f"{name}.log")

@@ -35,7 +35,8 @@ class Demo:
         self.counts: dict[str, int] = {}
 
     def auth(self, role: str, unit: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.codec.issue(f'demo.{role}', role, unit)}"}
+        # one account per unit, as in life: one account entering 180 citizen ids would pass the lookup limit
+        return {"Authorization": f"Bearer {self.codec.issue(f'demo.{role}.{unit}', role, unit)}"}
 
     async def post(self, service: str, path: str, body: dict[str, Any], role: str, unit: str) -> httpx.Response:
         return await self.http.post(URL[service] + path, json=body, headers=self.auth(role, unit))

@@ -8,11 +8,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
+from services.cases import audit
 from services.cases.commands import Cases, Decision
 from services.cases.domain.case import Case, State
 from services.cases.domain.rules import rulebook
 from services.cases.policy import authorize
-from services.cases.queries import deadlines, read_case, search_cases
+from services.cases.queries import deadlines, read_audit, read_case, search_cases
 from services.cases.schemas import (
     AbscondmentIn,
     CaseOut,
@@ -26,7 +27,7 @@ from services.cases.schemas import (
     ReturnIn,
     TerminationIn,
 )
-from shared.auth import CurrentPrincipal, Principal
+from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.clock import today
 from shared.service import Runtime, runtime_of
 
@@ -53,7 +54,7 @@ async def _act(request: Request, who: Principal, case_id: UUID, action: str, dec
 @router.post("/cases", status_code=201, summary="Enrol a person (409 when they already have an open case)")
 async def enroll(body: EnrolmentIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
     rt = runtime_of(request)
-    async with rt.engine.begin() as conn:
+    async with audit.attempt(rt.engine, who, "enroll", str(body.person_id)), rt.engine.begin() as conn:
         case_id = await service(rt).enroll(conn, who, body)
     return {"case_id": case_id, "state": "active", "version": 1}
 
@@ -124,10 +125,11 @@ async def relapse(case_id: UUID, body: RelapseIn, who: CurrentPrincipal, request
 
 @router.get("/cases/{case_id}", response_model=CaseOut, summary="One case")
 async def get_case(case_id: UUID, who: CurrentPrincipal, request: Request) -> CaseOut:
-    authorize(who, "read")
     rt = runtime_of(request)
-    async with rt.engine.connect() as conn:
-        return await read_case(conn, rt.units, who, str(case_id))
+    async with audit.attempt(rt.engine, who, "read_case", case_id=str(case_id)):
+        authorize(who, "read")
+        async with rt.engine.begin() as conn:  # begin: the read's audit entry commits with it
+            return await read_case(conn, rt.units, who, str(case_id))
 
 
 @router.get("/cases", response_model=CasePage, summary="Cases in your area")
@@ -140,12 +142,12 @@ async def list_cases(
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> CasePage:
-    authorize(who, "read")
     rt = runtime_of(request)
-    async with rt.engine.connect() as conn:
-        return await search_cases(
-            conn, rt.units, who, str(person_id) if person_id else None, commune_code, state, page, page_size
-        )
+    person = str(person_id) if person_id else None
+    async with audit.attempt(rt.engine, who, "search_cases", person):
+        authorize(who, "read")
+        async with rt.engine.begin() as conn:
+            return await search_cases(conn, rt.units, who, person, commune_code, state, page, page_size)
 
 
 @router.get("/deadlines", summary="Completers awaiting a post-rehab decision, absconders, periods ending, overruns")
@@ -154,8 +156,18 @@ async def get_deadlines(
 ) -> dict[str, Any]:
     authorize(who, "read")
     rt = runtime_of(request)
-    async with rt.engine.connect() as conn:
+    async with rt.engine.begin() as conn:
         return await deadlines(conn, rt.units, rulebook(), who, unit_code, as_of or today())
+
+
+@router.get("/audit", tags=["audit"], summary="Who read the cases of persons in your area (auditors)")
+async def audit_trail(
+    who: CurrentPrincipal, request: Request, person_id: UUID | None = None, page: Page = 1, page_size: PageSize = 100
+) -> dict[str, Any]:
+    require_role(who, Role.AUDITOR)
+    rt = runtime_of(request)
+    async with rt.engine.connect() as conn:
+        return await read_audit(conn, rt.units, who, str(person_id) if person_id else None, page, page_size)
 
 
 @router.get("/rules", summary="The versioned durations and deadlines of the law, by the date they apply from")

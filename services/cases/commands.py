@@ -19,7 +19,7 @@ from services.cases.schemas import EnrolmentIn
 from services.cases.tables import cases, directory
 from shared.auth import Principal
 from shared.clock import today
-from shared.errors import Forbidden, NotFound
+from shared.errors import NotFound
 from shared.events import PendingEvent
 from shared.eventstore import EventStore
 from shared.ids import uuid7
@@ -42,8 +42,8 @@ class Cases:
         person_id = str(body.person_id)
         person = await self.person(conn, person_id)
         if person is not None and not self.units.is_within(person.commune_code, who.unit):
-            raise Forbidden(f"person {person_id} is managed by commune {person.commune_code}, outside your area")
-        open_case = await self._open_case(conn, person_id)
+            person = None  # outside the area it answers as an unknown person does: no commune, no existence
+        open_case = await self._open_case(conn, person_id) if person is not None else None
         if open_case is not None:
             raise no.open_case_exists(*open_case)
         pending = Case.enroll(

@@ -24,7 +24,7 @@ from shared.kafka import CASES_TOPIC
 log = logging.getLogger("rehab.cases.directory")
 KNOWN_VERSIONS = {
     "person_registered": 1,
-    "addiction_determined": 1,
+    "addiction_determined": 2,  # v2 has no facility; this reads only the status, in both
     "residence_changed": 1,
     "records_merged": 1,
     "person_died": 1,

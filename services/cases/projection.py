@@ -1,10 +1,15 @@
-"""The `cases` read model: one row per case, folded from the case's events, written in the append's transaction."""
+"""The `cases` read model: one row per case, folded from the case's events, written in the append's transaction.
+
+The facility, the reasons and the mentor officials look up are event notes (shared/notes.py): this service's
+own text, read beside the events and never published.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -23,7 +28,10 @@ from services.cases.domain.events import (
 )
 from services.cases.tables import cases
 from shared.events import Envelope
+from shared.notes import Notes, all_notes, load_notes, with_legacy
 from shared.store_schema import events
+
+TEXT_FIELDS = ("facility", "reason", "mentor")  # what v1 payloads carried as typed
 
 
 def case_of(case_id: str, history: Sequence[Envelope]) -> Case:
@@ -31,7 +39,7 @@ def case_of(case_id: str, history: Sequence[Envelope]) -> Case:
     return Case.from_history(case_id, ((CASE_EVENTS.decode(e), e.occurred_on, e.unit_code) for e in history))
 
 
-def case_row(case_id: str, history: Sequence[Envelope]) -> dict[str, Any]:
+def case_row(case_id: str, history: Sequence[Envelope], notes: Mapping[UUID, Notes]) -> dict[str, Any]:
     """The read-model row of a case: its state plus the decision details officials look up."""
     case = case_of(case_id, history)
     row: dict[str, Any] = {
@@ -49,10 +57,11 @@ def case_row(case_id: str, history: Sequence[Envelope]) -> dict[str, Any]:
         "updated_at": datetime.now(UTC),
     }
     for env in history:
-        event = CASE_EVENTS.decode(env)
+        event, text = CASE_EVENTS.decode(env), with_legacy(env, notes, TEXT_FIELDS)
         match event:
             case CaseEnrolled():
                 row |= event.model_dump(exclude={"person_id", "modality"})
+                row["facility"] = text.get("facility")
             case CaseCompleted():
                 row["certificate_number"] = event.certificate_number
             case PostRehabStarted():
@@ -62,12 +71,12 @@ def case_row(case_id: str, history: Sequence[Envelope]) -> dict[str, Any]:
                     "post_rehab_starts_on": event.starts_on,
                     "post_rehab_months": event.months,
                     "post_rehab_ends_on": event.ends_on,
-                    "mentor": event.mentor,
+                    "mentor": text.get("mentor"),
                 }
             case PostRehabEnded():
                 row["post_rehab_certificate_number"] = event.certificate_number
             case CaseDroppedOut() | CaseTerminated():
-                row["close_reason"] = event.reason
+                row["close_reason"] = text.get("reason", "")
             case RelapseRecorded():
                 row["relapsed_on"] = env.occurred_on
     return row
@@ -75,7 +84,10 @@ def case_row(case_id: str, history: Sequence[Envelope]) -> dict[str, Any]:
 
 async def project(conn: AsyncConnection, case_id: str, history: Sequence[Envelope]) -> None:
     """Upsert the case's row from its whole history (a few events: cheap, and always exact)."""
-    row = case_row(case_id, history)
+    await _upsert(conn, case_row(case_id, history, await load_notes(conn, [e.event_id for e in history])))
+
+
+async def _upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
     statement = insert(cases).values(row)
     await conn.execute(statement.on_conflict_do_update(index_elements=[cases.c.case_id], set_=row))
 
@@ -87,6 +99,7 @@ async def rebuild(conn: AsyncConnection) -> int:
     for (envelope,) in await conn.execute(select(events.c.envelope).order_by(events.c.global_position)):
         env = Envelope.model_validate(envelope)
         streams.setdefault(env.stream_id, []).append(env)
+    notes = await all_notes(conn)
     for case_id, history in streams.items():
-        await project(conn, case_id, history)
+        await _upsert(conn, case_row(case_id, history, notes))
     return len(streams)

@@ -1,4 +1,7 @@
-"""Reads of the cases read model: one case, searches, and the deadlines officials are missing today."""
+"""Reads of the cases read model: one case, searches, and the deadlines officials are missing today.
+
+Every read that shows a person's case is audited: one entry per case shown, with its person (shared/audit.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.cases.domain.rules import RuleBook
 from services.cases.schemas import CaseOut, CasePage
 from services.cases.tables import cases
+from shared.audit import read_trail, record, record_shown
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 from shared.units import AdminUnits
@@ -29,6 +33,7 @@ async def read_case(conn: AsyncConnection, units: AdminUnits, who: Principal, ca
     row = (await conn.execute(select(cases).where(cases.c.case_id == case_id))).first()
     if row is None or not units.is_within(row.commune_code, who.unit):
         raise NotFound(f"no case {case_id} in your area ({who.unit})")
+    await record(conn, who, "read_case", str(row.person_id), row.commune_code, case_id=case_id)
     return _out(row._mapping)
 
 
@@ -55,7 +60,10 @@ async def search_cases(
         .limit(page_size)
         .offset((page - 1) * page_size)
     )
-    return CasePage(items=[_out(r._mapping) for r in rows], page=page, page_size=page_size, total=int(total or 0))
+    items = [_out(r._mapping) for r in rows]
+    query = {"person_id": person_id, "commune_code": commune_code, "state": state, "page": page}
+    await record_shown(conn, who, "search_cases", _shown(items), commune_code or who.unit, query=query)
+    return CasePage(items=items, page=page, page_size=page_size, total=int(total or 0))
 
 
 async def deadlines(
@@ -82,7 +90,7 @@ async def deadlines(
         select(cases).where(*area, cases.c.state == "active", cases.c.planned_end < as_of).order_by(cases.c.planned_end)
     )
     limit = ruleset.post_rehab_decision_days
-    return {
+    lists = {
         "as_of": as_of.isoformat(),
         "unit_code": unit_code or who.unit,
         "post_rehab_decision_days": limit,
@@ -99,6 +107,18 @@ async def deadlines(
             _item(r, planned_end=r.planned_end.isoformat(), days_past=(as_of - r.planned_end).days) for r in overrun
         ],
     }
+    shown = [
+        (i["person_id"], i["commune_code"], {"case_id": i["case_id"], "list": name})
+        for name, items in lists.items()
+        if isinstance(items, list)
+        for i in items
+    ]
+    await record_shown(conn, who, "deadlines", shown, unit_code or who.unit, as_of=as_of.isoformat())
+    return lists
+
+
+def _shown(items: list[CaseOut]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(i.person_id, i.commune_code, {"case_id": i.case_id}) for i in items]
 
 
 def _item(row: Any, **extra: Any) -> dict[str, Any]:
@@ -113,3 +133,10 @@ def _item(row: Any, **extra: Any) -> dict[str, Any]:
 
 def _out(row: Any) -> CaseOut:
     return CaseOut.model_validate({**row, "case_id": str(row["case_id"]), "person_id": str(row["person_id"])})
+
+
+async def read_audit(
+    conn: AsyncConnection, units: AdminUnits, who: Principal, person_id: str | None, page: int, page_size: int
+) -> dict[str, Any]:
+    """Who read the cases of persons in the auditor's area (or from it), newest first."""
+    return await read_trail(conn, units.units_within(who.unit), person_id, page, page_size)

@@ -1,4 +1,8 @@
-"""Request and response bodies of the cases API."""
+"""Request and response bodies of the cases API.
+
+Numbers of decisions and certificates are document references; facilities, reasons and mentors are free text
+(shared/text.py), which the events do not carry (the domain keeps it as event notes).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.cases.domain.rules import Modality
+from shared.text import FreeText, Reference
 
 
 class _Body(BaseModel):
@@ -17,17 +22,17 @@ class _Body(BaseModel):
 class EnrolmentIn(_Body):
     person_id: UUID
     modality: Modality
-    decision_number: str = Field(min_length=1, max_length=60)
+    decision_number: Reference = Field(min_length=1, max_length=60)
     decided_on: date
     started_on: date
-    facility: str | None = Field(default=None, max_length=200)
+    facility: FreeText | None = Field(default=None, max_length=200)
     planned_months: int | None = Field(default=None, ge=1, le=60)
-    court_decision_number: str | None = Field(default=None, max_length=60)
+    court_decision_number: Reference | None = Field(default=None, max_length=60)
 
 
 class CompletionIn(_Body):
     completed_on: date
-    certificate_number: str = Field(min_length=1, max_length=60)
+    certificate_number: Reference = Field(min_length=1, max_length=60)
 
 
 class AbscondmentIn(_Body):
@@ -40,25 +45,25 @@ class ReturnIn(_Body):
 
 class DropoutIn(_Body):
     dropped_on: date
-    reason: str = Field(default="", max_length=500)
+    reason: FreeText = Field(default="", max_length=500)
 
 
 class TerminationIn(_Body):
     terminated_on: date
-    reason: str = Field(min_length=1, max_length=500)
+    reason: FreeText = Field(min_length=1, max_length=500)
 
 
 class PostRehabIn(_Body):
-    decision_number: str = Field(min_length=1, max_length=60)
+    decision_number: Reference = Field(min_length=1, max_length=60)
     decided_on: date
     starts_on: date
     months: int | None = Field(default=None, ge=1, le=60)
-    mentor: str = Field(min_length=1, max_length=200)
+    mentor: FreeText = Field(min_length=1, max_length=200)
 
 
 class PostRehabEndIn(_Body):
     ended_on: date
-    certificate_number: str = Field(min_length=1, max_length=60)
+    certificate_number: Reference = Field(min_length=1, max_length=60)
 
 
 class RelapseIn(_Body):

@@ -1,10 +1,12 @@
-"""The cases service's tables beside the kernel's: its directory of persons and the cases read model."""
+"""The cases service's tables beside the kernel's: its directory of persons, the cases read model, the audit log."""
 
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Date, DateTime, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 
+from shared.audit import AUDIT_LOG_DDL, SEAL
+from shared.audit import audit_log as audit_log  # who read which person's cases: shared/audit.py declares it
 from shared.migrations import Migration
 
 metadata = MetaData()
@@ -105,5 +107,12 @@ CREATE UNIQUE INDEX one_open_case_per_person ON cases (person_id)
     WHERE state IN ('active', 'absconded', 'completed', 'post_rehab');
 CREATE INDEX cases_by_unit ON cases (commune_code, state);
 CREATE INDEX cases_by_person ON cases (person_id)""",
+    ),
+    Migration(
+        "cases",
+        2,
+        "append-only audit log of reads of a person's cases, sealed: the service may only append and read",
+        f"""{AUDIT_LOG_DDL};
+{SEAL}""",
     ),
 ]

@@ -5,22 +5,27 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.quotas.commands import Plans
-from services.quotas.imports.parse import parse_plan_table
+from services.quotas.commands import WRITERS, Plans
+from services.quotas.imports.parse import parse_plan_file
 from services.quotas.queries import history, plan_with_children
 from services.quotas.schemas import PlanIn
 from shared.auth import CurrentPrincipal
-from shared.errors import Invalid
+from shared.clock import today
+from shared.errors import Forbidden, Invalid
+from shared.limits import current_limits
+from shared.offload import in_process
 from shared.service import Runtime, runtime_of
 from shared.tabular import UnreadableFile
+from shared.text import Reference
+from shared.uploads import form_fields, multipart_body, read_upload
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 Year = Annotated[int, Path(ge=2000, le=2100)]
-MAX_UPLOAD = 8 * 1024 * 1024
 
 
 def service(rt: Runtime) -> Plans:
@@ -63,25 +68,38 @@ async def get_history(year: Year, unit_code: str, who: CurrentPrincipal, request
         }
 
 
-@router.post("/plans/imports", summary="Import a plan table: an appendix, the codes file or the indicators file")
-async def import_plans(
-    who: CurrentPrincipal,
-    request: Request,
-    file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX")],
-    document_number: Annotated[str | None, Form(max_length=120)] = None,
-    document_date: Annotated[date | None, Form()] = None,
-    year: Annotated[int | None, Form(ge=2000, le=2100, description="for an appendix: the plan's year")] = None,
-    unit_code: Annotated[str | None, Form(description="for an appendix: the issuing unit (e.g. 220)")] = None,
-) -> dict[str, Any]:
+class PlanImportForm(BaseModel):
+    """The form fields sent beside a plan table."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    document_number: Reference | None = Field(default=None, max_length=120)
+    document_date: date | None = None
+    year: int | None = Field(default=None, ge=2000, le=2100, description="for an appendix: the plan's year")
+    unit_code: str | None = Field(default=None, max_length=20, description="for an appendix: the issuing unit")
+
+
+@router.post(
+    "/plans/imports",
+    summary="Import a plan table: an appendix, the codes file or the indicators file",
+    openapi_extra=multipart_body("CSV (UTF-8) or XLSX", PlanImportForm.model_json_schema()["properties"]),
+)
+async def import_plans(who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    # no UploadFile or Form parameters: FastAPI would read and parse the whole body before this first line
+    if who.role not in WRITERS:
+        raise Forbidden(f"role {who.role.value} may not write plans (district or province officers)")
     rt = runtime_of(request)
-    content = await file.read(MAX_UPLOAD + 1)
-    if len(content) > MAX_UPLOAD:
-        raise Invalid("the file is larger than 8 MiB", {"file": "too large"})
+    upload = await read_upload(request)
+    form = form_fields(PlanImportForm, upload.fields)
+    if form.unit_code and not rt.units.is_within(form.unit_code, who.unit):  # before the file is parsed
+        raise Forbidden(f"unit {form.unit_code} is outside your area ({who.unit})")
     try:
-        table = parse_plan_table(content, rt.units, year, unit_code)
+        table = await in_process(parse_plan_file, upload.content, form.year, form.unit_code, current_limits())
     except UnreadableFile as exc:
         raise Invalid(str(exc), {"file": str(exc)}) from None
-    document = document_number or f"imported from {file.filename or 'upload'}"
+    # the file name is typed by a user and the document number is published: a reference the server makes instead
+    document = form.document_number or f"IMPORT-{today():%Y%m%d}"
+    document_date = form.document_date
     plans = service(rt)
     outcomes: list[dict[str, Any]] = []
     async with rt.engine.begin() as conn:  # all or nothing: a quota that breaks the hierarchy refuses the file

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.quotas.domain.events import INDICATORS, QUOTA_MODALITIES, Target
+from shared.text import Reference
 
 
 class TargetIn(BaseModel):
@@ -42,7 +43,7 @@ class PlanIn(BaseModel):
 
     quotas: dict[str, int] = Field(default_factory=dict)
     targets: list[TargetIn] = Field(default_factory=list)
-    document_number: str = Field(min_length=1, max_length=120)
+    document_number: Reference = Field(min_length=1, max_length=120)  # published with the plan: a reference
     document_date: date | None = None
 
     @field_validator("quotas")

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from services.registry import audit
 from services.registry.commands import Registry
+from services.registry.dedupe import identity_lookups
+from services.registry.imports.parse import ImportForm
 from services.registry.imports.worker import ImportWorker
 from services.registry.policy import Action, authorize
-from services.registry.queries import MAX_PAGE_SIZE, read_audit, read_person, search_persons
+from services.registry.queries import (
+    MAX_PAGE_SIZE,
+    read_audit,
+    read_person,
+    registration_attempts,
+    search_persons,
+)
 from services.registry.schemas import (
     DeathIn,
     DeterminationIn,
@@ -32,9 +40,9 @@ from shared.ids import uuid7
 from shared.logs import current_correlation_id
 from shared.service import Runtime, runtime_of
 from shared.tabular import UnreadableFile
+from shared.uploads import form_fields, multipart_body, read_upload
 
 router = APIRouter(prefix="/api/v1", tags=["persons"])
-MAX_UPLOAD = 64 * 1024 * 1024
 Page = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 
@@ -44,7 +52,7 @@ def parts(rt: Runtime) -> tuple[Registry, ImportWorker]:
     if "registry" not in rt.extras:
         assert rt.store is not None
         key = rt.settings.pii_key.get_secret_value() if rt.settings.pii_key else None
-        registry = Registry(rt.store, rt.units, Vault(key))
+        registry = Registry(rt.store, rt.units, Vault(key), identity_lookups(rt.engine, rt.settings))
         rt.extras["registry"], rt.extras["imports"] = registry, ImportWorker(rt.engine, registry)
     return rt.extras["registry"], rt.extras["imports"]
 
@@ -54,13 +62,21 @@ async def run_imports(rt: Runtime) -> None:
     await parts(rt)[1].run()
 
 
-@router.post("/persons", status_code=201, summary="Put a person on record (409 if the citizen id is known)")
+@router.post(
+    "/persons",
+    status_code=201,
+    summary="Put a person on record (409 if the citizen id is known)",
+    responses={
+        409: {"description": "on record: with `person_id` in your area, `on_record_elsewhere` without it outside"},
+        429: {"description": "too many lookups by citizen id from this account; see Retry-After"},
+    },
+)
 async def register(body: NewPerson, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
-    authorize(who, Action.REGISTER)
     rt = runtime_of(request)
-    registry, _ = parts(rt)
-    async with rt.engine.begin() as conn:
-        person_id, likely = await registry.register(conn, who, body)
+    async with audit.attempt(rt.engine, who, "register"):
+        authorize(who, Action.REGISTER)
+        async with rt.engine.begin() as conn:
+            person_id, likely = await parts(rt)[0].register(conn, who, body)
     return {
         "person_id": person_id,
         "version": 1,
@@ -72,13 +88,19 @@ async def register(body: NewPerson, who: CurrentPrincipal, request: Request) -> 
 
 @router.get("/persons/{person_id}", response_model=PersonOut, summary="A person's file (the read is audited)")
 async def get_person(person_id: UUID, who: CurrentPrincipal, request: Request) -> PersonOut:
-    authorize(who, Action.READ)
     rt = runtime_of(request)
-    async with rt.engine.begin() as conn:
-        return await read_person(conn, parts(rt)[0], who, str(person_id))
+    async with audit.attempt(rt.engine, who, "read", str(person_id)):
+        authorize(who, Action.READ)
+        async with rt.engine.begin() as conn:
+            return await read_person(conn, parts(rt)[0], who, str(person_id))
 
 
-@router.get("/persons", response_model=PersonPage, summary="Search people on record in your area (audited)")
+@router.get(
+    "/persons",
+    response_model=PersonPage,
+    summary="Search people on record in your area (audited)",
+    responses={429: {"description": "too many lookups by citizen id from this account; see Retry-After"}},
+)
 async def list_persons(
     who: CurrentPrincipal,
     request: Request,
@@ -88,68 +110,74 @@ async def list_persons(
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> PersonPage:
-    authorize(who, Action.READ)
     rt = runtime_of(request)
-    async with rt.engine.begin() as conn:
-        return await search_persons(conn, parts(rt)[0], who, commune_code, status, q, page, page_size)
+    async with audit.attempt(rt.engine, who, "search"):
+        authorize(who, Action.READ)
+        async with rt.engine.begin() as conn:
+            return await search_persons(conn, parts(rt)[0], who, commune_code, status, q, page, page_size)
 
 
 @router.post("/persons/{person_id}/addiction-determinations", status_code=201, summary="Record a determination")
 async def determine(person_id: UUID, body: DeterminationIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
-    authorize(who, Action.DETERMINE)
     rt = runtime_of(request)
-    async with rt.engine.begin() as conn:
-        version = await parts(rt)[0].determine(conn, who, str(person_id), body)
+    async with audit.attempt(rt.engine, who, "determine", str(person_id)):
+        authorize(who, Action.DETERMINE)
+        async with rt.engine.begin() as conn:
+            version = await parts(rt)[0].determine(conn, who, str(person_id), body)
     status = "addict" if body.result == "addicted" else "user"
     return {"person_id": str(person_id), "version": version, "status": status}
 
 
 @router.post("/persons/{person_id}/residence-changes", status_code=201, summary="Move management to another commune")
 async def move(person_id: UUID, body: ResidenceChangeIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
-    authorize(who, Action.MOVE)
     rt = runtime_of(request)
-    async with rt.engine.begin() as conn:
-        version = await parts(rt)[0].move(conn, who, str(person_id), body)
+    async with audit.attempt(rt.engine, who, "move", str(person_id)):
+        authorize(who, Action.MOVE)
+        async with rt.engine.begin() as conn:
+            version = await parts(rt)[0].move(conn, who, str(person_id), body)
     return {"person_id": str(person_id), "version": version, "commune_code": body.commune_code}
 
 
 @router.post("/persons/{person_id}/merges", summary="Merge a duplicate record into this one")
 async def merge(person_id: UUID, body: MergeIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
-    authorize(who, Action.MERGE)
     rt = runtime_of(request)
-    async with rt.engine.begin() as conn:
-        await parts(rt)[0].merge(conn, who, str(person_id), str(body.duplicate_id), body.merged_on)
+    async with audit.attempt(rt.engine, who, "merge", str(person_id)):
+        authorize(who, Action.MERGE)
+        async with rt.engine.begin() as conn:
+            await parts(rt)[0].merge(conn, who, str(person_id), str(body.duplicate_id), body.merged_on)
     return {"survivor_id": str(person_id), "duplicate_id": str(body.duplicate_id)}
 
 
 @router.post("/persons/{person_id}/death", status_code=201, summary="Record the person's death (closes the record)")
 async def death(person_id: UUID, body: DeathIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
-    authorize(who, Action.RECORD_DEATH)
     rt = runtime_of(request)
-    async with rt.engine.begin() as conn:
-        await parts(rt)[0].record_death(conn, who, str(person_id), body.died_on)
+    async with audit.attempt(rt.engine, who, "record_death", str(person_id)):
+        authorize(who, Action.RECORD_DEATH)
+        async with rt.engine.begin() as conn:
+            await parts(rt)[0].record_death(conn, who, str(person_id), body.died_on)
     return {"person_id": str(person_id), "died_on": body.died_on.isoformat()}
 
 
-@router.post("/persons/imports", status_code=202, summary="Import a police review list (CSV or XLSX)")
-async def submit_import(
-    who: CurrentPrincipal,
-    request: Request,
-    file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX, one row per person")],
-    recorded_on: Annotated[date | None, Form(description="legal date of the list; default today")] = None,
-    source: Annotated[Literal["police_review", "self_report", "health_referral"], Form()] = "police_review",
-) -> JSONResponse:
+@router.post(
+    "/persons/imports",
+    status_code=202,
+    summary="Import a police review list (CSV or XLSX)",
+    openapi_extra=multipart_body(
+        "CSV (UTF-8) or XLSX, one row per person", ImportForm.model_json_schema()["properties"]
+    ),
+)
+async def submit_import(who: CurrentPrincipal, request: Request) -> JSONResponse:
+    # no UploadFile or Form parameters: FastAPI would read and parse the whole body before this first line
     authorize(who, Action.IMPORT)
-    content = await file.read(MAX_UPLOAD + 1)
-    if len(content) > MAX_UPLOAD:
-        raise Invalid("the file is larger than 64 MiB; split the list", {"file": "too large"})
-    when = recorded_on or today()
+    upload = await read_upload(request)
+    form = form_fields(ImportForm, upload.fields)
+    when = form.recorded_on or today()
     if when > today():
         raise Invalid("recorded_on is in the future", {"recorded_on": "date is in the future (ngày trong tương lai)"})
     worker = parts(runtime_of(request))[1]
     try:
         import_id = await worker.submit(
-            who, file.filename or "upload", content, when, source, current_correlation_id() or str(uuid7())
+            who, upload.filename, upload.content, when, form.source, current_correlation_id() or str(uuid7())
         )
     except UnreadableFile as exc:
         raise Invalid(str(exc), {"file": str(exc)}) from None
@@ -186,7 +214,23 @@ async def import_report(import_id: UUID, who: CurrentPrincipal, request: Request
 async def audit_trail(
     who: CurrentPrincipal, request: Request, person_id: UUID | None = None, page: Page = 1, page_size: PageSize = 100
 ) -> dict[str, Any]:
-    authorize(who, Action.READ_AUDIT)
     rt = runtime_of(request)
-    async with rt.engine.connect() as conn:
-        return await read_audit(conn, parts(rt)[0], who, str(person_id) if person_id else None, page, page_size)
+    async with audit.attempt(rt.engine, who, "read_audit", str(person_id) if person_id else None):
+        authorize(who, Action.READ_AUDIT)
+        async with rt.engine.connect() as conn:
+            return await read_audit(conn, parts(rt)[0], who, str(person_id) if person_id else None, page, page_size)
+
+
+@router.get(
+    "/registration-attempts",
+    tags=["audit"],
+    summary="Registrations refused because the person is on record in your area (province and district officers)",
+)
+async def registration_attempts_in_area(
+    who: CurrentPrincipal, request: Request, page: Page = 1, page_size: PageSize = 100
+) -> dict[str, Any]:
+    rt = runtime_of(request)
+    async with audit.attempt(rt.engine, who, "read_registration_attempts"):
+        authorize(who, Action.READ_ATTEMPTS)
+        async with rt.engine.connect() as conn:
+            return await registration_attempts(conn, parts(rt)[0], who, page, page_size)

@@ -1,36 +1,28 @@
-"""The audit trail: every read of a person's file and every change, with who and when. Append-only in the database."""
+"""The registry's audit trail: every read and change of a person's file, and every refused or failed attempt.
+
+The table and its writing are the kernel's (shared/audit.py); here are the registry's uses of them.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from contextlib import AbstractAsyncContextManager
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.registry.tables import audit_log
+from services.registry.tables import persons
+from shared.audit import record, record_shown, refusals_audited
 from shared.auth import Principal
-from shared.logs import current_correlation_id
+
+__all__ = ["attempt", "record", "record_shown"]
 
 
-async def record(
-    conn: AsyncConnection,
-    who: Principal,
-    action: str,
-    person_id: str | None = None,
-    unit_code: str | None = None,
-    **detail: Any,
-) -> None:
-    """Write one audit entry inside the caller's transaction (no read or change without its entry)."""
-    await conn.execute(
-        audit_log.insert().values(
-            at=datetime.now(UTC),
-            sub=who.sub,
-            role=who.role.value,
-            unit=who.unit,
-            action=action,
-            person_id=person_id,
-            unit_code=unit_code,
-            detail=detail,
-            correlation_id=current_correlation_id(),
-        )
-    )
+async def _commune_of(conn: AsyncConnection, person_id: str) -> str | None:
+    return await conn.scalar(select(persons.c.commune_code).where(persons.c.person_id == person_id))
+
+
+def attempt(
+    engine: AsyncEngine, who: Principal, action: str, person_id: str | None = None
+) -> AbstractAsyncContextManager[None]:
+    """Around one request: a 403, 404, 409 or 429 leaves an entry with its reason, under the person's commune."""
+    return refusals_audited(engine, who, action, person_id, _commune_of)

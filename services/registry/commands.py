@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.registry import audit
 from services.registry.communes import check_commune
+from services.registry.dedupe import refuse_known_citizen
 from services.registry.domain.events import REGISTRY_EVENTS
 from services.registry.domain.person import Person
 from services.registry.projection import project
@@ -19,10 +20,11 @@ from services.registry.tables import identities, persons
 from services.registry.vault import Identity, Vault
 from shared.auth import Principal
 from shared.clock import today
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Forbidden, NotFound
 from shared.events import PendingEvent
 from shared.eventstore import EventStore
 from shared.ids import uuid7
+from shared.ratelimit import AccountLimit
 from shared.rules import RuleViolation
 from shared.units import AdminUnits
 
@@ -34,6 +36,7 @@ class Registry:
     store: EventStore
     units: AdminUnits
     vault: Vault
+    lookups: AccountLimit | None = None  # identity lookups per account, shared by every replica
 
     async def load(self, conn: AsyncConnection, person_id: str, who: Principal) -> Person:
         """The person as of their last event; 404 when unknown or outside the caller's area (no leak)."""
@@ -48,14 +51,20 @@ class Registry:
             raise Forbidden(f"commune {commune_code} is outside your area ({who.unit})")
 
     async def register(self, conn: AsyncConnection, who: Principal, new: NewPerson) -> tuple[str, list[str]]:
-        """Put a person on record; returns the new id and the ids of likely duplicates to review."""
+        """Put a person on record; returns the new id and the ids of likely duplicates to review.
+
+        Every check that needs no lookup comes first, so an invalid request never learns whether a citizen id
+        is on record; the lookup itself is counted against the caller's identity lookups.
+        """
         check_commune(self.units, new.commune_code, new.recorded_on)
         self.require_scope(who, new.commune_code)
-        citizen_key = self.vault.citizen_key(new.citizen_id)
-        await self._refuse_known_citizen(conn, citizen_key)
         pending = Person.register(
             new.commune_code, new.status, new.source, new.sex, new.date_of_birth, new.recorded_on, today()
         )
+        citizen_key = self.vault.citizen_key(new.citizen_id)
+        if citizen_key is not None:
+            await self.spend_lookup(who)
+        await refuse_known_citizen(conn, self.units, who, citizen_key, new.commune_code)
         person_id = str(uuid7())
         sealed = await self.store.append(conn, person_id, 0, pending, who.context())
         identity = Identity(
@@ -64,12 +73,17 @@ class Registry:
         try:
             async with conn.begin_nested():
                 await conn.execute(identities.insert(), [self.identity_row(person_id, identity, new.commune_code)])
-        except IntegrityError:
-            await self._refuse_known_citizen(conn, citizen_key)  # a concurrent registration won the race
+        except IntegrityError:  # a concurrent registration won the race
+            await refuse_known_citizen(conn, self.units, who, citizen_key, new.commune_code)
             raise
         await project(conn, sealed)
         await audit.record(conn, who, "register", person_id, new.commune_code, source=new.source)
         return person_id, await self.likely_duplicates(conn, person_id)
+
+    async def spend_lookup(self, who: Principal) -> None:
+        """Count one lookup by citizen id against the caller's account (429 past the limit)."""
+        if self.lookups is not None:
+            await self.lookups.spend(who.sub)
 
     def identity_row(self, person_id: str, identity: Identity, commune_code: str) -> dict[str, object]:
         return {
@@ -79,17 +93,6 @@ class Registry:
             "match_key": self.vault.match_key(identity.full_name, identity.date_of_birth, commune_code),
             "name_keys": self.vault.name_keys(identity.full_name),
         }
-
-    async def _refuse_known_citizen(self, conn: AsyncConnection, citizen_key: str | None) -> None:
-        if citizen_key is None:
-            return
-        existing = await conn.scalar(select(identities.c.person_id).where(identities.c.citizen_key == citizen_key))
-        if existing is not None:
-            raise Conflict(
-                f"a person with this citizen id is already on record: {existing}",
-                {"citizen_id": "already on record (Số CCCD đã có trong hồ sơ)"},
-                person_id=str(existing),
-            )
 
     async def likely_duplicates(self, conn: AsyncConnection, person_id: str) -> list[str]:
         """Open records with the same folded name, date of birth and commune, which `merge` can resolve."""

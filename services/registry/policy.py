@@ -17,6 +17,7 @@ class Action(StrEnum):
     RECORD_DEATH = "record_death"
     IMPORT = "import"
     READ_AUDIT = "read_audit"
+    READ_ATTEMPTS = "read_registration_attempts"  # refused registrations of persons in the area (dedupe.py)
 
 
 _OFFICIALS = {Role.COMMUNE_OFFICER, Role.COMMUNE_POLICE, Role.DISTRICT_OFFICER, Role.PROVINCE_OFFICER}
@@ -30,6 +31,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.RECORD_DEATH: frozenset({Role.COMMUNE_OFFICER, Role.COMMUNE_POLICE, Role.DISTRICT_OFFICER}),
     Action.IMPORT: frozenset(_OFFICIALS),
     Action.READ_AUDIT: frozenset({Role.AUDITOR}),
+    Action.READ_ATTEMPTS: frozenset({Role.PROVINCE_OFFICER, Role.DISTRICT_OFFICER, Role.AUDITOR}),
 }
 
 

@@ -6,6 +6,7 @@ It is a projection like any other: `rebuild` replays the event store into it fro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,6 +23,7 @@ from services.registry.tables import persons
 from shared.db import copy_rows
 from shared.events import Envelope
 from shared.eventstore import BULK_THRESHOLD
+from shared.notes import Notes, load_notes, with_legacy
 from shared.store_schema import events
 
 
@@ -33,9 +35,11 @@ async def project(conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
     elif fresh:
         await conn.execute(persons.insert(), [_registered_row(e) for e in fresh])
     done = {e.event_id for e in fresh}
+    determinations = [e.event_id for e in sealed if e.event_type == AddictionDetermined.event_type]
+    notes = await load_notes(conn, determinations)  # the facility's name lives here, not in the event
     for env in sealed:
         if env.event_id not in done:
-            await _apply(conn, env)
+            await _apply(conn, env, notes)
 
 
 def _registered_row(env: Envelope) -> dict[str, object]:
@@ -54,7 +58,7 @@ def _registered_row(env: Envelope) -> dict[str, object]:
     }
 
 
-async def _apply(conn: AsyncConnection, env: Envelope) -> None:
+async def _apply(conn: AsyncConnection, env: Envelope, notes: dict[UUID, Notes]) -> None:
     event = REGISTRY_EVENTS.decode(env)
     row = persons.c.person_id == env.stream_id
     values: dict[str, object] = {"version": env.stream_version}
@@ -66,7 +70,7 @@ async def _apply(conn: AsyncConnection, env: Envelope) -> None:
             entry = {
                 "result": event.result,
                 "determined_on": env.occurred_on.isoformat(),
-                "facility": event.facility,
+                "facility": with_legacy(env, notes, ("facility",)).get("facility", ""),
                 "form_number": event.form_number,
             }
             values |= {

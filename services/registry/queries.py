@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.registry import audit
 from services.registry.commands import Registry
-from services.registry.schemas import PersonOut, PersonPage
+from services.registry.dedupe import ELSEWHERE
+from services.registry.schemas import PersonOut, PersonPage, normalise_citizen_id
 from services.registry.tables import audit_log, identities, persons
+from shared.audit import read_trail
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 
@@ -57,9 +59,10 @@ async def search_persons(
     if status:
         conditions.append(persons.c.status == status)
     if q and q.strip():
-        digits = q.replace(" ", "")
-        if digits.isdigit() and len(digits) == 12:
-            conditions.append(identities.c.citizen_key == registry.vault.citizen_key(digits))
+        citizen_id = normalise_citizen_id(q)
+        if citizen_id is not None:
+            await registry.spend_lookup(who)  # a search by citizen id is an identity lookup
+            conditions.append(identities.c.citizen_key == registry.vault.citizen_key(citizen_id))
         else:
             conditions.append(identities.c.name_keys.contains(registry.vault.name_keys(q)))
     base = select(persons, identities.c.sealed).join(identities, identities.c.person_id == persons.c.person_id)
@@ -71,15 +74,9 @@ async def search_persons(
         .offset((page - 1) * page_size)
     )
     items = [_person_out(registry, r._mapping) for r in rows]
-    await audit.record(
-        conn,
-        who,
-        "search",
-        None,
-        commune_code or who.unit,
-        query={"commune_code": commune_code, "status": status, "q": bool(q)},
-        returned=[i.person_id for i in items],
-    )
+    query = {"commune_code": commune_code, "status": status, "q": bool(q), "page": page}  # never the words typed
+    shown: list[tuple[str, str, dict[str, Any]]] = [(i.person_id, i.commune_code, {}) for i in items]
+    await audit.record_shown(conn, who, "search", shown, commune_code or who.unit, query=query, total=total)
     return PersonPage(items=items, page=page, page_size=page_size, total=int(total or 0))
 
 
@@ -106,14 +103,21 @@ def _person_out(registry: Registry, row: Any) -> PersonOut:
 async def read_audit(
     conn: AsyncConnection, registry: Registry, who: Principal, person_id: str | None, page: int, page_size: int
 ) -> dict[str, Any]:
-    """Audit entries about records in the auditor's area, newest first."""
-    conditions: list[Any] = []
+    """Audit entries about records in the auditor's area, or made from it, newest first."""
+    return await read_trail(conn, registry.units.units_within(who.unit), person_id, page, page_size)
+
+
+async def registration_attempts(
+    conn: AsyncConnection, registry: Registry, who: Principal, page: int, page_size: int
+) -> dict[str, Any]:
+    """Registrations refused because the person is on record in the caller's area: who tried, from where, when.
+
+    The officer who tried was told nothing about the person; this is how the area that manages them finds out.
+    """
+    conditions: list[Any] = [audit_log.c.action == ELSEWHERE]
     area = registry.units.units_within(who.unit)
     if area is not None:
-        codes = sorted(area)
-        conditions.append(or_(audit_log.c.unit_code.in_(codes), audit_log.c.unit.in_(codes)))
-    if person_id:
-        conditions.append(audit_log.c.person_id == person_id)
+        conditions.append(audit_log.c.unit_code.in_(sorted(area)))
     rows = await conn.execute(
         select(audit_log)
         .where(*conditions)
@@ -121,8 +125,15 @@ async def read_audit(
         .limit(page_size)
         .offset((page - 1) * page_size)
     )
-    entries = [
-        {**dict(r._mapping), "at": r.at.isoformat(), "person_id": str(r.person_id) if r.person_id else None}
+    items = [
+        {
+            "at": r.at.isoformat(),
+            "person_id": str(r.person_id),
+            "commune_code": r.unit_code,
+            "attempted_by": {"sub": r.sub, "role": r.role, "unit": r.unit},
+            "attempted_commune": r.detail.get("attempted_commune"),
+            "correlation_id": r.correlation_id,
+        }
         for r in rows
     ]
-    return {"items": entries, "page": page, "page_size": page_size}
+    return {"items": items, "page": page, "page_size": page_size}

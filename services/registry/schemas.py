@@ -8,48 +8,60 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.registry.domain.events import DeterminationResult, Sex, Source, Status
 from shared.clock import today
+from shared.text import FreeText, Reference, free_text, normalise
 
 EARLIEST_BIRTH = date(1900, 1, 1)
-_CITIZEN_ID = re.compile(r"^\d{12}$")
-_COMMUNE = re.compile(r"^\d{5}$")
+_CITIZEN_ID = re.compile(r"[0-9]{12}")
+_COMMUNE = re.compile(r"[0-9]{5}")
+_FORMULA_START = ("=", "+", "-", "@")  # what a spreadsheet runs as a formula when a cell begins with it
 
 
-def _clean_text(value: str) -> str:
-    """Runs of whitespace as one space; a control character (a NUL, say) is refused, never stored."""
-    if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in value):
-        raise ValueError("must not contain control characters (không được chứa ký tự điều khiển)")
-    return " ".join(value.split())
+def normalise_citizen_id(value: str | None) -> str | None:
+    """The 12 ASCII digits of a citizen id as typed (full-width digits, spaces, dots, dashes allowed), or None.
+
+    The one form every lookup sees: the vault's blind index of '０２４…' and of '024 …' is that of '024…'.
+    """
+    if value is None:
+        return None
+    digits = re.sub(r"[\s.\-]", "", unicodedata.normalize("NFKC", value))
+    return digits if _CITIZEN_ID.fullmatch(digits) else None
 
 
 def _name(value: str) -> str:
-    value = _clean_text(value)
+    value = normalise(value)
     if not value:
         raise ValueError("full_name is required (Họ và tên không được để trống)")
     if any(ch.isdigit() for ch in value):
         raise ValueError("full_name must not contain digits (Họ và tên không được chứa chữ số)")
+    if value.startswith(_FORMULA_START):
+        raise ValueError(
+            "full_name must not begin with =, +, - or @ (Họ và tên không được bắt đầu bằng =, +, - hoặc @)"
+        )
     if len(value) > 120:
         raise ValueError("full_name is longer than 120 characters")
     return value
 
 
 def _citizen_id(value: str | None) -> str | None:
-    if value is None:
+    if value is None or not value.strip():
         return None
-    value = re.sub(r"[\s.-]", "", value)
-    if not value:
-        return None
-    if not _CITIZEN_ID.match(value):
-        raise ValueError("citizen_id must be exactly 12 digits (Số CCCD gồm đúng 12 chữ số)")
-    return value
+    normalised = normalise_citizen_id(value)
+    if normalised is None:
+        raise ValueError("citizen_id must be exactly 12 digits 0-9 (Số CCCD gồm đúng 12 chữ số 0-9)")
+    return normalised
+
+
+def _village(value: str | None) -> str | None:
+    return free_text(value) or None if value else None
 
 
 def _commune(value: str) -> str:
-    value = value.strip()
-    if not _COMMUNE.match(value):
+    value = unicodedata.normalize("NFKC", value).strip()
+    if not _COMMUNE.fullmatch(value):
         raise ValueError("commune_code must be a 5-digit GSO commune code (Mã xã gồm 5 chữ số)")
     return value
 
@@ -69,6 +81,7 @@ def _birth(value: date) -> date:
 FullName = Annotated[str, AfterValidator(_name)]
 CommuneCode = Annotated[str, AfterValidator(_commune)]
 PastDate = Annotated[date, AfterValidator(_not_future)]
+Village = Annotated[str | None, AfterValidator(_village)]
 
 
 class NewPerson(BaseModel):
@@ -81,31 +94,28 @@ class NewPerson(BaseModel):
     sex: Sex
     citizen_id: Annotated[str | None, AfterValidator(_citizen_id)] = None
     commune_code: CommuneCode
-    village: str | None = Field(default=None, max_length=200)
+    village: Village = Field(default=None, max_length=200)
     status: Status
     source: Source = "police_review"
     recorded_on: PastDate = Field(default_factory=today)
 
-    @field_validator("village")
-    @classmethod
-    def _village(cls, value: str | None) -> str | None:
-        return _clean_text(value) or None if value else None
-
 
 class DeterminationIn(BaseModel):
+    """A determination: the facility's name stays in the registry, the form number is a document reference."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     result: DeterminationResult
     determined_on: PastDate
-    facility: str = Field(min_length=1, max_length=200)
-    form_number: str = Field(min_length=1, max_length=60)
+    facility: FreeText = Field(min_length=1, max_length=200)
+    form_number: Reference = Field(min_length=1, max_length=60)
 
 
 class ResidenceChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     commune_code: CommuneCode
-    village: str | None = Field(default=None, max_length=200)
+    village: Village = Field(default=None, max_length=200)
     moved_on: PastDate
 
 

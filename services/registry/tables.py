@@ -5,7 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Column, Date, DateTime, Integer, LargeBinary, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
+from shared.audit import SEAL
+from shared.audit import audit_log as audit_log  # the registry's trail: shared/audit.py declares it
 from shared.migrations import Migration
+from shared.ratelimit import MIGRATION as RATE_LIMITS
 
 metadata = MetaData()
 
@@ -41,7 +44,8 @@ imports = Table(
     Column("import_id", UUID(as_uuid=False), primary_key=True),
     Column("file_sha256", Text, nullable=False),
     Column("filename", Text, nullable=False),
-    Column("content", LargeBinary, nullable=False),
+    Column("sealed_rows", LargeBinary),  # the rows as read, sealed by the vault, while the import runs; NULL after
+    Column("legacy_content", LargeBinary),  # a clear copy stored before migration 2; sealed or dropped at startup
     Column("actor", JSONB, nullable=False),
     Column("correlation_id", Text, nullable=False),
     Column("source", Text, nullable=False),
@@ -64,21 +68,6 @@ import_rows = Table(
     Column("row_key", Text, primary_key=True),
     Column("person_id", UUID(as_uuid=False), nullable=False),
     Column("import_id", UUID(as_uuid=False), nullable=False),
-)
-
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("sub", Text, nullable=False),
-    Column("role", Text, nullable=False),
-    Column("unit", Text, nullable=False),
-    Column("action", Text, nullable=False),
-    Column("person_id", UUID(as_uuid=False)),
-    Column("unit_code", Text),
-    Column("detail", JSONB, nullable=False),
-    Column("correlation_id", Text),
 )
 
 MIGRATIONS = [
@@ -156,4 +145,24 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
     ),
+    Migration(
+        "registry",
+        2,
+        "imports keep the rows they read sealed, and only while they run",
+        # SQL cannot seal: the clear copies move aside here and the import worker seals or drops them at startup
+        """
+ALTER TABLE imports RENAME COLUMN content TO legacy_content;
+ALTER TABLE imports ALTER COLUMN legacy_content DROP NOT NULL;
+ALTER TABLE imports ADD COLUMN sealed_rows BYTEA""",
+    ),
+    Migration(
+        "registry-audit",
+        1,
+        "the audit log sealed: owned by audit_owner, the service may only append and read",
+        # the province's and auditors' reads of refused registrations filter on the record's unit and the action
+        f"""
+CREATE INDEX audit_by_unit ON audit_log (unit_code, action, at);
+{SEAL}""",
+    ),
+    RATE_LIMITS,
 ]

@@ -45,6 +45,7 @@ class Vault:
             secret = DEV_KEY
         self._aead = AESGCM(_derive(secret, b"rehab-registry-identity-seal"))
         self._index_key = _derive(secret, b"rehab-registry-blind-index")
+        self._files = AESGCM(_derive(secret, b"rehab-registry-import-seal"))
 
     def seal(self, identity: Identity) -> bytes:
         nonce = os.urandom(12)
@@ -54,6 +55,15 @@ class Vault:
         clear = self._aead.decrypt(sealed[:12], sealed[12:], b"identity-v1")
         return Identity.model_validate(json.loads(clear))
 
+    def seal_file(self, content: bytes, reference: str) -> bytes:
+        """An uploaded list sealed for as long as its import runs, bound to `reference` (its import id)."""
+        nonce = os.urandom(12)
+        return nonce + self._files.encrypt(nonce, content, b"import-v1:" + reference.encode())
+
+    def open_file(self, sealed: bytes, reference: str) -> bytes:
+        """What `seal_file` sealed under `reference` (InvalidTag when it was sealed otherwise)."""
+        return self._files.decrypt(sealed[:12], sealed[12:], b"import-v1:" + reference.encode())
+
     def blind(self, *parts: str) -> str:
         """A keyed, irreversible index of `parts` (same input, same index; nothing to read back)."""
         message = "\x1f".join(parts).encode()
@@ -61,6 +71,10 @@ class Vault:
 
     def citizen_key(self, citizen_id: str | None) -> str | None:
         return self.blind("cccd", citizen_id) if citizen_id else None
+
+    def file_key(self, sha256: str) -> str:
+        """An uploaded file's keyed digest: the same file is recognised, a guessed list cannot be checked against it."""
+        return self.blind("import-file", sha256)
 
     def match_key(self, full_name: str, date_of_birth: date, commune_code: str) -> str:
         """Likely-same-person key: folded full name + date of birth + commune."""

@@ -7,8 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
@@ -16,13 +15,13 @@ from sqlalchemy import text
 from services.reporting.apply import SWAP_LOCK, topic_status
 from services.reporting.exports import to_csv, to_xlsx
 from services.reporting.facts import current
-from services.reporting.periods import parse_period
+from services.reporting.periods import parse_period, report_day
 from services.reporting.rebuild import Rebuild
 from services.reporting.reports import Reports
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.clock import today
-from shared.errors import Conflict, Forbidden
-from shared.kafka import ALL_TOPICS
+from shared.errors import Conflict, Forbidden, Invalid
+from shared.kafka import ALL_TOPICS, make_admin, make_consumer
 from shared.service import Runtime, runtime_of
 from shared.subscriber import consumer_group
 
@@ -53,6 +52,11 @@ async def reports_for(request: Request, who: Principal, unit_code: str) -> Async
     """Reports on the current generation, in one snapshot that a generation swap waits for."""
     require_role(who, *READERS)
     rt = runtime_of(request)
+    if not rt.units.exists(unit_code):  # only a code from the catalogue reaches a report, a cell or a file name
+        raise Invalid(
+            "unit_code is not a known administrative unit code (mã đơn vị hành chính không hợp lệ)",
+            {"unit_code": "unknown unit code (mã đơn vị không tồn tại)"},
+        )
     if not rt.units.is_within(unit_code, who.unit):
         raise Forbidden(f"unit {unit_code} is outside your area ({who.unit})")
     async with rt.engine.begin() as conn:
@@ -98,7 +102,7 @@ async def outstanding(
     who: CurrentPrincipal, request: Request, unit_code: str | None = None, as_of: date | None = None
 ) -> Any:
     async with reports_for(request, who, unit_code or who.unit) as reports:
-        return await reports.outstanding(unit_code or who.unit, as_of or today())
+        return await reports.outstanding(unit_code or who.unit, report_day(as_of or today()))
 
 
 @router.get("/reports/periodic", summary="The 6-month or annual report as JSON, CSV or XLSX (Vietnamese headings)")
@@ -112,7 +116,7 @@ async def periodic(
     unit = unit_code or who.unit
     async with reports_for(request, who, unit) as reports:
         report = await reports.periodic(unit, parse_period(period))
-    name = f"bao-cao-{unit}-{report['period']}"
+    name = f"bao-cao-{unit}-{report['period']}"  # a catalogue code and a rebuilt period label: nothing else
     if format == "csv":
         return Response(
             to_csv(report).encode("utf-8-sig"),
@@ -161,8 +165,8 @@ async def status(who: CurrentPrincipal, request: Request) -> Any:
 
 async def _lag(rt: Runtime) -> list[dict[str, Any]]:
     group = consumer_group("reporting", rt.settings.schema_name, SUBSCRIPTION)
-    admin = AIOKafkaAdminClient(bootstrap_servers=rt.settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=rt.settings.kafka_bootstrap)
+    admin = make_admin(rt.settings)
+    consumer = make_consumer(rt.settings)
     await admin.start()
     await consumer.start()
     try:

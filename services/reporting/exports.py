@@ -1,4 +1,8 @@
-"""The periodic report as CSV and XLSX, with Vietnamese headings an official reads without explanation."""
+"""The periodic report as CSV and XLSX, with Vietnamese headings an official reads without explanation.
+
+No cell can become a formula: CSV text passes `spreadsheet_cell` (a leading ' before = + - @), and XLSX text is
+written as a string cell, which openpyxl would otherwise store as a formula when it begins with '='.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+
+from shared.text import spreadsheet_cell
 
 INDICATOR_VI = {
     "compulsory_rehab_enrolments": "Số người cai nghiện bắt buộc",
@@ -96,9 +102,23 @@ def breakdown_rows(report: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+class _SafeWriter:
+    """A csv writer whose every cell is escaped: the one way this module writes CSV."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out)
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow([spreadsheet_cell(cell) for cell in row])
+
+    def writerows(self, rows: Any) -> None:
+        for row in rows:
+            self.writerow(list(row))
+
+
 def to_csv(report: dict[str, Any]) -> str:
     out = io.StringIO()
-    w = csv.writer(out)
+    w = _SafeWriter(out)
     w.writerow(
         [
             "Báo cáo",
@@ -178,6 +198,7 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append(row)
+        _no_formulas(sheet)
         for column, width in zip("ABCDEFG", (48, 14, 22, 16, 14, 14, 16), strict=False):
             sheet.column_dimensions[column].width = width
     stamp = datetime.fromisoformat(report["end"])  # fixed metadata: the same report gives the same bytes
@@ -185,6 +206,14 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return _fixed_zip(out.getvalue(), (stamp.year, stamp.month, stamp.day, 0, 0, 0))
+
+
+def _no_formulas(sheet: Any) -> None:
+    """Every text cell stays text: openpyxl types a string beginning with '=' as a formula unless told otherwise."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
 
 def _fixed_zip(content: bytes, when: tuple[int, int, int, int, int, int]) -> bytes:

@@ -8,7 +8,8 @@ from datetime import date
 
 from shared.rules import RuleViolation
 
-_PERIOD = re.compile(r"^(\d{4})(?:-H([12]))?$")
+_PERIOD = re.compile(r"([0-9]{4})(?:-H([12]))?")  # ASCII digits, matched whole: no CR/LF rides along
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # the years plans exist for (quotas: 2000-2100)
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,10 @@ class Period:
 
 
 def parse_period(text: str | None, as_of: date | None = None) -> Period:
-    """`2024`, `2024-H1`, `2024-H2`, or None with `as_of` (from 1 January of that year to `as_of`)."""
+    """`2024`, `2024-H1`, `2024-H2`, or None with `as_of` (from 1 January of that year to `as_of`).
+
+    The label is rebuilt from the parsed parts, so what reaches a file name or a header is only what was checked.
+    """
     if text is None:
         if as_of is None:
             raise RuleViolation(
@@ -39,22 +43,45 @@ def parse_period(text: str | None, as_of: date | None = None) -> Period:
                 "invalid",
                 "period",
             )
+        as_of = report_day(as_of)
         return Period(as_of.isoformat(), date(as_of.year, 1, 1), as_of)
-    match = _PERIOD.match(text.strip())
+    match = _PERIOD.fullmatch(text.strip(" "))
     if not match:
+        shown = text[:20].encode("unicode_escape").decode()  # a CR/LF is shown, not echoed
         raise RuleViolation(
             "bad_period",
-            f"period {text!r} is not one of 2024, 2024-H1, 2024-H2",
-            f"kỳ {text!r} không hợp lệ (2024, 2024-H1, 2024-H2)",
+            f"period '{shown}' is not one of 2024, 2024-H1, 2024-H2",
+            f"kỳ '{shown}' không hợp lệ (2024, 2024-H1, 2024-H2)",
             "invalid",
             "period",
         )
     year, half = int(match[1]), match[2]
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise RuleViolation(
+            "period_out_of_range",
+            f"the period's year must be between {FIRST_DAY.year} and {LAST_DAY.year}",
+            f"năm của kỳ báo cáo phải từ {FIRST_DAY.year} đến {LAST_DAY.year}",
+            "invalid",
+            "period",
+        )
     if half == "1":
-        return Period(text, date(year, 1, 1), date(year, 6, 30))
+        return Period(f"{year}-H1", date(year, 1, 1), date(year, 6, 30))
     if half == "2":
-        return Period(text, date(year, 7, 1), date(year, 12, 31))
-    return Period(text, date(year, 1, 1), date(year, 12, 31))
+        return Period(f"{year}-H2", date(year, 7, 1), date(year, 12, 31))
+    return Period(str(year), date(year, 1, 1), date(year, 12, 31))
+
+
+def report_day(day: date, field: str = "as_of") -> date:
+    """`day` if reports can be computed on it (2000-01-01 to 2100-12-31): no date arithmetic overflows then."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise RuleViolation(
+            "date_out_of_range",
+            f"{field} must be between {FIRST_DAY} and {LAST_DAY}",
+            f"{field} phải từ ngày {FIRST_DAY} đến ngày {LAST_DAY}",
+            "invalid",
+            field,
+        )
+    return day
 
 
 AGE_BANDS = (("<14", 0, 14), ("14-16", 14, 16), ("16-18", 16, 18), ("18-30", 18, 30), ("30+", 30, 200))

@@ -14,7 +14,6 @@ import logging
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -24,6 +23,7 @@ from services.reporting.facts import Facts, create_generation, drop_generation, 
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
 from shared.db import copy_rows
 from shared.events import Envelope, UnknownEventError
+from shared.kafka import make_admin, make_consumer
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("rehab.reporting.rebuild")
@@ -68,8 +68,8 @@ class Rebuild:
         try:
             started = asyncio.get_running_loop().time()
             f = facts(target)
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.settings.kafka_bootstrap,
+            consumer = make_consumer(
+                self.settings,
                 enable_auto_commit=False,
                 max_partition_fetch_bytes=8 * 1024 * 1024,
                 fetch_max_bytes=64 * 1024 * 1024,
@@ -112,7 +112,7 @@ class Rebuild:
                 )
 
     async def _partitions(self) -> list[TopicPartition]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        admin = make_admin(self.settings)
         await admin.start()
         try:
             described = await admin.describe_topics(list(self.topics))

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.db import make_engine
 from shared.events import Envelope
 from shared.ids import uuid7
-from shared.kafka import ensure_topics, make_producer
+from shared.kafka import ensure_topics, make_broker, make_producer
 from shared.migrations import Migration, migrate
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
@@ -80,7 +80,7 @@ async def record_applied(conn: AsyncConnection, env: Envelope) -> None:
 async def consuming(
     stack: Stack, handler: Callable[[AsyncConnection, Envelope], Awaitable[None]] = record_applied
 ) -> AsyncIterator[KafkaBroker]:
-    broker = KafkaBroker(stack.settings.kafka_servers)
+    broker = make_broker(stack.settings)
     attach(broker, stack.engine, Subscription(f"{stack.schema}-consumer", (stack.topic,), handler), 200, 2)
     await broker.start()
     try:

@@ -11,13 +11,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.events import CommandContext, Envelope, Event, PendingEvent
 from shared.eventstore import ConcurrencyError, EventStore
+from shared.kafka import make_consumer
 from tests.integration.conftest import Stack, consuming, record_applied, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,9 +158,7 @@ async def _topic_size(stack: Stack) -> int:
 
 
 async def _read_all(topic: str, stack: Stack) -> list[object]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=stack.settings.kafka_bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
+    consumer = make_consumer(stack.settings, topic, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     try:
         out: list[object] = []

@@ -7,7 +7,6 @@ import time
 from datetime import date
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -100,13 +99,7 @@ async def appends(engine: AsyncEngine, topic: str, total: int, base: float) -> N
 
 
 async def raw_producer(settings: ServiceSettings, topic: str, total: int) -> float:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        max_batch_size=256 * 1024,
-    )
+    producer = make_producer(settings, "bench-raw")
     await producer.start()
     value = b'{"event_type": "benchmarked", "payload": {"n": 1}}' * 8
     t = time.perf_counter()

@@ -11,14 +11,14 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from sqlalchemy import text
 
 from services.reporting.facts import MIGRATIONS, create_generation
 from services.reporting.rebuild import Rebuild
 from shared.db import make_engine
 from shared.ids import uuid7
-from shared.kafka import ALL_TOPICS, delete_topics, ensure_topics
+from shared.kafka import ALL_TOPICS, delete_topics, ensure_topics, make_consumer, make_producer
 from shared.migrations import migrate
 from shared.settings import ServiceSettings
 from shared.store_schema import KERNEL_MIGRATIONS
@@ -150,8 +150,8 @@ def lives(count: int, seed: int = 3) -> Any:
 
 
 async def produce(settings: ServiceSettings, count: int) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=1 << 20, compression_type=None, acks=1
+    producer = make_producer(
+        settings, "bench-produce", linger_ms=20, max_batch_size=1 << 20, acks=1, enable_idempotence=False
     )
     await producer.start()
     try:
@@ -169,8 +169,8 @@ async def produce(settings: ServiceSettings, count: int) -> None:
 
 
 async def raw_consume(settings: ServiceSettings) -> tuple[int, float]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+    consumer = make_consumer(
+        settings,
         enable_auto_commit=False,
         max_partition_fetch_bytes=8 << 20,
         fetch_max_bytes=64 << 20,

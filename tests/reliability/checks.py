@@ -14,11 +14,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
 from shared.db import make_engine
-from shared.kafka import CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC, partitions_of
+from shared.kafka import CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC, make_consumer, partitions_of
 from shared.settings import PlatformSettings, ServiceSettings
 from shared.testing import owner_dsn
 from tests.harness import System, token
@@ -120,7 +119,7 @@ async def _published(system: System) -> int:
 async def records_on(settings: PlatformSettings, topic: str) -> int:
     """How many records `topic` (a logical or physical name) holds, whatever they contain."""
     partitions = await partitions_of(settings, settings.topic(topic))
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = make_consumer(settings)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(partitions)

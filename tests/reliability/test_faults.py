@@ -19,14 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from shared.ids import uuid7
-from shared.kafka import ALL_TOPICS, CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC, dlq_topic
+from shared.kafka import ALL_TOPICS, CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC, dlq_topic, make_producer
 from tests.harness import ROOT, System
 from tests.reliability.checks import Outcome, records_on, settle
 from tests.reliability.conftest import RESULTS
-from tests.reliability.kafka_nodes import KafkaCluster
+from tests.reliability.kafka_nodes import KafkaCluster, free_base_port
 from tests.reliability.load import Load
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -59,7 +58,7 @@ async def system(tmp_path: Path) -> AsyncIterator[System]:
 
 @pytest.fixture
 async def kafka(tmp_path: Path) -> AsyncIterator[KafkaCluster]:
-    cluster = KafkaCluster(tmp_path / "kafka", 1, 19400)
+    cluster = KafkaCluster(tmp_path / "kafka", 1, free_base_port())
     try:
         await cluster.start()
         yield cluster
@@ -133,7 +132,7 @@ async def test_kafka_unreachable_for_a_minute(tmp_path: Path, kafka: KafkaCluste
 
 @pytest.mark.slow
 async def test_one_broker_of_three_killed(tmp_path: Path) -> None:
-    cluster = KafkaCluster(tmp_path / "kafka3", 3, 19410)
+    cluster = KafkaCluster(tmp_path / "kafka3", 3, free_base_port())
 
     async def kill_one(load: Load) -> None:
         await asyncio.sleep(4)
@@ -152,7 +151,7 @@ async def test_one_broker_of_three_killed(tmp_path: Path) -> None:
 
 async def test_poison_messages_go_to_the_dlq_and_consumption_goes_on(system: System) -> None:
     settings = system.settings
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = make_producer(settings, "test-poison", enable_idempotence=False)
     await producer.start()
 
     async def poison(load: Load) -> None:

@@ -15,17 +15,31 @@ def settings(**overrides: object) -> ServiceSettings:
     return ServiceSettings.for_service("quotas", **overrides)
 
 
+PRODUCTION = {
+    "env": "production",
+    "jwt_secret": SecretStr("p" * 40),
+    "metrics_token": SecretStr("m" * 32),
+    "kafka_username": "quotas",
+    "kafka_password": SecretStr("q" * 24),
+    "kafka_security_protocol": "SASL_SSL",
+}
+
+
 def test_production_refuses_to_start_with_the_development_secret_or_without_a_metrics_token() -> None:
     with pytest.raises(SystemExit, match="REHAB_JWT_SECRET"):
         create_app(spec(), settings(env="production", metrics_token=SecretStr("m" * 32)))
     with pytest.raises(SystemExit, match="REHAB_METRICS_TOKEN"):
-        create_app(spec(), settings(env="production", jwt_secret=SecretStr("p" * 40)))
+        create_app(spec(), settings(**{**PRODUCTION, "metrics_token": None}))
+    with pytest.raises(SystemExit, match="not as the admin"):
+        create_app(spec(), settings(**{**PRODUCTION, "kafka_username": "admin"}))
+    with pytest.raises(SystemExit, match="local default"):
+        create_app(spec(), settings(**{**PRODUCTION, "kafka_password": SecretStr("quotas-local")}))
+    with pytest.raises(SystemExit, match="SASL_SSL"):
+        create_app(spec(), settings(**{**PRODUCTION, "kafka_security_protocol": "SASL_PLAINTEXT"}))
 
 
 async def test_metrics_need_the_token_in_production_and_are_open_in_development() -> None:
-    prod = create_app(
-        spec(), settings(env="production", jwt_secret=SecretStr("p" * 40), metrics_token=SecretStr("m" * 32))
-    )
+    prod = create_app(spec(), settings(**PRODUCTION))
     dev = create_app(spec(), settings())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=prod), base_url="http://quotas") as http:
         assert (await http.get("/metrics")).status_code == 401

@@ -11,4 +11,10 @@ BEGIN
       EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', r, r);
     END IF;
   END LOOP;
+  -- audit_owner owns the audit trails (see schemas.sql): it cannot log in and no service role is its member,
+  -- so a service can append to its trail and read it, never rewrite it. rehab (the DBA) is a member.
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'audit_owner') THEN
+    CREATE ROLE audit_owner NOLOGIN;
+  END IF;
+  GRANT audit_owner TO rehab;
 END $$;

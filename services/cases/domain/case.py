@@ -13,6 +13,7 @@ from typing import Literal
 
 from services.cases.domain import refusals as no
 from services.cases.domain.events import (
+    DEATH_REASON,
     CaseAbsconded,
     CaseCompleted,
     CaseDroppedOut,
@@ -166,12 +167,12 @@ class Case:
             decided_on=decided_on,
             started_on=started_on,
             planned_months=planned_months if bounds is not None else None,
-            facility=facility,
             court_decision_number=court_decision_number,
             sex=person.sex,
             birth_year=person.birth_year,
         )
-        return [PendingEvent(event=event, occurred_on=started_on, unit_code=person.commune_code)]
+        notes = {"facility": facility} if facility else {}  # typed text stays in this service
+        return [PendingEvent(event=event, occurred_on=started_on, unit_code=person.commune_code, notes=notes)]
 
     def abscond(self, absconded_on: date, today: date) -> list[PendingEvent]:
         self._may("abscond", absconded_on, today, "absconded_on")
@@ -188,11 +189,11 @@ class Case:
         self._may("drop_out", dropped_on, today, "dropped_on")
         if self.modality == "compulsory":
             raise no.compulsory_cannot_drop_out()
-        return self._event(CaseDroppedOut(reason=reason), dropped_on)
+        return self._event(CaseDroppedOut(reason_given=bool(reason)), dropped_on, {"reason": reason})
 
     def terminate(self, terminated_on: date, reason: str, today: date) -> list[PendingEvent]:
         self._may("terminate", terminated_on, today, "terminated_on")
-        return self._event(CaseTerminated(reason=reason), terminated_on)
+        return self._event(CaseTerminated(cause="decision"), terminated_on, {"reason": reason})
 
     def complete(self, completed_on: date, certificate_number: str, rules: RuleBook, today: date) -> list[PendingEvent]:
         self._may("complete", completed_on, today, "completed_on")
@@ -233,10 +234,10 @@ class Case:
             starts_on=starts_on,
             months=legal,
             ends_on=add_months(starts_on, legal),
-            mentor=mentor,
+            mentor_named=True,
             days_waited=(decided_on - self.completed_on).days,
         )
-        return self._event(event, decided_on)
+        return self._event(event, decided_on, {"mentor": mentor})  # a named person: a note, never published
 
     def end_post_rehab(self, ended_on: date, certificate_number: str, today: date) -> list[PendingEvent]:
         self._may("end_post_rehab", ended_on, today, "ended_on")
@@ -258,7 +259,7 @@ class Case:
         if not self.is_open:
             return []
         on = max(died_on, self.last_on)
-        return self._event(CaseTerminated(reason="person died (recorded in the registry)"), on)
+        return self._event(CaseTerminated(cause="death"), on, {"reason": DEATH_REASON})
 
     def _may(self, action: str, on: date, today: date, field_name: str) -> None:
         if self.version == 0:
@@ -269,8 +270,8 @@ class Case:
         if on < self.last_on:
             raise no.before_last_event(field_name, on, self.last_on, self.history[-1][0])
 
-    def _event(self, event: Event, on: date) -> list[PendingEvent]:
-        return [PendingEvent(event=event, occurred_on=on, unit_code=self.commune_code)]
+    def _event(self, event: Event, on: date, notes: dict[str, str] | None = None) -> list[PendingEvent]:
+        return [PendingEvent(event=event, occurred_on=on, unit_code=self.commune_code, notes=notes or {})]
 
 
 ALLOWED: dict[str, frozenset[str]] = {

@@ -1,13 +1,19 @@
-"""The cases service's facts: one stream per treatment episode. Pseudonymous: a person id, never a name."""
+"""The cases service's facts: one stream per treatment episode. Pseudonymous: a person id, never a name.
+
+Typed text (a facility, a reason, a mentor's name) is not in any payload since schema v2: it is an event note kept
+in this service's database (shared/notes.py), and the event says only that it exists. The v1 upcasters drop it.
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from services.cases.domain.rules import Modality
-from shared.events import Event, EventRegistry
+from shared.events import Event, EventRegistry, JsonDict
 
 CASE_EVENTS = EventRegistry()
+DEATH_REASON = "person died (recorded in the registry)"  # what v1 termination events said for a death
 
 
 @CASE_EVENTS.register
@@ -15,6 +21,7 @@ class CaseEnrolled(Event):
     """A person began a treatment episode by decision (court decision for compulsory rehab)."""
 
     event_type = "case_enrolled"
+    schema_version = 2  # v2: the facility's name is a note
 
     person_id: str
     modality: Modality
@@ -22,10 +29,14 @@ class CaseEnrolled(Event):
     decided_on: date
     started_on: date
     planned_months: int | None
-    facility: str | None
     court_decision_number: str | None
     sex: str | None
     birth_year: int | None
+
+
+@CASE_EVENTS.upcaster("case_enrolled", 1)
+def _enrolled_without_facility(payload: JsonDict) -> JsonDict:
+    return {k: v for k, v in payload.items() if k != "facility"}
 
 
 @CASE_EVENTS.register
@@ -49,8 +60,15 @@ class CaseDroppedOut(Event):
     """The person left voluntary rehab or methadone treatment."""
 
     event_type = "case_dropped_out"
+    schema_version = 2  # v2: the reason is a note; the event says whether one was given
 
-    reason: str
+    reason_given: bool
+
+
+@CASE_EVENTS.upcaster("case_dropped_out", 1)
+def _dropout_without_reason(payload: JsonDict) -> JsonDict:
+    rest = {k: v for k, v in payload.items() if k != "reason"}
+    return {**rest, "reason_given": bool(payload.get("reason"))}
 
 
 @CASE_EVENTS.register
@@ -58,8 +76,15 @@ class CaseTerminated(Event):
     """The episode was ended by decision before completion (transfer to prison, illness, death...)."""
 
     event_type = "case_terminated"
+    schema_version = 2  # v2: the decision's reason is a note; `cause` is the code consumers need
 
-    reason: str
+    cause: Literal["decision", "death"]
+
+
+@CASE_EVENTS.upcaster("case_terminated", 1)
+def _termination_without_reason(payload: JsonDict) -> JsonDict:
+    rest = {k: v for k, v in payload.items() if k != "reason"}
+    return {**rest, "cause": "death" if payload.get("reason") == DEATH_REASON else "decision"}
 
 
 @CASE_EVENTS.register
@@ -77,14 +102,21 @@ class PostRehabStarted(Event):
     """The commune decided post-rehab management at the place of residence."""
 
     event_type = "post_rehab_started"
+    schema_version = 2  # v2: the mentor is a named person, so the name is a note
 
     decision_number: str
     decided_on: date
     starts_on: date
     months: int
     ends_on: date
-    mentor: str
+    mentor_named: bool
     days_waited: int
+
+
+@CASE_EVENTS.upcaster("post_rehab_started", 1)
+def _post_rehab_without_mentor(payload: JsonDict) -> JsonDict:
+    rest = {k: v for k, v in payload.items() if k != "mentor"}
+    return {**rest, "mentor_named": bool(payload.get("mentor"))}
 
 
 @CASE_EVENTS.register

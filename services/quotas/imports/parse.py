@@ -8,9 +8,10 @@ from typing import Any
 
 from services.quotas.hierarchy import unit_for_year
 from services.quotas.schemas import TargetIn
+from shared.limits import Limits
 from shared.rules import RuleViolation
 from shared.tabular import UnreadableFile, read_rows
-from shared.units import AdminUnits, fold
+from shared.units import AdminUnits, admin_units, fold
 
 APPENDIX = {
     "name": ("xa, thi tran", "xa, phuong, thi tran", "xa", "ten xa", "don vi"),
@@ -45,8 +46,16 @@ class ParsedTable:
     parents: dict[tuple[int, str], dict[str, int]] = field(default_factory=dict)  # (year, parent) -> totals
 
 
-def parse_plan_table(content: bytes, units: AdminUnits, year: int | None, parent: str | None) -> ParsedTable:
-    rows = [r for r in read_rows(content) if any(c not in (None, "") for c in r)]
+def parse_plan_file(content: bytes, year: int | None, parent: str | None, limits: Limits | None = None) -> ParsedTable:
+    """`parse_plan_table` in a worker process, which loads the admin units once for itself."""
+    return parse_plan_table(content, admin_units(), year, parent, limits)
+
+
+def parse_plan_table(
+    content: bytes, units: AdminUnits, year: int | None, parent: str | None, limits: Limits | None = None
+) -> ParsedTable:
+    """The plans a table holds, within `limits`."""
+    rows = [r for r in read_rows(content, limits) if any(c not in (None, "") for c in r)]
     if not rows:
         raise UnreadableFile("the file is empty")
     header = [fold(str(c or "")).strip(" :*") for c in rows[0]]

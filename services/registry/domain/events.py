@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from shared.events import Event, EventRegistry
+from shared.events import Event, EventRegistry, JsonDict
 
 Status = Literal["user", "addict"]
 Sex = Literal["male", "female"]
@@ -30,14 +30,24 @@ class PersonRegistered(Event):
 
 @REGISTRY_EVENTS.register
 class AddictionDetermined(Event):
-    """A licensed health facility determined whether the person is drug-dependent."""
+    """A licensed health facility determined whether the person is drug-dependent.
+
+    v2: the facility's name, typed free text, is an event note kept in the registry (shared/notes.py); the form
+    number is a validated document reference.
+    """
 
     event_type = "addiction_determined"
+    schema_version = 2
 
     result: DeterminationResult
-    facility: str
     form_number: str
     status: Status  # the person's status after the determination
+
+
+@REGISTRY_EVENTS.upcaster("addiction_determined", 1)
+def _determination_without_facility(payload: JsonDict) -> JsonDict:
+    """v1 carried the facility as typed; v2 keeps it off the bus (the registry reads the v1 text itself)."""
+    return {k: v for k, v in payload.items() if k != "facility"}
 
 
 @REGISTRY_EVENTS.register

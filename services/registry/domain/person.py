@@ -92,8 +92,9 @@ class Person:
         if determined_on > today:
             raise date_in_future("determined_on", "Ngày xác định")
         status: Status = "addict" if result == "addicted" else "user"
-        event = AddictionDetermined(result=result, facility=facility, form_number=form_number, status=status)
-        return [PendingEvent(event=event, occurred_on=determined_on, unit_code=self.commune_code)]
+        event = AddictionDetermined(result=result, form_number=form_number, status=status)
+        notes = {"facility": facility}  # typed text: kept in the registry, never published
+        return [PendingEvent(event=event, occurred_on=determined_on, unit_code=self.commune_code, notes=notes)]
 
     def change_residence(self, to_commune: str, moved_on: date, today: date) -> list[PendingEvent]:
         """Move the person's management to another commune."""

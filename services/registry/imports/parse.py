@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.registry.domain.events import Source
+from shared.limits import Limits
 from shared.tabular import UnreadableFile, read_rows
 from shared.units import fold
 
@@ -49,6 +56,15 @@ _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 
 
+class ImportForm(BaseModel):
+    """The form fields sent beside the file."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    recorded_on: date | None = Field(default=None, description="legal date of the list; default today")
+    source: Source = "police_review"
+
+
 @dataclass(frozen=True)
 class RawRow:
     number: int  # the row number an official sees in the spreadsheet (the header is row 1)
@@ -56,10 +72,10 @@ class RawRow:
 
 
 class PersonList:
-    """A parsed list: which field each column holds, and the data rows."""
+    """A list being read: which field each column holds, and the data rows, streamed."""
 
-    def __init__(self, content: bytes) -> None:
-        self._rows = read_rows(content)
+    def __init__(self, content: bytes, limits: Limits | None = None) -> None:
+        self._rows = read_rows(content, limits)
         header = next(self._rows, None)
         if header is None:
             raise UnreadableFile("the file is empty")
@@ -71,6 +87,29 @@ class PersonList:
                 continue  # blank lines in spreadsheets are noise, not errors
             values = {field: cells[i] if i < len(cells) else None for field, i in self.columns.items()}
             yield RawRow(number, normalise(values))
+
+
+def prepare(content: bytes, limits: Limits | None = None) -> tuple[int, bytes]:
+    """Read a whole list within the limits (in a worker process): its number of rows, and the rows packed.
+
+    What an import keeps while it runs is this, sealed: the rows as read (JSON lines, compressed), never the file.
+    """
+    packer = zlib.compressobj(1)
+    parts: list[bytes] = []
+    count = 0
+    for row in PersonList(content, limits).rows():
+        line = json.dumps([row.number, row.values], ensure_ascii=False, default=date.isoformat)
+        parts.append(packer.compress(line.encode() + b"\n"))
+        count += 1
+    parts.append(packer.flush())
+    return count, b"".join(parts)
+
+
+def unpack(packed: bytes) -> Iterator[RawRow]:
+    """The rows `prepare` packed (dates come back as ISO strings, which validation reads as dates)."""
+    for line in io.BytesIO(zlib.decompress(packed)):
+        number, values = json.loads(line)
+        yield RawRow(number, values)
 
 
 def _map_header(header: list[Any]) -> dict[str, int]:

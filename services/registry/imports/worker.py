@@ -3,6 +3,9 @@
 Each chunk's persons, events, outbox rows, audit entries and the import's progress commit in one transaction,
 so a process killed mid-file resumes after the last committed chunk and never creates a person twice. Every
 row has a blind key over its content, so the same row imported again (same file or another) creates nothing.
+The file is read once, in a worker process, within the limits; what the import keeps is its rows as read, sealed
+by the vault, and only until it ends. Checking rows and sealing identities run on a thread, so the event loop
+keeps serving while a list goes in.
 """
 
 from __future__ import annotations
@@ -11,81 +14,61 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from itertools import islice
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import Text, any_, cast, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import cast, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.registry import audit
 from services.registry.commands import Registry
-from services.registry.communes import check_commune
-from services.registry.domain.person import Person
-from services.registry.imports.parse import PersonList, RawRow
-from services.registry.projection import project
-from services.registry.schemas import NewPerson
-from services.registry.tables import audit_log, identities, import_rows, imports
-from services.registry.vault import Identity
+from services.registry.imports.chunk import Outcome, write_chunk
+from services.registry.imports.legacy import seal_clear_copies
+from services.registry.imports.parse import RawRow, prepare, unpack
+from services.registry.imports.rows import Checked, check_chunk
+from services.registry.tables import imports
 from shared.auth import Principal
-from shared.clock import today
-from shared.db import copy_rows
-from shared.events import CommandContext, Envelope, PendingEvent, seal
+from shared.events import CommandContext
 from shared.ids import uuid7
+from shared.limits import LimitExceeded, Limits, current_limits
+from shared.logs import set_correlation
 from shared.migrations import lock_key
-from shared.rules import RuleViolation
+from shared.offload import in_process, in_thread, start_processes
 from shared.tabular import UnreadableFile
-from shared.units import fold
 
 log = logging.getLogger("rehab.registry.imports")
 CHUNK = 1000
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A row that passed validation, with the event it will produce and its dedupe keys."""
-
-    raw: RawRow
-    person: NewPerson
-    pending: PendingEvent
-    row_key: str
-    citizen_key: str | None
-
-
-@dataclass
-class Outcome:
-    """What one chunk did, to be added to the import's report."""
-
-    created: list[tuple[RawRow, NewPerson, str]] = field(default_factory=list)
-    duplicates: int = 0
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    flagged: list[dict[str, Any]] = field(default_factory=list)
+UNFINISHED = ("queued", "running")
 
 
 class ImportWorker:
     """Accepts uploaded lists and works through them in the background, one chunk per transaction."""
 
-    def __init__(self, engine: AsyncEngine, registry: Registry, chunk: int = CHUNK) -> None:
+    def __init__(self, engine: AsyncEngine, registry: Registry, chunk: int = CHUNK, limits: Limits | None = None):
         self.engine, self.registry, self.chunk = engine, registry, chunk
+        self.limits = limits or current_limits()
         self._wake = asyncio.Event()
+        self._clear_copies_sealed = False
 
     async def submit(
         self, who: Principal, filename: str, content: bytes, recorded_on: date, source: str, correlation_id: str
     ) -> str:
-        """Check the file can be read and store it; processing starts at once in the background."""
-        listing = PersonList(content)  # raises UnreadableFile before anything is stored
-        total = sum(1 for _ in listing.rows())
+        """Read the list within the limits and store its rows sealed; processing starts in the background."""
+        total, packed = await in_process(prepare, content, self.limits)  # raises before anything is stored
         import_id = str(uuid7())
+        sealed = await in_thread(self.registry.vault.seal_file, packed, import_id)
         async with self.engine.begin() as conn:
             await conn.execute(
                 imports.insert().values(
                     import_id=import_id,
-                    file_sha256=hashlib.sha256(content).hexdigest(),
+                    file_sha256=self.registry.vault.file_key(hashlib.sha256(content).hexdigest()),
                     filename=filename,
-                    content=content,
+                    sealed_rows=sealed,
                     actor=who.model_dump(mode="json"),
                     correlation_id=correlation_id,
                     source=source,
@@ -103,10 +86,13 @@ class ImportWorker:
 
     async def run(self) -> None:
         """Work through queued and interrupted imports until cancelled."""
+        await start_processes()
         while True:
             try:
-                pending = await self._unfinished()
-                for import_id in pending:
+                if not self._clear_copies_sealed:
+                    await seal_clear_copies(self.engine, self.registry.vault, self.limits)
+                    self._clear_copies_sealed = True
+                for import_id in await self._unfinished():
                     await self.process(import_id)
             except asyncio.CancelledError:
                 raise
@@ -119,9 +105,7 @@ class ImportWorker:
     async def _unfinished(self) -> list[str]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(imports.c.import_id)
-                .where(imports.c.status.in_(("queued", "running")))
-                .order_by(imports.c.submitted_at)
+                select(imports.c.import_id).where(imports.c.status.in_(UNFINISHED)).order_by(imports.c.submitted_at)
             )
             return [str(r.import_id) for r in rows]
 
@@ -140,131 +124,51 @@ class ImportWorker:
     async def _process_locked(self, import_id: str) -> None:
         async with self.engine.connect() as conn:
             job = (await conn.execute(select(imports).where(imports.c.import_id == import_id))).one()
-        if job.status not in ("queued", "running"):
+        if job.status not in UNFINISHED:
             return
+        set_correlation(job.correlation_id)  # the audit entries and log lines of the import share the upload's id
         who = Principal.model_validate(job.actor)
         try:
-            rows = list(PersonList(job.content).rows())
-        except UnreadableFile as exc:
+            if job.sealed_rows is None:
+                raise UnreadableFile("the uploaded list is no longer stored; upload it again")
+            rows = unpack(await in_thread(self.registry.vault.open_file, job.sealed_rows, import_id))
+            await in_thread(_skip, rows, job.processed)  # what a previous process committed
+            await self._set(import_id, status="running")
+            ctx = CommandContext(actor=who.actor(), correlation_id=job.correlation_id)
+            done = job.processed
+            while chunk := await in_thread(_take, rows, self.chunk):
+                valid, rejected = await in_thread(check_chunk, self.registry, chunk, who, job.recorded_on, job.source)
+                await self._commit_chunk(import_id, valid, rejected, len(chunk), who, ctx)
+                done += len(chunk)
+                log.info("import %s: %d of %s rows", import_id, done, job.total)
+        except (UnreadableFile, LimitExceeded) as exc:
             await self._finish(import_id, "failed", str(exc))
             return
-        await self._set(import_id, status="running")
-        ctx = CommandContext(actor=who.actor(), correlation_id=job.correlation_id)
-        done = job.processed
-        while done < len(rows):
-            chunk = rows[done : done + self.chunk]
-            for attempt in range(3):
-                try:
-                    async with self.engine.begin() as conn:
-                        outcome = await self._chunk(conn, chunk, who, ctx, job.recorded_on, job.source, import_id)
-                        await self._record_progress(conn, import_id, len(chunk), outcome)
-                    break
-                except IntegrityError:
-                    if attempt == 2:
-                        raise
-                    log.info("import %s: a concurrent registration overlapped the chunk; retrying it", import_id)
-            done += len(chunk)
-            log.info("import %s: %d of %d rows", import_id, done, len(rows))
+        except InvalidTag:
+            await self._finish(import_id, "failed", "the stored file cannot be opened with this service's key")
+            return
         await self._finish(import_id, "done", None)
 
-    async def _chunk(
+    async def _commit_chunk(
         self,
-        conn: AsyncConnection,
-        chunk: list[RawRow],
+        import_id: str,
+        valid: list[Checked],
+        rejected: list[dict[str, Any]],
+        size: int,
         who: Principal,
         ctx: CommandContext,
-        recorded_on: date,
-        source: str,
-        import_id: str,
-    ) -> Outcome:
-        outcome = Outcome()
-        valid: list[Checked] = []
-        for raw in chunk:
-            checked, errors = self._validate(raw, who, recorded_on, source)
-            if checked is None:
-                outcome.rejected.append({"row": raw.number, "errors": errors})
-            else:
-                valid.append(checked)
-        known_rows = await _existing(conn, import_rows.c.row_key, import_rows.c.person_id, [v.row_key for v in valid])
-        known_citizens = await _existing(
-            conn, identities.c.citizen_key, identities.c.person_id, [v.citizen_key for v in valid if v.citizen_key]
-        )
-        sealed: list[Envelope] = []
-        vault_rows: list[dict[str, object]] = []
-        key_rows: list[dict[str, object]] = []
-        for checked in valid:
-            raw, person, row_key, citizen_key = checked.raw, checked.person, checked.row_key, checked.citizen_key
-            if row_key in known_rows or (citizen_key and citizen_key in known_citizens):
-                outcome.duplicates += 1
-                continue
-            person_id = str(uuid7())
-            sealed.append(seal(checked.pending, person_id, 1, ctx))
-            identity = Identity(
-                full_name=person.full_name,
-                date_of_birth=person.date_of_birth,
-                citizen_id=person.citizen_id,
-                village=person.village,
-            )
-            vault_rows.append(self.registry.identity_row(person_id, identity, person.commune_code))
-            key_rows.append({"row_key": row_key, "person_id": person_id, "import_id": import_id})
-            known_rows[row_key] = person_id
-            if citizen_key:
-                known_citizens[citizen_key] = person_id
-            outcome.created.append((raw, person, person_id))
-        if sealed:
-            await self.registry.store.append_sealed(conn, sealed)
-            await copy_rows(conn, identities, vault_rows)
-            await copy_rows(conn, import_rows, key_rows)
-            await project(conn, sealed)
-            await copy_rows(conn, audit_log, [_audit_row(who, e, ctx, import_id) for e in sealed])
-            outcome.flagged = await self._likely_duplicates(conn, outcome, vault_rows)
-        return outcome
-
-    def _validate(
-        self, raw: RawRow, who: Principal, recorded_on: date, source: str
-    ) -> tuple[Checked | None, dict[str, str]]:
-        values = {"recorded_on": recorded_on, "source": source, **raw.values}
-        try:
-            person = NewPerson.model_validate(values)
-        except ValidationError as exc:
-            errors: dict[str, str] = {}
-            for err in exc.errors():
-                name = ".".join(str(p) for p in err["loc"]) or "row"
-                errors.setdefault(name, str(err["msg"]).removeprefix("Value error, "))
-            return None, errors
-        try:
-            _check(self.registry, who, person)
-            [pending] = Person.register(
-                person.commune_code,
-                person.status,
-                person.source,
-                person.sex,
-                person.date_of_birth,
-                person.recorded_on,
-                today(),
-            )
-        except RuleViolation as exc:
-            return None, {exc.field or "row": exc.message}
-        vault = self.registry.vault
-        return Checked(raw, person, pending, _row_key(vault.blind, person), vault.citizen_key(person.citizen_id)), {}
-
-    async def _likely_duplicates(
-        self, conn: AsyncConnection, outcome: Outcome, vault_rows: list[dict[str, object]]
-    ) -> list[dict[str, Any]]:
-        keys = sorted({str(r["match_key"]) for r in vault_rows})
-        groups: dict[str, list[str]] = {}
-        for key, person_id in await conn.execute(
-            select(identities.c.match_key, identities.c.person_id).where(
-                identities.c.match_key == any_(cast(keys, ARRAY(Text)))
-            )
-        ):
-            groups.setdefault(key, []).append(str(person_id))
-        flagged = []
-        for (raw, _, person_id), vault_row in zip(outcome.created, vault_rows, strict=True):
-            others = [p for p in groups.get(str(vault_row["match_key"]), []) if p != person_id]
-            if others:
-                flagged.append({"row": raw.number, "person_id": person_id, "likely_duplicates": sorted(others)})
-        return flagged
+    ) -> None:
+        for attempt in range(3):
+            try:
+                async with self.engine.begin() as conn:
+                    outcome = await write_chunk(conn, self.registry, valid, who, ctx, import_id)
+                    outcome.rejected[:0] = rejected
+                    await self._record_progress(conn, import_id, size, outcome)
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                log.info("import %s: a concurrent registration overlapped the chunk; retrying it", import_id)
 
     async def _record_progress(self, conn: AsyncConnection, import_id: str, rows: int, outcome: Outcome) -> None:
         await conn.execute(
@@ -284,53 +188,15 @@ class ImportWorker:
             await conn.execute(update(imports).where(imports.c.import_id == import_id).values(**values))
 
     async def _finish(self, import_id: str, status: str, error: str | None) -> None:
-        await self._set(import_id, status=status, error=error, finished_at=datetime.now(UTC))
+        """The import's last state; its rows, even sealed, are dropped: nothing keeps a list once it is in."""
+        await self._set(import_id, status=status, error=error, finished_at=datetime.now(UTC), sealed_rows=None)
         log.info("import %s %s%s", import_id, status, f": {error}" if error else "")
 
 
-def _check(registry: Registry, who: Principal, person: NewPerson) -> None:
-    check_commune(registry.units, person.commune_code, person.recorded_on)
-    if not registry.units.is_within(person.commune_code, who.unit):
-        raise RuleViolation(
-            "outside_area",
-            f"commune {person.commune_code} is outside your area ({who.unit})",
-            f"xã {person.commune_code} nằm ngoài địa bàn của bạn ({who.unit})",
-            kind="forbidden",
-            field="commune_code",
-        )
+def _take(rows: Iterator[RawRow], count: int) -> list[RawRow]:
+    return list(islice(rows, count))
 
 
-def _row_key(blind: Any, p: NewPerson) -> str:
-    return str(
-        blind(
-            "row",
-            fold(p.full_name),
-            p.date_of_birth.isoformat(),
-            p.sex,
-            p.citizen_id or "",
-            p.commune_code,
-            fold(p.village or ""),
-            p.status,
-        )
-    )
-
-
-async def _existing(conn: AsyncConnection, key_col: Any, id_col: Any, keys: list[Any]) -> dict[str, str]:
-    if not keys:
-        return {}
-    rows = await conn.execute(select(key_col, id_col).where(key_col == any_(cast(keys, ARRAY(Text)))))
-    return {str(k): str(v) for k, v in rows}
-
-
-def _audit_row(who: Principal, env: Envelope, ctx: CommandContext, import_id: str) -> dict[str, object]:
-    return {
-        "at": env.recorded_at,
-        "sub": who.sub,
-        "role": who.role.value,
-        "unit": who.unit,
-        "action": "register",
-        "person_id": env.stream_id,
-        "unit_code": env.unit_code,
-        "detail": {"import_id": import_id, "source": "import"},
-        "correlation_id": ctx.correlation_id,
-    }
+def _skip(rows: Iterator[RawRow], count: int) -> None:
+    for _ in islice(rows, count):
+        pass

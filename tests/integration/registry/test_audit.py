@@ -46,7 +46,7 @@ async def test_every_read_and_every_change_has_one_entry_with_who_and_when(regis
         json={"commune_code": AN_BA, "moved_on": "2024-05-01"},
     )
     await ok("POST", f"/api/v1/persons/{pid}/death", district, json={"died_on": "2024-06-01"})
-    # refused attempts change nothing and read nothing: no entry
+    # a refused attempt changes nothing and reads nothing, but leaves an entry with its reason
     outside = registry.auth("commune_officer", TAY_YEN_TU, sub="hang-xom")
     assert (await http.get(f"/api/v1/persons/{pid}", headers=outside)).status_code == 404
 
@@ -58,20 +58,25 @@ async def test_every_read_and_every_change_has_one_entry_with_who_and_when(regis
         [
             ("register", "cong-an-xa-7", "commune_police", TAY_YEN_TU),
             ("read", "can-bo-huyen-7", "district_officer", SON_DONG),
+            ("search", "can-bo-huyen-7", "district_officer", SON_DONG),  # the search showed this person
             ("determine", "ttyt-7", "health_facility", SON_DONG),
             ("merge_kept", "can-bo-xa-7", "commune_officer", TAY_YEN_TU),
             ("move", "can-bo-huyen-7", "district_officer", SON_DONG),
             ("record_death", "can-bo-huyen-7", "district_officer", SON_DONG),
+            ("read_refused", "hang-xom", "commune_officer", TAY_YEN_TU),
         ]
     )
+    [refused] = [e for e in trail if e["action"] == "read_refused"]
+    assert refused["detail"]["status"] == 404 and refused["detail"]["reason"] == "not_found"
+    assert refused["unit_code"] == AN_BA  # filed under the person's commune: that area's auditors see it
     now = datetime.now(UTC)
     assert all(started <= datetime.fromisoformat(e["at"]) <= now for e in trail)
     assert all(e["correlation_id"] for e in trail)  # ties each entry to the request's events and log lines
     everyone = (await ok("GET", "/api/v1/audit", auditor, params={"page_size": 200}))["items"]
     assert isinstance(everyone, list)
     searches = [e for e in everyone if e["action"] == "search" and e["sub"] == "can-bo-huyen-7"]
-    assert len(searches) == 1
-    assert [e["action"] for e in everyone if e["person_id"] == twin] == ["merge_closed", "register"]
+    assert sorted(e["person_id"] for e in searches) == sorted([pid, twin])  # one entry per person shown
+    assert [e["action"] for e in everyone if e["person_id"] == twin] == ["merge_closed", "search", "register"]
 
 
 async def test_no_endpoint_alters_the_trail(registry: ServiceClient) -> None:

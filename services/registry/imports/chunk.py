@@ -1,0 +1,149 @@
+"""Writing one chunk of an import: new persons created, known ones counted or refused without disclosure.
+
+A row whose citizen id (or whole content) is already on record counts as a duplicate when that person is managed
+inside the caller's area; outside it, the row is refused with the same words whoever the person is and wherever
+they live, and the probe is audited against that person as a refused registration (the auditors and province
+officers of that area see who asked), because a "duplicate" there would answer "is this citizen id on the
+registry?" for the whole country.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Text, any_, cast, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.registry import audit
+from services.registry.commands import Registry
+from services.registry.dedupe import ELSEWHERE
+from services.registry.imports.rows import ON_RECORD_ELSEWHERE, Checked
+from services.registry.projection import project
+from services.registry.tables import audit_log, identities, import_rows, persons
+from services.registry.vault import Identity
+from shared.auth import Principal
+from shared.db import copy_rows
+from shared.events import CommandContext, Envelope, seal
+from shared.ids import uuid7
+from shared.offload import in_thread
+
+
+@dataclass
+class Outcome:
+    """What one chunk did, to be added to the import's report."""
+
+    created: list[tuple[Checked, str]] = field(default_factory=list)
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    flagged: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def write_chunk(
+    conn: AsyncConnection, registry: Registry, valid: list[Checked], who: Principal, ctx: CommandContext, import_id: str
+) -> Outcome:
+    """Create the chunk's new persons; count the ones on record in the caller's area, refuse (and audit) the rest."""
+    outcome = Outcome()
+    known_rows = await _known(conn, import_rows.c.row_key, import_rows.c.person_id, [v.row_key for v in valid])
+    known_citizens = await _known(
+        conn, identities.c.citizen_key, identities.c.person_id, [v.citizen_key for v in valid if v.citizen_key]
+    )
+    sealed: list[Envelope] = []
+    key_rows: list[dict[str, object]] = []
+    for checked in valid:
+        by_citizen = known_citizens.get(checked.citizen_key) if checked.citizen_key else None
+        known = by_citizen or known_rows.get(checked.row_key)
+        if known is not None:
+            person_id, commune = known
+            if commune is not None and registry.units.is_within(commune, who.unit):
+                outcome.duplicates += 1
+            else:
+                where = "citizen_id" if by_citizen else "row"
+                outcome.rejected.append({"row": checked.raw.number, "errors": {where: ON_RECORD_ELSEWHERE}})
+                await audit.record(  # as a refused registration: the province's list of attempts shows it
+                    conn,
+                    who,
+                    ELSEWHERE,
+                    person_id,
+                    commune,
+                    attempted_commune=checked.person.commune_code,
+                    import_id=import_id,
+                    row=checked.raw.number,
+                    matched_on=where,
+                )
+            continue
+        person_id = str(uuid7())
+        sealed.append(seal(checked.pending, person_id, 1, ctx))
+        key_rows.append({"row_key": checked.row_key, "person_id": person_id, "import_id": import_id})
+        known_rows[checked.row_key] = (person_id, checked.person.commune_code)
+        if checked.citizen_key:
+            known_citizens[checked.citizen_key] = (person_id, checked.person.commune_code)
+        outcome.created.append((checked, person_id))
+    if sealed:
+        vault_rows = await in_thread(_identity_rows, registry, outcome.created)
+        await registry.store.append_sealed(conn, sealed)
+        await copy_rows(conn, identities, vault_rows)
+        await copy_rows(conn, import_rows, key_rows)
+        await project(conn, sealed)
+        await copy_rows(conn, audit_log, [_audit_row(who, e, ctx, import_id) for e in sealed])
+        outcome.flagged = await _likely_duplicates(conn, outcome, vault_rows)
+    return outcome
+
+
+def _identity_rows(registry: Registry, created: list[tuple[Checked, str]]) -> list[dict[str, object]]:
+    rows = []
+    for checked, person_id in created:
+        p = checked.person
+        identity = Identity(
+            full_name=p.full_name, date_of_birth=p.date_of_birth, citizen_id=p.citizen_id, village=p.village
+        )
+        rows.append(registry.identity_row(person_id, identity, p.commune_code))
+    return rows
+
+
+async def _likely_duplicates(
+    conn: AsyncConnection, outcome: Outcome, vault_rows: list[dict[str, object]]
+) -> list[dict[str, Any]]:
+    keys = sorted({str(r["match_key"]) for r in vault_rows})
+    groups: dict[str, list[str]] = {}
+    for key, person_id in await conn.execute(
+        select(identities.c.match_key, identities.c.person_id).where(
+            identities.c.match_key == any_(cast(keys, ARRAY(Text)))
+        )
+    ):
+        groups.setdefault(key, []).append(str(person_id))
+    flagged = []
+    for (checked, person_id), vault_row in zip(outcome.created, vault_rows, strict=True):
+        others = [p for p in groups.get(str(vault_row["match_key"]), []) if p != person_id]
+        if others:
+            flagged.append({"row": checked.raw.number, "person_id": person_id, "likely_duplicates": sorted(others)})
+    return flagged
+
+
+async def _known(
+    conn: AsyncConnection, key_col: Any, id_col: Any, keys: list[Any]
+) -> dict[str, tuple[str, str | None]]:
+    """The person each known key belongs to, with the commune that person is managed in now."""
+    if not keys:
+        return {}
+    rows = await conn.execute(
+        select(key_col, id_col, persons.c.commune_code)
+        .outerjoin(persons, persons.c.person_id == id_col)
+        .where(key_col == any_(cast(keys, ARRAY(Text))))
+    )
+    return {str(k): (str(p), c) for k, p, c in rows}
+
+
+def _audit_row(who: Principal, env: Envelope, ctx: CommandContext, import_id: str) -> dict[str, object]:
+    return {
+        "at": env.recorded_at,
+        "sub": who.sub,
+        "role": who.role.value,
+        "unit": who.unit,
+        "action": "register",
+        "person_id": env.stream_id,
+        "unit_code": env.unit_code,
+        "detail": {"import_id": import_id, "source": "import"},
+        "correlation_id": ctx.correlation_id,
+    }
