@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export UV_PROJECT_ENVIRONMENT ?= $(CURDIR)/.local/venv
 PY := $(UV_PROJECT_ENVIRONMENT)/bin/python
 
-.PHONY: up down platform python test test-reliability bench lint status
+.PHONY: up down platform python unit test test-reliability bench lint status
 
 python:
 	@deploy/local/python.sh
@@ -29,6 +29,10 @@ lint: python
 	$(PY) -m ruff format --check shared services tests deploy
 	$(PY) -m mypy shared services deploy/local/demo.py
 	$(UV_PROJECT_ENVIRONMENT)/bin/lint-imports
+
+# The unit tests alone: no Kafka, no PostgreSQL, no network (a few seconds).
+unit: python
+	$(PY) -m pytest -q tests/unit
 
 test: platform lint
 	deploy/local/promtool.sh

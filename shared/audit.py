@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, Table, Text, or_, select
+from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, Table, Text, func, or_, select, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -26,41 +26,27 @@ from shared.eventstore import ConcurrencyError
 from shared.logs import current_correlation_id
 from shared.rules import RuleViolation
 
-audit_log = Table(
-    "audit_log",
-    MetaData(),
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("sub", Text, nullable=False),
-    Column("role", Text, nullable=False),
-    Column("unit", Text, nullable=False),
-    Column("action", Text, nullable=False),
-    Column("person_id", UUID(as_uuid=False)),
-    Column("unit_code", Text),  # the unit of the record concerned: its auditors, and the province's, see the entry
-    Column("detail", JSONB, nullable=False),
-    Column("correlation_id", Text),
-)
 
-AUDIT_LOG_DDL = """
-CREATE TABLE audit_log (
-    id             BIGSERIAL PRIMARY KEY,
-    at             TIMESTAMPTZ NOT NULL DEFAULT now(),
-    sub            TEXT NOT NULL,
-    role           TEXT NOT NULL,
-    unit           TEXT NOT NULL,
-    action         TEXT NOT NULL,
-    person_id      UUID,
-    unit_code      TEXT,
-    detail         JSONB NOT NULL DEFAULT '{}',
-    correlation_id TEXT
-);
-CREATE INDEX audit_by_person ON audit_log (person_id, at)"""
+def audit_log_table(metadata: MetaData) -> Table:
+    """The audit log's declaration in a service's metadata (its migration seals it: see the module docstring)."""
+    return Table(
+        "audit_log",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("sub", Text, nullable=False),
+        Column("role", Text, nullable=False),
+        Column("unit", Text, nullable=False),
+        Column("action", Text, nullable=False),
+        Column("person_id", UUID(as_uuid=False)),
+        Column("unit_code", Text),  # the unit of the record concerned: its auditors, and the province's, see it
+        Column("detail", JSONB, nullable=False, server_default=text("'{}'")),
+        Column("correlation_id", Text),
+        Index("audit_by_person", "person_id", "at"),
+    )
 
-# The last step of a service's audit migration: the table changes hands, so nothing may alter it afterwards.
-SEAL = """
-DO $$ BEGIN IF to_regprocedure('rehab_audit.seal(regclass)') IS NULL THEN
-RAISE EXCEPTION 'no rehab_audit.seal() here: run deploy/local/postgres/*.sql as a superuser'; END IF; END $$;
-SELECT rehab_audit.seal('audit_log')"""  # no ";\n" inside the DO block: migrations split there
+
+audit_log = audit_log_table(MetaData())  # what this module reads and writes; the columns are the same everywhere
 
 AUDITED_FAILURES = frozenset({403, 404, 409, 429})
 Locate = Callable[[AsyncConnection, str], Awaitable[str | None]]

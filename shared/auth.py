@@ -115,10 +115,18 @@ def require_role(who: Principal, *roles: Role) -> None:
 
 
 def in_scope(who: Principal, unit_code: str, units: AdminUnits, on: date | None = None) -> bool:
-    """True when the record's unit lies in the caller's unit subtree."""
+    """True when the record's unit lies in the caller's unit subtree: the one area check of every service."""
     return units.is_within(unit_code, who.unit, on)
 
 
-def require_scope(who: Principal, unit_code: str, units: AdminUnits, on: date | None = None) -> None:
-    if not in_scope(who, unit_code, units, on):
-        raise Forbidden(f"unit {unit_code} is outside your area ({who.unit})")
+def require_scope(
+    who: Principal,
+    unit_code: str,
+    units: AdminUnits,
+    *,
+    noun: str = "unit",
+    refusal: Exception | None = None,
+) -> None:
+    """Refuse a unit outside the caller's area: 403 by default, or `refusal` (a 404, so existence does not leak)."""
+    if not in_scope(who, unit_code, units):
+        raise refusal or Forbidden(f"{noun} {unit_code} is outside your area ({who.unit})")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Table
@@ -26,13 +25,6 @@ def make_engine(dsn: str, schema: str, pool_size: int = 10, application_name: st
             "command_timeout": 60,
         },
     )
-
-
-@asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One unit of work: commits when the block ends, rolls back on any exception."""
-    async with engine.begin() as conn:
-        yield conn
 
 
 # SQLSTATEs of a server that is going away or not there yet: connection exceptions (class 08), admin or crash

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aiokafka.structs import OffsetAndMetadata
 
-from shared.kafka import dlq_topic, make_consumer, make_producer, partitions_of
+from shared.kafka import dlq_topic, make_consumer, make_producer, partitions_of, read_to_end
 from shared.settings import PlatformSettings
 
 REPLAY_GROUP = "rehab-dlq-replay"
@@ -46,30 +46,22 @@ async def _scan(settings: PlatformSettings, topic: str, visit: Callable[..., obj
         ends = await consumer.end_offsets(partitions)
         done = {tp: (await consumer.committed(tp)) or 0 for tp in partitions}
         await consumer.seek_to_beginning(*partitions)
-        pending = {tp for tp in partitions if ends[tp] > 0}
-        while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=500)
-            for tp, messages in batch.items():
-                for m in messages:
-                    if m.offset >= ends[tp]:
-                        continue
-                    headers = {k: v.decode(errors="replace") for k, v in m.headers or ()}
-                    replayed = m.offset < done[tp]
-                    parked.append(
-                        Parked(
-                            tp.partition,
-                            m.offset,
-                            headers.get("x-original-topic", topic),
-                            headers.get("x-consumer", "?"),
-                            headers.get("x-error", "?"),
-                            replayed,
-                        )
+        async for tp, messages in read_to_end(consumer, partitions, ends):
+            for m in messages:
+                headers = {k: v.decode(errors="replace") for k, v in m.headers or ()}
+                replayed = m.offset < done[tp]
+                parked.append(
+                    Parked(
+                        tp.partition,
+                        m.offset,
+                        headers.get("x-original-topic", topic),
+                        headers.get("x-consumer", "?"),
+                        headers.get("x-error", "?"),
+                        replayed,
                     )
-                    if visit is not None and not replayed:
-                        await visit(m, headers)  # type: ignore[misc]
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
+                )
+                if visit is not None and not replayed:
+                    await visit(m, headers)  # type: ignore[misc]
         progress = {tp: OffsetAndMetadata(ends[tp], "") for tp in partitions if ends[tp] > done[tp]}
         if visit is not None and progress:
             await consumer.commit(progress)

@@ -48,10 +48,6 @@ class Invalid(AppError):
     status, code = 422, "invalid"
 
 
-class Unavailable(AppError):
-    status, code = 503, "unavailable"
-
-
 _RULE_STATUS = {"conflict": 409, "invalid": 422, "not_found": 404, "forbidden": 403}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAuthorizationFailedError, for_code
 from aiokafka.helpers import create_ssl_context
+from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
@@ -179,3 +180,27 @@ async def partitions_of(settings: PlatformSettings, topic: str) -> list[TopicPar
     if any(t["error_code"] == TopicAuthorizationFailedError.errno for t in described):
         raise TopicAuthorizationFailedError(topic)  # not an empty topic: one this user may not see
     return [TopicPartition(topic, p["partition"]) for t in described for p in t["partitions"]]
+
+
+async def read_to_end(
+    consumer: AIOKafkaConsumer,
+    partitions: Iterable[TopicPartition],
+    ends: dict[TopicPartition, int] | None = None,
+    **fetch: Any,
+) -> AsyncIterator[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]]:
+    """Batches of the assigned `partitions` from the consumer's positions up to `ends` (read now when not given).
+
+    Records that arrive after the end offsets were read are left for the next reader: a replay, a scan or a
+    test sees the topic as it was when it started. `fetch` goes to `getmany` (max_records, timeout_ms).
+    """
+    wanted = list(partitions)
+    ends = ends if ends is not None else await consumer.end_offsets(wanted)
+    pending = {tp for tp in wanted if await consumer.position(tp) < ends[tp]}
+    fetch.setdefault("timeout_ms", 500)
+    while pending:
+        batch = await consumer.getmany(*pending, **fetch)
+        for tp, messages in batch.items():
+            yield tp, [m for m in messages if m.offset < ends[tp]]
+        for tp in list(pending):
+            if await consumer.position(tp) >= ends[tp]:
+                pending.discard(tp)

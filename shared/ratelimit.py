@@ -20,27 +20,20 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.errors import AppError
-from shared.migrations import Migration
 
-rate_limits = Table(
-    "rate_limits",
-    MetaData(),
-    Column("key", Text, primary_key=True),
-    Column("state", ARRAY(BigInteger), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
 
-MIGRATION = Migration(
-    "rate-limits",
-    1,
-    "per-account rate-limit state, shared by every replica",
-    """
-CREATE TABLE rate_limits (
-    key        TEXT PRIMARY KEY,
-    state      BIGINT[] NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-)""",
-)
+def rate_limits_table(metadata: MetaData) -> Table:
+    """The limits' state in a service's metadata: one row per account and limit."""
+    return Table(
+        "rate_limits",
+        metadata,
+        Column("key", Text, primary_key=True),
+        Column("state", ARRAY(BigInteger), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+rate_limits = rate_limits_table(MetaData())  # what the store reads and writes
 
 LIMITED = Counter(
     "rehab_rate_limited_total", "Requests refused because an account went past a limit", ["service", "limit"]

@@ -11,13 +11,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.eventstore import OUTBOX_CHANNEL
 from shared.logs import one_line
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, PUBLISH_LATENCY, RELAY_ERRORS, RELAY_LEADER
 from shared.migrations import lock_key
@@ -26,10 +29,11 @@ from shared.store_schema import outbox
 log = logging.getLogger("rehab.relay")
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
+IN_FLIGHT = 3  # batches sent and awaiting their acks and marks while the next is read: marking 1,000 rows is slow
 
 
 class OutboxRelay:
-    """Moves outbox rows to Kafka; run() loops until stopped, publish_batch() does one step."""
+    """Moves outbox rows to Kafka: run() loops until stopped, drain() until caught up, publish_batch() one step."""
 
     def __init__(
         self,
@@ -48,6 +52,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.is_leader = False
+        self._channel = OUTBOX_CHANNEL
 
     def wake(self) -> None:
         """Tell the relay new rows were committed, so it does not wait for its next poll."""
@@ -82,40 +87,71 @@ class OutboxRelay:
         await self._close_producer()
 
     async def _lead(self, lock_conn: AsyncConnection) -> None:
-        last_check = time.monotonic()
-        while not self._stopping.is_set():
-            published = await self.publish_batch()
-            if published >= self.batch_size:
-                continue
-            if time.monotonic() - last_check > 5:  # is the lock's connection still alive?
-                await lock_conn.execute(text("SELECT 1"))
-                last_check = time.monotonic()
-            await self._sleep(self.idle_seconds)
+        async with self._listening(lock_conn):
+            last_check = time.monotonic()
+            while not self._stopping.is_set():
+                await self.drain()
+                if time.monotonic() - last_check > 5:  # is the lock's (and the listener's) connection still alive?
+                    await lock_conn.execute(text("SELECT 1"))
+                    await lock_conn.rollback()  # a session inside a transaction gets no notifications
+                    last_check = time.monotonic()
+                await self._sleep(self.idle_seconds)  # the poll is the fallback for a missed notification
+
+    @contextlib.asynccontextmanager
+    async def _listening(self, lock_conn: AsyncConnection) -> AsyncIterator[None]:
+        """LISTEN on the leader's own connection: every commit of an append calls wake(), so no row waits a poll."""
+        channel = self._channel
+        driver: Any = (await lock_conn.get_raw_connection()).driver_connection
+        await driver.add_listener(channel, self._notified)
+        try:
+            yield
+        finally:
+            if not driver.is_closed():  # the connection goes back to the pool: it must not listen there
+                with contextlib.suppress(Exception):
+                    await driver.remove_listener(channel, self._notified)
+
+    def _notified(self, *_: object) -> None:
+        self.wake()
 
     async def publish_batch(self) -> int:
         """Publish up to batch_size pending rows in id order, then mark them; returns how many."""
+        rows = await self._pending()
+        return await self._settle(rows, await self._send(rows))
+
+    async def drain(self) -> int:
+        """Publish until a batch comes back short; later batches are read and sent while earlier ones are marked.
+
+        Each batch holds only ids above the previous one's, so nothing is sent twice; a row committed late with a
+        lower id is found by the next drain, which starts from the lowest pending id again.
+        """
+        total, after, settling = 0, None, deque[asyncio.Future[int]]()
+        try:
+            while True:
+                rows = await self._pending(after)
+                settling.append(asyncio.ensure_future(self._settle(rows, await self._send(rows))))
+                while settling and (len(settling) > IN_FLIGHT or len(rows) < self.batch_size):
+                    total += await settling.popleft()
+                if len(rows) < self.batch_size:
+                    return total
+                after = rows[-1].id
+        finally:  # a failure mid-drain: let the batches in flight finish or fail on their own
+            await asyncio.gather(*settling, return_exceptions=True)
+
+    async def _pending(self, after: int | None = None) -> list[Any]:
+        query = select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers, outbox.c.created_at)
+        query = query.where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(self.batch_size)
+        if after is not None:
+            query = query.where(outbox.c.id > after)
         async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(
-                        outbox.c.id,
-                        outbox.c.topic,
-                        outbox.c.key,
-                        outbox.c.value,
-                        outbox.c.headers,
-                        outbox.c.created_at,
-                    )
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            rows = list((await conn.execute(query)).all())
             await conn.rollback()
+        return rows
+
+    async def _send(self, rows: list[Any]) -> list[asyncio.Future[Any]]:
         if not rows:
-            OUTBOX_BACKLOG.labels(self.service).set(0)
-            return 0
+            return []
         producer = await self._ensure_producer()
-        futures = [
+        return [
             await producer.send(
                 self.topic_of(r.topic),
                 value=r.value,
@@ -124,18 +160,25 @@ class OutboxRelay:
             )
             for r in rows
         ]
+
+    async def _settle(self, rows: list[Any], futures: list[asyncio.Future[Any]]) -> int:
+        """Wait for Kafka to acknowledge every row, then mark them; returns how many."""
+        if not rows:
+            OUTBOX_BACKLOG.labels(self.service).set(0)
+            return 0
         await asyncio.gather(*futures)
         await self.mark_published([r.id for r in rows])
         now = datetime.now(UTC)
         for r in rows:
             PUBLISH_LATENCY.labels(self.service).observe((now - r.created_at).total_seconds())
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
-        await self.refresh_backlog()
+        if len(rows) < self.batch_size:  # a full batch means more is waiting: count when caught up (and on scrape)
+            await self.refresh_backlog()
         return len(rows)
 
     async def mark_published(self, ids: list[int]) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=func.now()))
+        async with self.engine.begin() as conn:  # one array parameter, one prepared statement, whatever the batch
+            await conn.exec_driver_sql("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", (ids,))
 
     async def backlog(self) -> int:
         async with self.engine.connect() as conn:
@@ -150,6 +193,7 @@ class OutboxRelay:
         # one leader per outbox: the lock names the schema, so two copies of a service on other schemas both publish
         schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
         key = lock_key(f"relay:{self.service}:{schema}")
+        self._channel = f"{OUTBOX_CHANNEL}:{schema}"  # the channel the appends in this schema notify
         got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar_one()
         await conn.commit()
         self._set_leader(bool(got))

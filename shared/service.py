@@ -8,9 +8,10 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -30,10 +31,9 @@ from shared.ids import uuid7
 from shared.kafka import ensure_topics, kafka_reachable, make_broker, make_producer
 from shared.limits import BodyLimit
 from shared.logs import set_correlation
-from shared.migrations import Migration, migrate
+from shared.migrations import KERNEL_MIGRATIONS, migrate
 from shared.relay import OutboxRelay
 from shared.settings import DEV_JWT_SECRET, KAFKA_ADMIN, ServiceSettings, local_kafka_password
-from shared.store_schema import KERNEL_MIGRATIONS
 from shared.subscriber import Subscription, attach, consumer_group
 from shared.units import AdminUnits, admin_units
 
@@ -49,12 +49,22 @@ class ServiceSpec:
     title: str
     description: str
     topic: str | None = None
-    migrations: Sequence[Migration] = ()
+    migrations: Sequence[Path] = ()  # its Alembic revision directories, applied after the kernel's
     routers: Sequence[APIRouter] = ()
     subscriptions: Sequence[Subscription] = ()
     events: EventRegistry = field(default_factory=EventRegistry)
     startup: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()  # before consuming starts
     background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
+    services: Mapping[str, object] = field(default_factory=dict)  # built once in the service's app.py, on app.state
+    compose: Callable[[Runtime], Composition] | None = None  # services that need the live adapters (engine)
+
+
+@dataclass(frozen=True)
+class Composition:
+    """What a service builds from its runtime: typed services for app.state, and background jobs over them."""
+
+    services: Mapping[str, object] = field(default_factory=dict)
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
 
 
 @dataclass
@@ -68,7 +78,6 @@ class Runtime:
     relay: OutboxRelay | None
     units: AdminUnits
     tokens: TokenCodec
-    extras: dict[str, Any] = field(default_factory=dict)  # a service's own long-lived objects
 
 
 def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
@@ -117,6 +126,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     """The service's ASGI app; connections open in its lifespan, never at import time."""
     check_production(settings)
     rt = build_runtime(spec, settings)
+    composed = spec.compose(rt) if spec.compose else Composition()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -130,6 +140,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         await rt.broker.start()
         relay_task = asyncio.create_task(rt.relay.run()) if rt.relay else None
         workers = [asyncio.create_task(job(rt)) for job in spec.background]
+        workers += [asyncio.create_task(job()) for job in composed.background]
         log.info("%s ready on %s:%d", spec.name, settings.http_host, settings.http_port)
         try:
             yield
@@ -147,6 +158,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
     app.state.runtime = rt
     app.state.tokens = rt.tokens
+    for name, built in {**spec.services, **composed.services}.items():  # read by the typed FastAPI dependencies
+        setattr(app.state, name, built)
     install_error_handlers(app)
     app.add_middleware(BodyLimit)  # bodies over their limit refused before anything parses them
     app.include_router(_ops_router(spec, rt))

@@ -112,29 +112,8 @@ class AdminUnits:
         """New (2025) communes an old commune's area went to; more than one means a partial merge."""
         return list(self._old_to_new.get(old_commune, []))
 
-    def find_by_name(self, name: str, parent: str | None = None, edition: Edition = "2024") -> list[Unit]:
-        """Units whose folded name matches, optionally below `parent`."""
-        wanted = fold(name)
-        return [
-            u
-            for u in self._units[edition].values()
-            if (fold(u.name) == wanted or fold(_bare(u.name)) == wanted)
-            and (parent is None or self.is_within(u.code, parent, None if edition == "2024" else REFORM_DATE))
-        ]
-
     def count(self, edition: Edition, level: Level) -> int:
         return sum(1 for u in self._units[edition].values() if u.level == level)
-
-
-_PREFIXES = ("thành phố ", "tỉnh ", "quận ", "huyện ", "thị xã ", "thị trấn ", "phường ", "xã ", "đặc khu ")
-
-
-def _bare(name: str) -> str:
-    lowered = name.lower()
-    for prefix in _PREFIXES:
-        if lowered.startswith(prefix):
-            return name[len(prefix) :]
-    return name
 
 
 @cache

@@ -7,6 +7,7 @@ other test uses, exactly as `make up` runs it; tests reach it over HTTP only, an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -25,10 +26,22 @@ from shared.db import make_engine
 from shared.ids import uuid7
 from shared.kafka import ALL_TOPICS, delete_topics
 from shared.settings import ServiceSettings
-from shared.testing import fresh_schema, owner_dsn
+from tests.support.polling import wait_until
+from tests.support.ports import free_ports
+from tests.support.services import fresh_schema, owner_dsn
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("registry", "cases", "quotas", "reporting")
+
+
+WAITING = frozenset({"unknown_person", "not_determined_addicted"})  # the cases service has not heard of the person
+
+
+def waiting(answer: httpx.Response) -> bool:
+    """A refusal that only means an event is still on its way: a partner system tries again."""
+    if answer.status_code not in (409, 422) or answer.headers.get("content-type") != "application/json":
+        return False
+    return answer.json().get("error", {}).get("code") in WAITING
 
 
 def token(role: str, unit: str, sub: str | None = None) -> dict[str, str]:
@@ -63,16 +76,20 @@ class ServiceProcess:
                 start_new_session=True,
             )
         self.starts += 1
+        process = self.process
         async with httpx.AsyncClient(timeout=5) as client:
-            for _ in range(int(timeout * 10)):
+
+            async def state() -> str:
+                if process.poll() is not None:
+                    return "exited"
                 try:
-                    if (await client.get(self.url + "/health/ready")).status_code == 200:
-                        return
+                    return "ready" if (await client.get(self.url + "/health/ready")).status_code == 200 else "starting"
                 except httpx.TransportError:
-                    pass
-                if self.process.poll() is not None:
-                    break
-                await asyncio.sleep(0.1)
+                    return "starting"
+
+            with contextlib.suppress(AssertionError):  # too slow: said below, with the service's log
+                if await wait_until(state, lambda s: s != "starting", timeout, 0.1, f"{self.name} ready") == "ready":
+                    return
         raise AssertionError(f"{self.name} did not become ready:\n{self.log.read_text(errors='replace')[-3000:]}")
 
     def stop(self) -> None:
@@ -93,12 +110,12 @@ class ServiceProcess:
 
 @dataclass
 class System:
-    """The four services on fresh schemas and topics; `env` overrides settings (another Kafka, say)."""
+    """The four services on fresh schemas and topics and free ports; `env` overrides settings (another Kafka)."""
 
     tag: str
-    ports: dict[str, int]
     logs: Path
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # REHAB_PG_PORT (and friends): another PostgreSQL too
+    ports: dict[str, int] = field(default_factory=lambda: free_ports(NAMES))
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     schemas: dict[str, str] = field(default_factory=dict)
     prefix: str = ""
@@ -116,14 +133,16 @@ class System:
     async def __aenter__(self) -> System:
         self.prefix = f"{self.tag}{uuid7().hex[-10:]}"
         self.logs.mkdir(parents=True, exist_ok=True)
+        platform = self.settings
         for name in NAMES:
-            self.schemas[name] = await self._stack.enter_async_context(fresh_schema(f"{self.tag}{name[:2]}"))
+            schema = fresh_schema(f"{self.tag}{name[:2]}", platform)
+            self.schemas[name] = await self._stack.enter_async_context(schema)
             key = name.upper()
             env = {
                 **os.environ,
                 "REHAB_TOPIC_PREFIX": self.prefix,
                 "REHAB_LOG_LEVEL": "WARNING",
-                f"REHAB_{key}_DATABASE_URL": owner_dsn(ServiceSettings()),
+                f"REHAB_{key}_DATABASE_URL": owner_dsn(platform),
                 f"REHAB_{key}_DB_SCHEMA": self.schemas[name],
                 f"REHAB_{key}_HTTP_PORT": str(self.ports[name]),
                 # the load registers faster than any official by hand: the per-account lookup limit would refuse it
@@ -131,8 +150,8 @@ class System:
                 "REHAB_REGISTRY_IDENTITY_LOOKUPS_PER_DAY": "100000000",
                 # the platform's Kafka identity (the admin), as the database owner above: ACLs name the deployed
                 # topics, and these topics carry a prefix of the test's own (make up runs each as itself)
-                f"REHAB_{key}_KAFKA_USERNAME": self.settings.kafka_username,
-                f"REHAB_{key}_KAFKA_PASSWORD": self.settings.kafka_password.get_secret_value(),
+                f"REHAB_{key}_KAFKA_USERNAME": platform.kafka_username,
+                f"REHAB_{key}_KAFKA_PASSWORD": platform.kafka_password.get_secret_value(),
                 **self.env,
             }
             self.services[name] = ServiceProcess(name, self.ports[name], env, self.logs / f"{name}.log")
@@ -155,7 +174,7 @@ class System:
 
     async def scalar(self, name: str, sql: str) -> int:
         """One number from a service's schema (the tests' window onto what was stored)."""
-        engine = make_engine(owner_dsn(ServiceSettings()), self.schemas[name], 1)
+        engine = make_engine(owner_dsn(self.settings), self.schemas[name], 1)
         try:
             async with engine.connect() as conn:
                 return int(await conn.scalar(text(sql)) or 0)

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from services.cases.api import router
-from services.cases.directory import on_registry_event
+from services.cases.commands import Cases
+from services.cases.directory import registry_handler
 from services.cases.domain.events import CASE_EVENTS
+from services.cases.domain.rules import rulebook
 from services.cases.tables import MIGRATIONS
+from shared.clock import today
+from shared.eventstore import EventStore
 from shared.kafka import CASES_TOPIC, REGISTRY_TOPIC
 from shared.service import ServiceSpec
 from shared.subscriber import Subscription
+from shared.units import admin_units
 
 
 def spec() -> ServiceSpec:
-    """Everything the cases service is made of."""
+    """Everything the cases service is made of; its application service is built here, once."""
+    cases = Cases(EventStore(CASES_TOPIC), admin_units(), rulebook(), clock=today)
     return ServiceSpec(
         name="cases",
         title="Cases: treatment episodes and post-rehab management",
@@ -26,8 +32,9 @@ def spec() -> ServiceSpec:
             Subscription(
                 "cases-directory",
                 (REGISTRY_TOPIC,),
-                on_registry_event,
+                registry_handler(cases),
                 "Persons on record (commune, status, sex, birth year); a move carries the open case along.",
             )
         ],
+        services={"cases": cases},
     )

@@ -1,49 +1,66 @@
-"""The cases service's use cases: load a Case, let it decide, append and project in one transaction."""
+"""The cases use cases: load a Case through the repository, let it decide, save and project in one unit of work."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.cases.domain import refusals as no
-from services.cases.domain.case import OPEN_STATES, Case, PersonFacts
+from services.cases.domain.case import Case, PersonFacts
 from services.cases.domain.events import CASE_EVENTS
 from services.cases.domain.rules import RuleBook
 from services.cases.policy import authorize
-from services.cases.projection import case_of, project
+from services.cases.projection import SqlCaseViews, case_of
 from services.cases.schemas import EnrolmentIn
-from services.cases.tables import cases, directory
-from shared.auth import Principal
+from services.cases.steps import Step
+from shared.auth import Principal, in_scope
 from shared.clock import today
 from shared.errors import NotFound
-from shared.events import PendingEvent
-from shared.eventstore import EventStore
+from shared.events import CommandContext, Envelope, PendingEvent
 from shared.ids import uuid7
+from shared.repository import EventStorePort, Repository
 from shared.units import AdminUnits
+from shared.uow import UnitOfWork
 
 Decision = Callable[[Case], list[PendingEvent]]
 
 
+class CaseViews(Protocol):
+    """The read side a command consults and keeps current (PostgreSQL: SqlCaseViews; tests: a fake)."""
+
+    async def person(self, conn: Any, person_id: str) -> PersonFacts | None: ...
+
+    async def open_case(self, conn: Any, person_id: str) -> tuple[str, str] | None: ...
+
+    async def project(self, conn: Any, case_id: str, history: Sequence[Envelope]) -> None: ...
+
+
 @dataclass
 class Cases:
-    """The cases service's application service."""
+    """The cases service's application service; every method runs inside the caller's unit of work."""
 
-    store: EventStore
+    store: EventStorePort
     units: AdminUnits
     rules: RuleBook
+    views: CaseViews = field(default_factory=SqlCaseViews)
+    clock: Callable[[], date] = today
 
-    async def enroll(self, conn: AsyncConnection, who: Principal, body: EnrolmentIn) -> str:
+    @property
+    def repository(self) -> Repository[Case]:
+        return Repository(self.store, case_of)
+
+    async def enroll(self, uow: UnitOfWork, who: Principal, body: EnrolmentIn) -> str:
         """Open a case for a person on record; 409 when they already have an open one."""
         authorize(who, "enroll", body.modality)
         person_id = str(body.person_id)
-        person = await self.person(conn, person_id)
-        if person is not None and not self.units.is_within(person.commune_code, who.unit):
+        person = await self.views.person(uow.conn, person_id)
+        if person is not None and not in_scope(who, person.commune_code, self.units):
             person = None  # outside the area it answers as an unknown person does: no commune, no existence
-        open_case = await self._open_case(conn, person_id) if person is not None else None
+        open_case = await self.views.open_case(uow.conn, person_id) if person is not None else None
         if open_case is not None:
             raise no.open_case_exists(*open_case)
         pending = Case.enroll(
@@ -57,45 +74,48 @@ class Cases:
             body.facility,
             body.court_decision_number,
             self.rules,
-            today(),
+            self.clock(),
         )
         case_id = str(uuid7())
-        sealed = await self.store.append(conn, case_id, 0, pending, who.context())
+        sealed = await self.repository.save(uow, case_id, 0, pending, who.context())
         try:
-            async with conn.begin_nested():
-                await project(conn, case_id, sealed)
+            async with uow.conn.begin_nested():
+                await self.views.project(uow.conn, case_id, sealed)
         except IntegrityError:  # a concurrent enrolment of the same person won
-            open_case = await self._open_case(conn, person_id)
+            open_case = await self.views.open_case(uow.conn, person_id)
             if open_case is not None:
                 raise no.open_case_exists(*open_case) from None
             raise
         return case_id
 
-    async def act(self, conn: AsyncConnection, who: Principal, case_id: str, action: str, decide: Decision) -> Case:
+    async def act(self, uow: UnitOfWork, who: Principal, case_id: str, action: str, decide: Decision) -> Case:
         """Apply one command to an existing case; returns the case after it."""
-        history = await self.store.load(conn, case_id)
-        case = case_of(case_id, history)
-        if case.version == 0 or not self.units.is_within(case.commune_code, who.unit):
+        loaded = await self.repository.load(uow, case_id)
+        case = loaded.aggregate
+        if case.version == 0 or not in_scope(who, case.commune_code, self.units):
             raise NotFound(f"no case {case_id} in your area ({who.unit})")
         authorize(who, action, case.modality)
-        sealed = await self.store.append(conn, case_id, case.version, decide(case), who.context())
-        await project(conn, case_id, [*history, *sealed])
-        for env in sealed:
-            case.apply(CASE_EVENTS.decode(env), env.occurred_on, env.unit_code)
+        await self.save(uow, loaded.history, case, decide(case), who.context())
         return case
 
-    async def person(self, conn: AsyncConnection, person_id: str) -> PersonFacts | None:
-        row = (await conn.execute(select(directory).where(directory.c.person_id == person_id))).first()
-        if row is None:
-            return None
-        return PersonFacts(row.person_id, row.commune_code, row.status, row.sex, row.birth_year, row.on_record)
+    async def run(self, uow: UnitOfWork, who: Principal, case_id: str, step: Step, body: Any) -> Case:
+        """One declared step: authorize its action, then let the case decide with this service's rules and clock."""
+        return await self.act(uow, who, case_id, step.action, lambda c: step.decide(c, body, self.rules, self.clock()))
 
-    async def _open_case(self, conn: AsyncConnection, person_id: str) -> tuple[str, str] | None:
-        row = (
-            await conn.execute(
-                select(cases.c.case_id, cases.c.state).where(
-                    cases.c.person_id == person_id, cases.c.state.in_(OPEN_STATES)
-                )
-            )
-        ).first()
-        return None if row is None else (str(row.case_id), row.state)
+    async def follow(self, uow: UnitOfWork, case_id: str, decide: Decision, ctx: CommandContext) -> list[Envelope]:
+        """A fact from elsewhere that changes a case (a move, a death): no caller to authorize, the system acts."""
+        loaded = await self.repository.load(uow, case_id)
+        pending = decide(loaded.aggregate)
+        if not pending:
+            return []
+        return await self.save(uow, loaded.history, loaded.aggregate, pending, ctx)
+
+    async def save(
+        self, uow: UnitOfWork, history: list[Envelope], case: Case, pending: list[PendingEvent], ctx: CommandContext
+    ) -> list[Envelope]:
+        """Save what the case decided at the version it was read, project it, and apply it to the aggregate."""
+        sealed = await self.repository.save(uow, case.case_id, case.version, pending, ctx)
+        await self.views.project(uow.conn, case.case_id, [*history, *sealed])
+        for env in sealed:
+            case.apply(CASE_EVENTS.decode(env), env.occurred_on, env.unit_code)
+        return sealed

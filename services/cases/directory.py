@@ -7,19 +7,17 @@ the registry's code. An event type it has never heard of, or a newer schema vers
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.cases.domain.case import OPEN_STATES, Case
-from services.cases.projection import case_of, project
-from services.cases.tables import cases, directory
-from shared.events import SYSTEM_ACTOR, CommandContext, Envelope, PendingEvent, UnknownEventError
-from shared.eventstore import EventStore
-from shared.kafka import CASES_TOPIC
+from services.cases.commands import Cases, Decision
+from services.cases.tables import directory
+from shared.events import SYSTEM_ACTOR, CommandContext, Envelope, UnknownEventError
+from shared.uow import BoundUnitOfWork
 
 log = logging.getLogger("rehab.cases.directory")
 KNOWN_VERSIONS = {
@@ -31,7 +29,16 @@ KNOWN_VERSIONS = {
 }
 
 
-async def on_registry_event(conn: AsyncConnection, env: Envelope) -> None:
+def registry_handler(cases: Cases) -> Callable[[AsyncConnection, Envelope], Awaitable[None]]:
+    """The consumer's handler, given the cases service it hands a move or a death to."""
+
+    async def on_registry_event(conn: AsyncConnection, env: Envelope) -> None:
+        await apply_registry_event(cases, conn, env)
+
+    return on_registry_event
+
+
+async def apply_registry_event(cases: Cases, conn: AsyncConnection, env: Envelope) -> None:
     """Apply one registry event to the directory (inside the consumer's transaction)."""
     known = KNOWN_VERSIONS.get(env.event_type)
     if known is None:  # the registry is ahead of this service: park it until an upgrade, do not drop it
@@ -57,28 +64,22 @@ async def on_registry_event(conn: AsyncConnection, env: Envelope) -> None:
             await conn.execute(update(directory).where(person).values(status=p["status"]))
         case "residence_changed":
             await conn.execute(update(directory).where(person).values(commune_code=p["to_commune"]))
-            await _follow_open_case(conn, env, lambda case: case.transfer(p["to_commune"], env.occurred_on))
+            await _follow_open_case(cases, conn, env, lambda case: case.transfer(p["to_commune"], env.occurred_on))
         case "records_merged" if p.get("duplicate_id") == env.stream_id:
             await conn.execute(update(directory).where(person).values(on_record=False))
         case "person_died":
             await conn.execute(update(directory).where(person).values(on_record=False))
-            await _follow_open_case(conn, env, lambda case: case.close_on_death(env.occurred_on))
+            await _follow_open_case(cases, conn, env, lambda case: case.close_on_death(env.occurred_on))
 
 
-async def _follow_open_case(conn: AsyncConnection, env: Envelope, decide: Callable[[Case], list[PendingEvent]]) -> None:
+async def _follow_open_case(cases: Cases, conn: AsyncConnection, env: Envelope, decide: Decision) -> None:
     """A registry fact that changes the person's open case: a move carries it along, a death closes it."""
-    case_id = await conn.scalar(
-        select(cases.c.case_id).where(cases.c.person_id == env.stream_id, cases.c.state.in_(OPEN_STATES))
-    )
-    if case_id is None:
-        return
-    store = EventStore(CASES_TOPIC)
-    history = await store.load(conn, str(case_id))
-    case = case_of(str(case_id), history)
-    pending = decide(case)
-    if not pending:
+    open_case = await cases.views.open_case(conn, env.stream_id)
+    if open_case is None:
         return
     ctx = CommandContext(actor=SYSTEM_ACTOR, correlation_id=env.correlation_id, causation_id=str(env.event_id))
-    sealed = await store.append(conn, str(case_id), case.version, pending, ctx)
-    await project(conn, str(case_id), [*history, *sealed])
-    log.info("case %s: %s after the registry's %s", case_id, sealed[0].event_type, env.event_type)
+    async with BoundUnitOfWork(conn) as uow:  # a savepoint: the consumer commits it with its position
+        sealed = await cases.follow(uow, open_case[0], decide, ctx)
+        await uow.commit()
+    if sealed:
+        log.info("case %s: %s after the registry's %s", open_case[0], sealed[0].event_type, env.event_type)

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.cases.domain.case import Case
+from services.cases.domain.case import OPEN_STATES, Case, PersonFacts
 from services.cases.domain.events import (
     CASE_EVENTS,
     CaseCompleted,
@@ -26,10 +26,9 @@ from services.cases.domain.events import (
     PostRehabStarted,
     RelapseRecorded,
 )
-from services.cases.tables import cases
+from services.cases.tables import cases, directory
 from shared.events import Envelope
-from shared.notes import Notes, all_notes, load_notes, with_legacy
-from shared.store_schema import events
+from shared.notes import Notes, load_notes, with_legacy
 
 TEXT_FIELDS = ("facility", "reason", "mentor")  # what v1 payloads carried as typed
 
@@ -92,14 +91,21 @@ async def _upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
     await conn.execute(statement.on_conflict_do_update(index_elements=[cases.c.case_id], set_=row))
 
 
-async def rebuild(conn: AsyncConnection) -> int:
-    """Empty the read model and fold every stored stream again; returns the number of cases."""
-    await conn.execute(delete(cases))
-    streams: dict[str, list[Envelope]] = {}
-    for (envelope,) in await conn.execute(select(events.c.envelope).order_by(events.c.global_position)):
-        env = Envelope.model_validate(envelope)
-        streams.setdefault(env.stream_id, []).append(env)
-    notes = await all_notes(conn)
-    for case_id, history in streams.items():
-        await _upsert(conn, case_row(case_id, history, notes))
-    return len(streams)
+class SqlCaseViews:
+    """The cases service's read side in PostgreSQL: the person directory, open cases, the `cases` row."""
+
+    async def person(self, conn: AsyncConnection, person_id: str) -> PersonFacts | None:
+        row = (await conn.execute(select(directory).where(directory.c.person_id == person_id))).first()
+        if row is None:
+            return None
+        return PersonFacts(row.person_id, row.commune_code, row.status, row.sex, row.birth_year, row.on_record)
+
+    async def open_case(self, conn: AsyncConnection, person_id: str) -> tuple[str, str] | None:
+        query = select(cases.c.case_id, cases.c.state).where(
+            cases.c.person_id == person_id, cases.c.state.in_(OPEN_STATES)
+        )
+        row = (await conn.execute(query)).first()
+        return None if row is None else (str(row.case_id), row.state)
+
+    async def project(self, conn: AsyncConnection, case_id: str, history: Sequence[Envelope]) -> None:
+        await project(conn, case_id, history)

@@ -15,23 +15,22 @@ from services.cases.domain.rules import RuleBook
 from services.cases.schemas import CaseOut, CasePage
 from services.cases.tables import cases
 from shared.audit import read_trail, record, record_shown
-from shared.auth import Principal
-from shared.errors import Forbidden, NotFound
+from shared.auth import Principal, in_scope, require_scope
+from shared.errors import NotFound
 from shared.units import AdminUnits
 
 
 def _area(units: AdminUnits, who: Principal, unit_code: str | None) -> list[Any]:
     """Conditions restricting rows to `unit_code` (default: the caller's unit), which must be in the caller's area."""
     unit = unit_code or who.unit
-    if not units.is_within(unit, who.unit):
-        raise Forbidden(f"unit {unit} is outside your area ({who.unit})")
+    require_scope(who, unit, units)
     within = units.units_within(unit)
     return [] if within is None else [cases.c.commune_code.in_(sorted(within))]
 
 
 async def read_case(conn: AsyncConnection, units: AdminUnits, who: Principal, case_id: str) -> CaseOut:
     row = (await conn.execute(select(cases).where(cases.c.case_id == case_id))).first()
-    if row is None or not units.is_within(row.commune_code, who.unit):
+    if row is None or not in_scope(who, row.commune_code, units):
         raise NotFound(f"no case {case_id} in your area ({who.unit})")
     await record(conn, who, "read_case", str(row.person_id), row.commune_code, case_id=case_id)
     return _out(row._mapping)

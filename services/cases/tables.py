@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Integer, MetaData, Table, Text
+from pathlib import Path
+
+from sqlalchemy import Boolean, Column, Date, DateTime, Index, Integer, MetaData, Table, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 
-from shared.audit import AUDIT_LOG_DDL, SEAL
-from shared.audit import audit_log as audit_log  # who read which person's cases: shared/audit.py declares it
-from shared.migrations import Migration
+from shared.audit import audit_log_table
+
+MIGRATIONS = [Path(__file__).with_name("migrations")]  # its Alembic revisions, after the kernel's
 
 metadata = MetaData()
+audit_log = audit_log_table(metadata)  # who read which person's cases, sealed by the migration
 
 directory = Table(
     "directory",
@@ -41,7 +44,7 @@ cases = Table(
     Column("sex", Text),
     Column("birth_year", Integer),
     Column("absconded_on", Date),
-    Column("absconded_days", Integer, nullable=False),
+    Column("absconded_days", Integer, nullable=False, server_default=text("0")),
     Column("completed_on", Date),
     Column("certificate_number", Text),
     Column("post_rehab_decision_number", Text),
@@ -55,64 +58,12 @@ cases = Table(
     Column("close_reason", Text),
     Column("relapsed_on", Date),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(
+        "one_open_case_per_person",
+        "person_id",
+        unique=True,
+        postgresql_where=text("state IN ('active', 'absconded', 'completed', 'post_rehab')"),
+    ),
+    Index("cases_by_unit", "commune_code", "state"),
+    Index("cases_by_person", "person_id"),
 )
-
-MIGRATIONS = [
-    Migration(
-        "cases",
-        1,
-        "directory of persons, cases read model with one open case per person",
-        """
-CREATE TABLE directory (
-    person_id    UUID PRIMARY KEY,
-    commune_code TEXT NOT NULL,
-    status       TEXT NOT NULL,
-    sex          TEXT,
-    birth_year   INT,
-    on_record    BOOLEAN NOT NULL
-);
-CREATE TABLE cases (
-    case_id                       UUID PRIMARY KEY,
-    person_id                     UUID NOT NULL,
-    commune_code                  TEXT NOT NULL,
-    modality                      TEXT NOT NULL,
-    state                         TEXT NOT NULL,
-    version                       INT NOT NULL,
-    decision_number               TEXT NOT NULL,
-    decided_on                    DATE NOT NULL,
-    started_on                    DATE NOT NULL,
-    planned_months                INT,
-    planned_end                   DATE,
-    facility                      TEXT,
-    court_decision_number         TEXT,
-    sex                           TEXT,
-    birth_year                    INT,
-    absconded_on                  DATE,
-    absconded_days                INT NOT NULL DEFAULT 0,
-    completed_on                  DATE,
-    certificate_number            TEXT,
-    post_rehab_decision_number    TEXT,
-    post_rehab_decided_on         DATE,
-    post_rehab_starts_on          DATE,
-    post_rehab_months             INT,
-    post_rehab_ends_on            DATE,
-    mentor                        TEXT,
-    post_rehab_certificate_number TEXT,
-    closed_on                     DATE,
-    close_reason                  TEXT,
-    relapsed_on                   DATE,
-    updated_at                    TIMESTAMPTZ NOT NULL
-);
-CREATE UNIQUE INDEX one_open_case_per_person ON cases (person_id)
-    WHERE state IN ('active', 'absconded', 'completed', 'post_rehab');
-CREATE INDEX cases_by_unit ON cases (commune_code, state);
-CREATE INDEX cases_by_person ON cases (person_id)""",
-    ),
-    Migration(
-        "cases",
-        2,
-        "append-only audit log of reads of a person's cases, sealed: the service may only append and read",
-        f"""{AUDIT_LOG_DDL};
-{SEAL}""",
-    ),
-]

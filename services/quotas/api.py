@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,37 +14,41 @@ from services.quotas.commands import WRITERS, Plans
 from services.quotas.imports.parse import parse_plan_file
 from services.quotas.queries import history, plan_with_children
 from services.quotas.schemas import PlanIn
-from shared.auth import CurrentPrincipal
-from shared.clock import today
+from shared.auth import CurrentPrincipal, require_scope
 from shared.errors import Forbidden, Invalid
 from shared.limits import current_limits
 from shared.offload import in_process
-from shared.service import Runtime, runtime_of
+from shared.service import runtime_of
 from shared.tabular import UnreadableFile
 from shared.text import Reference
+from shared.uow import SqlUnitOfWork
 from shared.uploads import form_fields, multipart_body, read_upload
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 Year = Annotated[int, Path(ge=2000, le=2100)]
 
 
-def service(rt: Runtime) -> Plans:
-    if "plans" not in rt.extras:
-        assert rt.store is not None
-        rt.extras["plans"] = Plans(rt.store, rt.units)
-    plans: Plans = rt.extras["plans"]
+def plans_service(request: Request) -> Plans:
+    """The quotas application service built once by the composition root (services/quotas/app.py)."""
+    plans: Plans = request.app.state.plans
     return plans
 
 
+PlansService = Annotated[Plans, Depends(plans_service)]
+
+
 @router.put("/plans/{year}/{unit_code}", summary="Issue a unit's plan for a year, or revise it (a new version)")
-async def put_plan(year: Year, unit_code: str, body: PlanIn, who: CurrentPrincipal, request: Request) -> JSONResponse:
+async def put_plan(
+    year: Year, unit_code: str, body: PlanIn, who: CurrentPrincipal, request: Request, plans: PlansService
+) -> JSONResponse:
     rt = runtime_of(request)
     targets = [t.target() for t in body.targets]
-    async with rt.engine.begin() as conn:
-        written = await service(rt).put(
-            conn, who, year, unit_code, body.quotas, targets, body.document_number, body.document_date
+    async with SqlUnitOfWork(rt.engine) as uow:
+        written = await plans.put(
+            uow, who, year, unit_code, body.quotas, targets, body.document_number, body.document_date
         )
-        view = await plan_with_children(conn, rt.units, who, year, unit_code)
+        view = await plan_with_children(uow.conn, rt.units, who, year, unit_code)
+        await uow.commit()
     status = 201 if written.outcome == "created" else 200
     return JSONResponse(jsonable_encoder({"outcome": written.outcome, **view}), status)
 
@@ -84,35 +88,35 @@ class PlanImportForm(BaseModel):
     summary="Import a plan table: an appendix, the codes file or the indicators file",
     openapi_extra=multipart_body("CSV (UTF-8) or XLSX", PlanImportForm.model_json_schema()["properties"]),
 )
-async def import_plans(who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+async def import_plans(who: CurrentPrincipal, request: Request, plans: PlansService) -> dict[str, Any]:
     # no UploadFile or Form parameters: FastAPI would read and parse the whole body before this first line
     if who.role not in WRITERS:
         raise Forbidden(f"role {who.role.value} may not write plans (district or province officers)")
     rt = runtime_of(request)
     upload = await read_upload(request)
     form = form_fields(PlanImportForm, upload.fields)
-    if form.unit_code and not rt.units.is_within(form.unit_code, who.unit):  # before the file is parsed
-        raise Forbidden(f"unit {form.unit_code} is outside your area ({who.unit})")
+    if form.unit_code:  # before the file is parsed
+        require_scope(who, form.unit_code, rt.units)
     try:
         table = await in_process(parse_plan_file, upload.content, form.year, form.unit_code, current_limits())
     except UnreadableFile as exc:
         raise Invalid(str(exc), {"file": str(exc)}) from None
     # the file name is typed by a user and the document number is published: a reference the server makes instead
-    document = form.document_number or f"IMPORT-{today():%Y%m%d}"
+    document = form.document_number or f"IMPORT-{plans.clock():%Y%m%d}"
     document_date = form.document_date
-    plans = service(rt)
     outcomes: list[dict[str, Any]] = []
-    async with rt.engine.begin() as conn:  # all or nothing: a quota that breaks the hierarchy refuses the file
+    async with SqlUnitOfWork(rt.engine) as uow:  # all or nothing: a quota that breaks the hierarchy refuses the file
         if table.kind == "appendix":
             for (plan_year, parent), totals in table.parents.items():
-                written = await plans.put(conn, who, plan_year, parent, totals, None, document, document_date)
+                written = await plans.put(uow, who, plan_year, parent, totals, None, document, document_date)
                 outcomes.append({"year": plan_year, "unit_code": parent, "outcome": written.outcome})
         for line in table.lines:
             written = await plans.put(
-                conn, who, line.year, line.unit_code, line.quotas, line.targets, document, document_date
+                uow, who, line.year, line.unit_code, line.quotas, line.targets, document, document_date
             )
             outcomes.append(
                 {"row": line.row, "year": line.year, "unit_code": line.unit_code, "outcome": written.outcome}
             )
+        await uow.commit()
     counts = {k: sum(1 for o in outcomes if o["outcome"] == k) for k in ("created", "revised", "unchanged")}
     return {"kind": table.kind, **counts, "rejected": table.rejected, "plans": outcomes}

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from services.quotas.api import router
+from services.quotas.commands import Plans
 from services.quotas.domain.events import PLAN_EVENTS
 from services.quotas.tables import MIGRATIONS
+from shared.clock import today
+from shared.eventstore import EventStore
 from shared.kafka import QUOTAS_TOPIC
 from shared.service import ServiceSpec
+from shared.units import admin_units
 
 
 def spec() -> ServiceSpec:
-    """Everything the quotas service is made of."""
+    """Everything the quotas service is made of; its application service is built here, once."""
     return ServiceSpec(
         name="quotas",
         title="Quotas: plans of every commune, district and province",
@@ -20,4 +24,5 @@ def spec() -> ServiceSpec:
         migrations=MIGRATIONS,
         routers=[router],
         events=PLAN_EVENTS,
+        services={"plans": Plans(EventStore(QUOTAS_TOPIC), admin_units(), clock=today)},
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,12 +15,13 @@ from services.quotas.domain.events import PLAN_EVENTS, Target
 from services.quotas.domain.plan import Allocation, Plan, check_children_fit, plan_stream
 from services.quotas.hierarchy import unit_for_year
 from services.quotas.tables import plans
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, require_scope
 from shared.clock import today
 from shared.errors import Forbidden
-from shared.eventstore import EventStore
 from shared.migrations import lock_key
+from shared.repository import EventStorePort, Repository
 from shared.units import NATIONAL, AdminUnits
+from shared.uow import UnitOfWork
 
 WRITERS = {Role.DISTRICT_OFFICER, Role.PROVINCE_OFFICER, Role.ADMIN}
 
@@ -35,12 +36,19 @@ class Written:
 class Plans:
     """The quotas service's application service."""
 
-    store: EventStore
+    store: EventStorePort
     units: AdminUnits
+    clock: Callable[[], date] = today
+
+    def repository(self, year: int, unit_code: str) -> Repository[Plan]:
+        """Plans by stream; a plan's stream is named by its year and unit (plan_stream)."""
+        return Repository(
+            self.store, lambda _, history: Plan.from_history(year, unit_code, map(PLAN_EVENTS.decode, history))
+        )
 
     async def put(
         self,
-        conn: AsyncConnection,
+        uow: UnitOfWork,
         who: Principal,
         year: int,
         unit_code: str,
@@ -53,20 +61,20 @@ class Plans:
         unit = unit_for_year(self.units, unit_code, year)
         if who.role not in WRITERS:
             raise Forbidden(f"role {who.role.value} may not write plans (district or province officers)")
-        if not self.units.is_within(unit_code, who.unit):
-            raise Forbidden(f"unit {unit_code} is outside your area ({who.unit})")
+        require_scope(who, unit_code, self.units)
         parent = unit.parent if unit.parent and unit.parent != NATIONAL else None
+        conn = uow.conn
         for family in sorted({unit_code, parent or unit_code}):  # the writes that could break the same sums
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(f"plans:{year}:{family}")})
-        history = await self.store.load(conn, plan_stream(year, unit_code))
-        plan = Plan.from_history(year, unit_code, (PLAN_EVENTS.decode(e) for e in history))
+        stream = plan_stream(year, unit_code)
+        plan = (await self.repository(year, unit_code).load(uow, stream)).aggregate
         new_quotas = dict(plan.quotas if quotas is None else quotas)
         new_targets = list(plan.targets if targets is None else targets)
-        pending = plan.set(new_quotas, new_targets, document_number, document_date, document_date or today())
+        pending = plan.set(new_quotas, new_targets, document_number, document_date, document_date or self.clock())
         if not pending:
             return Written(plan, "unchanged")
         await self._check_hierarchy(conn, year, unit_code, unit.name, parent, new_quotas)
-        sealed = await self.store.append(conn, plan_stream(year, unit_code), plan.version, pending, who.context())
+        sealed = await self.repository(year, unit_code).save(uow, stream, plan.version, pending, who.context())
         for env in sealed:
             plan.apply(PLAN_EVENTS.decode(env))
         await self._project(conn, plan, parent, unit.name, unit.level)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.quotas.domain.events import PLAN_EVENTS, PlanIssued, PlanRevised
 from services.quotas.domain.plan import plan_stream
 from services.quotas.tables import plans
-from shared.auth import Principal
+from shared.auth import Principal, in_scope
 from shared.errors import Forbidden, NotFound
 from shared.eventstore import EventStore
 from shared.units import AdminUnits
@@ -18,7 +18,7 @@ from shared.units import AdminUnits
 
 def may_read(units: AdminUnits, who: Principal, unit_code: str) -> bool:
     """Everyone in the plan's subtree reads it, and so do the units above it."""
-    return units.is_within(who.unit, unit_code) or units.is_within(unit_code, who.unit)
+    return units.is_within(who.unit, unit_code) or in_scope(who, unit_code, units)
 
 
 async def plan_with_children(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Table, Text
+from pathlib import Path
+
+from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from shared.migrations import Migration
+MIGRATIONS = [Path(__file__).with_name("migrations")]  # its Alembic revisions, after the kernel's
 
 metadata = MetaData()
 
@@ -24,29 +26,5 @@ plans = Table(
     Column("quotas", JSONB, nullable=False),
     Column("targets", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("plans_by_parent", "year", "parent_code"),
 )
-
-MIGRATIONS = [
-    Migration(
-        "quotas",
-        1,
-        "plans read model",
-        """
-CREATE TABLE plans (
-    year            INT NOT NULL,
-    unit_code       TEXT NOT NULL,
-    parent_code     TEXT,
-    unit_name       TEXT NOT NULL,
-    level           TEXT NOT NULL,
-    revision        INT NOT NULL,
-    version         INT NOT NULL,
-    document_number TEXT NOT NULL,
-    document_date   DATE,
-    quotas          JSONB NOT NULL,
-    targets         JSONB NOT NULL,
-    updated_at      TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (year, unit_code)
-);
-CREATE INDEX plans_by_parent ON plans (year, parent_code)""",
-    ),
-]

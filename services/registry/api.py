@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -33,13 +33,14 @@ from services.registry.schemas import (
 )
 from services.registry.tables import imports
 from services.registry.vault import Vault
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, in_scope
 from shared.clock import today
 from shared.errors import Invalid, NotFound
 from shared.ids import uuid7
 from shared.logs import current_correlation_id
-from shared.service import Runtime, runtime_of
+from shared.service import Composition, Runtime, runtime_of
 from shared.tabular import UnreadableFile
+from shared.uow import SqlUnitOfWork
 from shared.uploads import form_fields, multipart_body, read_upload
 
 router = APIRouter(prefix="/api/v1", tags=["persons"])
@@ -47,19 +48,29 @@ Page = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 
 
-def parts(rt: Runtime) -> tuple[Registry, ImportWorker]:
-    """The registry's application service and import worker, made once per running service."""
-    if "registry" not in rt.extras:
-        assert rt.store is not None
-        key = rt.settings.pii_key.get_secret_value() if rt.settings.pii_key else None
-        registry = Registry(rt.store, rt.units, Vault(key), identity_lookups(rt.engine, rt.settings))
-        rt.extras["registry"], rt.extras["imports"] = registry, ImportWorker(rt.engine, registry)
-    return rt.extras["registry"], rt.extras["imports"]
+def registry_service(request: Request) -> Registry:
+    """The registry's application service, built once by the composition root (services/registry/app.py)."""
+    registry: Registry = request.app.state.registry
+    return registry
 
 
-async def run_imports(rt: Runtime) -> None:
-    """Background job: works through uploaded lists, resuming any a previous process left unfinished."""
-    await parts(rt)[1].run()
+def import_worker(request: Request) -> ImportWorker:
+    """The import worker, built once by the composition root beside the registry it registers through."""
+    worker: ImportWorker = request.app.state.imports
+    return worker
+
+
+RegistryService = Annotated[Registry, Depends(registry_service)]
+Imports = Annotated[ImportWorker, Depends(import_worker)]
+
+
+def compose(rt: Runtime) -> Composition:
+    """The registry and its import worker over this runtime's engine; the worker resumes unfinished imports."""
+    assert rt.store is not None
+    key = rt.settings.pii_key.get_secret_value() if rt.settings.pii_key else None
+    registry = Registry(rt.store, rt.units, Vault(key), identity_lookups(rt.engine, rt.settings), clock=today)
+    worker = ImportWorker(rt.engine, registry)
+    return Composition({"registry": registry, "imports": worker}, background=[worker.run])
 
 
 @router.post(
@@ -71,12 +82,15 @@ async def run_imports(rt: Runtime) -> None:
         429: {"description": "too many lookups by citizen id from this account; see Retry-After"},
     },
 )
-async def register(body: NewPerson, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+async def register(
+    body: NewPerson, who: CurrentPrincipal, request: Request, registry: RegistryService
+) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "register"):
         authorize(who, Action.REGISTER)
-        async with rt.engine.begin() as conn:
-            person_id, likely = await parts(rt)[0].register(conn, who, body)
+        async with SqlUnitOfWork(rt.engine) as uow:
+            person_id, likely = await registry.register(uow, who, body)
+            await uow.commit()
     return {
         "person_id": person_id,
         "version": 1,
@@ -87,12 +101,12 @@ async def register(body: NewPerson, who: CurrentPrincipal, request: Request) -> 
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut, summary="A person's file (the read is audited)")
-async def get_person(person_id: UUID, who: CurrentPrincipal, request: Request) -> PersonOut:
+async def get_person(person_id: UUID, who: CurrentPrincipal, request: Request, registry: RegistryService) -> PersonOut:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "read", str(person_id)):
         authorize(who, Action.READ)
         async with rt.engine.begin() as conn:
-            return await read_person(conn, parts(rt)[0], who, str(person_id))
+            return await read_person(conn, registry, who, str(person_id))
 
 
 @router.get(
@@ -104,6 +118,7 @@ async def get_person(person_id: UUID, who: CurrentPrincipal, request: Request) -
 async def list_persons(
     who: CurrentPrincipal,
     request: Request,
+    registry: RegistryService,
     commune_code: str | None = None,
     status: Literal["user", "addict"] | None = None,
     q: Annotated[str | None, Query(max_length=120, description="name words or a 12-digit citizen id")] = None,
@@ -114,47 +129,59 @@ async def list_persons(
     async with audit.attempt(rt.engine, who, "search"):
         authorize(who, Action.READ)
         async with rt.engine.begin() as conn:
-            return await search_persons(conn, parts(rt)[0], who, commune_code, status, q, page, page_size)
+            return await search_persons(conn, registry, who, commune_code, status, q, page, page_size)
 
 
 @router.post("/persons/{person_id}/addiction-determinations", status_code=201, summary="Record a determination")
-async def determine(person_id: UUID, body: DeterminationIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+async def determine(
+    person_id: UUID, body: DeterminationIn, who: CurrentPrincipal, request: Request, registry: RegistryService
+) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "determine", str(person_id)):
         authorize(who, Action.DETERMINE)
-        async with rt.engine.begin() as conn:
-            version = await parts(rt)[0].determine(conn, who, str(person_id), body)
+        async with SqlUnitOfWork(rt.engine) as uow:
+            version = await registry.determine(uow, who, str(person_id), body)
+            await uow.commit()
     status = "addict" if body.result == "addicted" else "user"
     return {"person_id": str(person_id), "version": version, "status": status}
 
 
 @router.post("/persons/{person_id}/residence-changes", status_code=201, summary="Move management to another commune")
-async def move(person_id: UUID, body: ResidenceChangeIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+async def move(
+    person_id: UUID, body: ResidenceChangeIn, who: CurrentPrincipal, request: Request, registry: RegistryService
+) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "move", str(person_id)):
         authorize(who, Action.MOVE)
-        async with rt.engine.begin() as conn:
-            version = await parts(rt)[0].move(conn, who, str(person_id), body)
+        async with SqlUnitOfWork(rt.engine) as uow:
+            version = await registry.move(uow, who, str(person_id), body)
+            await uow.commit()
     return {"person_id": str(person_id), "version": version, "commune_code": body.commune_code}
 
 
 @router.post("/persons/{person_id}/merges", summary="Merge a duplicate record into this one")
-async def merge(person_id: UUID, body: MergeIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+async def merge(
+    person_id: UUID, body: MergeIn, who: CurrentPrincipal, request: Request, registry: RegistryService
+) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "merge", str(person_id)):
         authorize(who, Action.MERGE)
-        async with rt.engine.begin() as conn:
-            await parts(rt)[0].merge(conn, who, str(person_id), str(body.duplicate_id), body.merged_on)
+        async with SqlUnitOfWork(rt.engine) as uow:
+            await registry.merge(uow, who, str(person_id), str(body.duplicate_id), body.merged_on)
+            await uow.commit()
     return {"survivor_id": str(person_id), "duplicate_id": str(body.duplicate_id)}
 
 
 @router.post("/persons/{person_id}/death", status_code=201, summary="Record the person's death (closes the record)")
-async def death(person_id: UUID, body: DeathIn, who: CurrentPrincipal, request: Request) -> dict[str, Any]:
+async def death(
+    person_id: UUID, body: DeathIn, who: CurrentPrincipal, request: Request, registry: RegistryService
+) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "record_death", str(person_id)):
         authorize(who, Action.RECORD_DEATH)
-        async with rt.engine.begin() as conn:
-            await parts(rt)[0].record_death(conn, who, str(person_id), body.died_on)
+        async with SqlUnitOfWork(rt.engine) as uow:
+            await registry.record_death(uow, who, str(person_id), body.died_on)
+            await uow.commit()
     return {"person_id": str(person_id), "died_on": body.died_on.isoformat()}
 
 
@@ -166,15 +193,16 @@ async def death(person_id: UUID, body: DeathIn, who: CurrentPrincipal, request: 
         "CSV (UTF-8) or XLSX, one row per person", ImportForm.model_json_schema()["properties"]
     ),
 )
-async def submit_import(who: CurrentPrincipal, request: Request) -> JSONResponse:
+async def submit_import(who: CurrentPrincipal, request: Request, imports: Imports) -> JSONResponse:
     # no UploadFile or Form parameters: FastAPI would read and parse the whole body before this first line
     authorize(who, Action.IMPORT)
     upload = await read_upload(request)
     form = form_fields(ImportForm, upload.fields)
-    when = form.recorded_on or today()
-    if when > today():
+    on = imports.registry.clock()
+    when = form.recorded_on or on
+    if when > on:
         raise Invalid("recorded_on is in the future", {"recorded_on": "date is in the future (ngày trong tương lai)"})
-    worker = parts(runtime_of(request))[1]
+    worker = imports
     try:
         import_id = await worker.submit(
             who, upload.filename, upload.content, when, form.source, current_correlation_id() or str(uuid7())
@@ -192,7 +220,7 @@ async def import_report(import_id: UUID, who: CurrentPrincipal, request: Request
     rt = runtime_of(request)
     async with rt.engine.connect() as conn:
         job = (await conn.execute(select(imports).where(imports.c.import_id == str(import_id)))).first()
-    if job is None or not rt.units.is_within(job.actor["unit"], who.unit):
+    if job is None or not in_scope(who, job.actor["unit"], rt.units):
         raise NotFound(f"no import {import_id} in your area")
     return {
         "import_id": str(job.import_id),
@@ -212,13 +240,18 @@ async def import_report(import_id: UUID, who: CurrentPrincipal, request: Request
 
 @router.get("/audit", tags=["audit"], summary="The audit trail of records in your area (auditors)")
 async def audit_trail(
-    who: CurrentPrincipal, request: Request, person_id: UUID | None = None, page: Page = 1, page_size: PageSize = 100
+    who: CurrentPrincipal,
+    request: Request,
+    registry: RegistryService,
+    person_id: UUID | None = None,
+    page: Page = 1,
+    page_size: PageSize = 100,
 ) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "read_audit", str(person_id) if person_id else None):
         authorize(who, Action.READ_AUDIT)
         async with rt.engine.connect() as conn:
-            return await read_audit(conn, parts(rt)[0], who, str(person_id) if person_id else None, page, page_size)
+            return await read_audit(conn, registry, who, str(person_id) if person_id else None, page, page_size)
 
 
 @router.get(
@@ -227,10 +260,10 @@ async def audit_trail(
     summary="Registrations refused because the person is on record in your area (province and district officers)",
 )
 async def registration_attempts_in_area(
-    who: CurrentPrincipal, request: Request, page: Page = 1, page_size: PageSize = 100
+    who: CurrentPrincipal, request: Request, registry: RegistryService, page: Page = 1, page_size: PageSize = 100
 ) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "read_registration_attempts"):
         authorize(who, Action.READ_ATTEMPTS)
         async with rt.engine.connect() as conn:
-            return await registration_attempts(conn, parts(rt)[0], who, page, page_size)
+            return await registration_attempts(conn, registry, who, page, page_size)

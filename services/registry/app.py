@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.registry.api import router, run_imports
+from services.registry.api import compose, router
 from services.registry.domain.events import REGISTRY_EVENTS
 from services.registry.tables import MIGRATIONS
 from shared.kafka import REGISTRY_TOPIC
@@ -10,7 +10,7 @@ from shared.service import ServiceSpec
 
 
 def spec() -> ServiceSpec:
-    """Everything the registry service is made of."""
+    """Everything the registry service is made of; its services are composed over the runtime, once."""
     return ServiceSpec(
         name="registry",
         title="Registry: people on record",
@@ -19,5 +19,5 @@ def spec() -> ServiceSpec:
         migrations=MIGRATIONS,
         routers=[router],
         events=REGISTRY_EVENTS,
-        background=[run_imports],
+        compose=compose,
     )

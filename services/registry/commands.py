@@ -1,7 +1,8 @@
-"""The registry's use cases: load a Person, let it decide, then append, project and audit in one transaction."""
+"""The registry's use cases: load a Person through the repository, let it decide, save, project and audit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,39 +19,48 @@ from services.registry.projection import project
 from services.registry.schemas import DeterminationIn, NewPerson, ResidenceChangeIn
 from services.registry.tables import identities, persons
 from services.registry.vault import Identity, Vault
-from shared.auth import Principal
+from shared.auth import Principal, in_scope, require_scope
 from shared.clock import today
-from shared.errors import Forbidden, NotFound
-from shared.events import PendingEvent
-from shared.eventstore import EventStore
+from shared.errors import NotFound
+from shared.events import Envelope, PendingEvent
 from shared.ids import uuid7
 from shared.ratelimit import AccountLimit
+from shared.repository import EventStorePort, Repository
 from shared.rules import RuleViolation
 from shared.units import AdminUnits
+from shared.uow import UnitOfWork
+
+
+def person_of(person_id: str, history: Sequence[Envelope]) -> Person:
+    """The aggregate as of its last event."""
+    return Person.from_history(person_id, ((REGISTRY_EVENTS.decode(e), e.occurred_on) for e in history))
 
 
 @dataclass
 class Registry:
     """The registry's application service, over one database connection per call."""
 
-    store: EventStore
+    store: EventStorePort
     units: AdminUnits
     vault: Vault
     lookups: AccountLimit | None = None  # identity lookups per account, shared by every replica
+    clock: Callable[[], date] = today
 
-    async def load(self, conn: AsyncConnection, person_id: str, who: Principal) -> Person:
+    @property
+    def repository(self) -> Repository[Person]:
+        return Repository(self.store, person_of)
+
+    async def load(self, uow: UnitOfWork, person_id: str, who: Principal) -> Person:
         """The person as of their last event; 404 when unknown or outside the caller's area (no leak)."""
-        history = await self.store.load(conn, person_id)
-        person = Person.from_history(person_id, ((REGISTRY_EVENTS.decode(e), e.occurred_on) for e in history))
-        if person.version == 0 or not self.units.is_within(person.commune_code, who.unit):
+        person = (await self.repository.load(uow, person_id)).aggregate
+        if person.version == 0 or not in_scope(who, person.commune_code, self.units):
             raise NotFound(f"no person {person_id} in your area ({who.unit})")
         return person
 
     def require_scope(self, who: Principal, commune_code: str) -> None:
-        if not self.units.is_within(commune_code, who.unit):
-            raise Forbidden(f"commune {commune_code} is outside your area ({who.unit})")
+        require_scope(who, commune_code, self.units, noun="commune")
 
-    async def register(self, conn: AsyncConnection, who: Principal, new: NewPerson) -> tuple[str, list[str]]:
+    async def register(self, uow: UnitOfWork, who: Principal, new: NewPerson) -> tuple[str, list[str]]:
         """Put a person on record; returns the new id and the ids of likely duplicates to review.
 
         Every check that needs no lookup comes first, so an invalid request never learns whether a citizen id
@@ -59,14 +69,15 @@ class Registry:
         check_commune(self.units, new.commune_code, new.recorded_on)
         self.require_scope(who, new.commune_code)
         pending = Person.register(
-            new.commune_code, new.status, new.source, new.sex, new.date_of_birth, new.recorded_on, today()
+            new.commune_code, new.status, new.source, new.sex, new.date_of_birth, new.recorded_on, self.clock()
         )
+        conn = uow.conn
         citizen_key = self.vault.citizen_key(new.citizen_id)
         if citizen_key is not None:
             await self.spend_lookup(who)
         await refuse_known_citizen(conn, self.units, who, citizen_key, new.commune_code)
         person_id = str(uuid7())
-        sealed = await self.store.append(conn, person_id, 0, pending, who.context())
+        sealed = await self.repository.save(uow, person_id, 0, pending, who.context())
         identity = Identity(
             full_name=new.full_name, date_of_birth=new.date_of_birth, citizen_id=new.citizen_id, village=new.village
         )
@@ -105,27 +116,30 @@ class Registry:
         )
         return [str(r.person_id) for r in rows]
 
-    async def determine(self, conn: AsyncConnection, who: Principal, person_id: str, body: DeterminationIn) -> int:
-        person = await self.load(conn, person_id, who)
-        pending = person.determine_addiction(body.result, body.facility, body.form_number, body.determined_on, today())
-        await self._append(conn, who, person, pending, "determine", result=body.result)
+    async def determine(self, uow: UnitOfWork, who: Principal, person_id: str, body: DeterminationIn) -> int:
+        person = await self.load(uow, person_id, who)
+        on = self.clock()
+        pending = person.determine_addiction(body.result, body.facility, body.form_number, body.determined_on, on)
+        await self._append(uow, who, person, pending, "determine", result=body.result)
         return person.version + 1
 
-    async def move(self, conn: AsyncConnection, who: Principal, person_id: str, body: ResidenceChangeIn) -> int:
-        person = await self.load(conn, person_id, who)
+    async def move(self, uow: UnitOfWork, who: Principal, person_id: str, body: ResidenceChangeIn) -> int:
+        person = await self.load(uow, person_id, who)
         check_commune(self.units, body.commune_code, body.moved_on)
-        pending = person.change_residence(body.commune_code, body.moved_on, today())
-        await self._append(conn, who, person, pending, "move", to_commune=body.commune_code)
+        pending = person.change_residence(body.commune_code, body.moved_on, self.clock())
+        await self._append(uow, who, person, pending, "move", to_commune=body.commune_code)
+        conn = uow.conn
         identity = await self.identity(conn, person_id)
         moved = identity.model_copy(update={"village": body.village})
         row = self.identity_row(person_id, moved, body.commune_code)
         await conn.execute(update(identities).where(identities.c.person_id == person_id).values(row))
         return person.version + 1
 
-    async def merge(self, conn: AsyncConnection, who: Principal, survivor_id: str, duplicate_id: str, on: date) -> None:
-        survivor = await self.load(conn, survivor_id, who)
-        duplicate = await self.load(conn, duplicate_id, who)
+    async def merge(self, uow: UnitOfWork, who: Principal, survivor_id: str, duplicate_id: str, on: date) -> None:
+        survivor = await self.load(uow, survivor_id, who)
+        duplicate = await self.load(uow, duplicate_id, who)
         for_survivor, for_duplicate = survivor.merge(duplicate, on)
+        conn = uow.conn
         kept, dropped = await self.identity(conn, survivor_id), await self.identity(conn, duplicate_id)
         if kept.citizen_id and dropped.citizen_id and kept.citizen_id != dropped.citizen_id:
             raise RuleViolation(
@@ -133,8 +147,8 @@ class Registry:
                 "the two records carry different citizen ids, so they are two people; correct the wrong one first",
                 "hai hồ sơ có số CCCD khác nhau nên là hai người khác nhau; hãy sửa hồ sơ sai trước",
             )
-        await self._append(conn, who, duplicate, for_duplicate, "merge_closed", survivor_id=survivor_id)
-        await self._append(conn, who, survivor, for_survivor, "merge_kept", duplicate_id=duplicate_id)
+        await self._append(uow, who, duplicate, for_duplicate, "merge_closed", survivor_id=survivor_id)
+        await self._append(uow, who, survivor, for_survivor, "merge_kept", duplicate_id=duplicate_id)
         if dropped.citizen_id and not kept.citizen_id:  # the survivor inherits the only known citizen id
             await conn.execute(
                 update(identities).where(identities.c.person_id == duplicate_id).values(citizen_key=None)
@@ -144,9 +158,9 @@ class Registry:
             )
             await conn.execute(update(identities).where(identities.c.person_id == survivor_id).values(row))
 
-    async def record_death(self, conn: AsyncConnection, who: Principal, person_id: str, died_on: date) -> None:
-        person = await self.load(conn, person_id, who)
-        await self._append(conn, who, person, person.record_death(died_on, today()), "record_death")
+    async def record_death(self, uow: UnitOfWork, who: Principal, person_id: str, died_on: date) -> None:
+        person = await self.load(uow, person_id, who)
+        await self._append(uow, who, person, person.record_death(died_on, self.clock()), "record_death")
 
     async def identity(self, conn: AsyncConnection, person_id: str) -> Identity:
         sealed = await conn.scalar(select(identities.c.sealed).where(identities.c.person_id == person_id))
@@ -156,13 +170,14 @@ class Registry:
 
     async def _append(
         self,
-        conn: AsyncConnection,
+        uow: UnitOfWork,
         who: Principal,
         person: Person,
         pending: list[PendingEvent],
         action: str,
         **detail: object,
     ) -> None:
-        sealed = await self.store.append(conn, person.person_id, person.version, pending, who.context())
-        await project(conn, sealed)
-        await audit.record(conn, who, action, person.person_id, sealed[-1].unit_code, **detail)
+        """Save what the person decided at the version read, project it and audit it, in the same unit of work."""
+        sealed = await self.repository.save(uow, person.person_id, person.version, pending, who.context())
+        await project(uow.conn, sealed)
+        await audit.record(uow.conn, who, action, person.person_id, sealed[-1].unit_code, **detail)

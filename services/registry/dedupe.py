@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.registry.tables import identities, persons
 from shared.audit import AuditNote
-from shared.auth import Principal
+from shared.auth import Principal, in_scope
 from shared.errors import Conflict
 from shared.ratelimit import AccountLimit
 from shared.settings import ServiceSettings
@@ -83,6 +83,6 @@ async def refuse_known_citizen(
     if found is None:
         return
     existing, commune = str(found.person_id), found.commune_code
-    if commune is not None and units.is_within(commune, who.unit):
+    if commune is not None and in_scope(who, commune, units):
         raise KnownCitizen(existing, commune)
     raise OnRecordElsewhere(existing, commune, attempted_commune)

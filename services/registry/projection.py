@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.registry.domain.events import (
@@ -24,7 +24,6 @@ from shared.db import copy_rows
 from shared.events import Envelope
 from shared.eventstore import BULK_THRESHOLD
 from shared.notes import Notes, load_notes, with_legacy
-from shared.store_schema import events
 
 
 async def project(conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
@@ -85,22 +84,3 @@ async def _apply(conn: AsyncConnection, env: Envelope, notes: dict[UUID, Notes])
         case PersonDied():
             values["died_on"] = event.died_on
     await conn.execute(update(persons).where(row).values(values))
-
-
-async def rebuild(conn: AsyncConnection, batch: int = 5000) -> int:
-    """Empty the read model and replay every stored event into it; returns the number of events applied."""
-    await conn.execute(delete(persons))
-    applied, after = 0, 0
-    while True:
-        rows = (
-            await conn.execute(
-                select(events.c.global_position, events.c.envelope)
-                .where(events.c.global_position > after)
-                .order_by(events.c.global_position)
-                .limit(batch)
-            )
-        ).all()
-        if not rows:
-            return applied
-        await project(conn, [Envelope.model_validate(r.envelope) for r in rows])
-        applied, after = applied + len(rows), rows[-1].global_position

@@ -13,8 +13,8 @@ from services.registry.dedupe import ELSEWHERE
 from services.registry.schemas import PersonOut, PersonPage, normalise_citizen_id
 from services.registry.tables import audit_log, identities, persons
 from shared.audit import read_trail
-from shared.auth import Principal
-from shared.errors import Forbidden, NotFound
+from shared.auth import Principal, in_scope, require_scope
+from shared.errors import NotFound
 
 MAX_PAGE_SIZE = 200
 
@@ -28,7 +28,7 @@ async def read_person(conn: AsyncConnection, registry: Registry, who: Principal,
             .where(persons.c.person_id == person_id)
         )
     ).first()
-    if row is None or not registry.units.is_within(row.commune_code, who.unit):
+    if row is None or not in_scope(who, row.commune_code, registry.units):
         raise NotFound(f"no person {person_id} in your area ({who.unit})")
     await audit.record(conn, who, "read", person_id, row.commune_code)
     out = _person_out(registry, row._mapping)
@@ -49,8 +49,7 @@ async def search_persons(
     """Open records in the caller's area, filtered by commune, status and name words or citizen id."""
     conditions: list[Any] = [persons.c.merged_into.is_(None)]
     if commune_code:
-        if not registry.units.is_within(commune_code, who.unit):
-            raise Forbidden(f"commune {commune_code} is outside your area ({who.unit})")
+        require_scope(who, commune_code, registry.units, noun="commune")
         conditions.append(persons.c.commune_code == commune_code)
     else:
         area = registry.units.units_within(who.unit)

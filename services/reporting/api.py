@@ -18,11 +18,11 @@ from services.reporting.facts import current
 from services.reporting.periods import parse_period, report_day
 from services.reporting.rebuild import Rebuild
 from services.reporting.reports import Reports
-from shared.auth import CurrentPrincipal, Principal, Role, require_role
+from shared.auth import CurrentPrincipal, Principal, Role, require_role, require_scope
 from shared.clock import today
-from shared.errors import Conflict, Forbidden, Invalid
+from shared.errors import Conflict, Invalid
 from shared.kafka import ALL_TOPICS, make_admin, make_consumer
-from shared.service import Runtime, runtime_of
+from shared.service import Composition, Runtime, runtime_of
 from shared.subscriber import consumer_group
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -40,10 +40,14 @@ Year = Annotated[int, Query(ge=2000, le=2100)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def rebuilder(rt: Runtime) -> Rebuild:
-    if "rebuild" not in rt.extras:
-        rt.extras["rebuild"] = Rebuild(rt.engine, rt.settings, tuple(rt.settings.topic(t) for t in ALL_TOPICS))
-    rebuild: Rebuild = rt.extras["rebuild"]
+def compose(rt: Runtime) -> Composition:
+    """The projection rebuild over this runtime's engine and topics, built once."""
+    return Composition({"rebuild": Rebuild(rt.engine, rt.settings, tuple(rt.settings.topic(t) for t in ALL_TOPICS))})
+
+
+def rebuilder(request: Request) -> Rebuild:
+    """The rebuild job of this service, from the composition root."""
+    rebuild: Rebuild = request.app.state.rebuild
     return rebuild
 
 
@@ -57,8 +61,7 @@ async def reports_for(request: Request, who: Principal, unit_code: str) -> Async
             "unit_code is not a known administrative unit code (mã đơn vị hành chính không hợp lệ)",
             {"unit_code": "unknown unit code (mã đơn vị không tồn tại)"},
         )
-    if not rt.units.is_within(unit_code, who.unit):
-        raise Forbidden(f"unit {unit_code} is outside your area ({who.unit})")
+    require_scope(who, unit_code, rt.units)
     async with rt.engine.begin() as conn:
         await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
@@ -138,7 +141,7 @@ async def periodic(
 )
 async def rebuild(who: CurrentPrincipal, request: Request) -> dict[str, Any]:
     require_role(who, Role.OPS)
-    job = rebuilder(runtime_of(request))
+    job = rebuilder(request)
     if job.running:
         raise Conflict("a rebuild is already running", progress=job.progress)
     generation = await job.start()
@@ -157,7 +160,7 @@ async def status(who: CurrentPrincipal, request: Request) -> Any:
         "state": row.state,
         "building": row.building,
         "last_rebuild": {"started_at": row.started_at, "finished_at": row.finished_at, "detail": row.detail},
-        "rebuild_progress": rebuilder(rt).progress or None,
+        "rebuild_progress": rebuilder(request).progress or None,
         "applied_by_source": sources,
         "partitions": await _lag(rt),
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.reporting.api import SUBSCRIPTION, router
+from services.reporting.api import SUBSCRIPTION, compose, router
 from services.reporting.apply import on_event
 from services.reporting.facts import MIGRATIONS, ensure_live_generation
 from services.reporting.gauges import run_gauges
@@ -36,5 +36,6 @@ def spec() -> ServiceSpec:
             )
         ],
         startup=[prepare],
+        compose=compose,
         background=[run_gauges],
     )

@@ -9,30 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Table, Text, select, text
+from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Table, Text, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.migrations import Migration
-
-MIGRATIONS = [
-    Migration(
-        "reporting",
-        1,
-        "generation pointer and rebuild status",
-        """
-CREATE TABLE generation (
-    id          INT PRIMARY KEY CHECK (id = 1),
-    current     INT NOT NULL,
-    building    INT,
-    state       TEXT NOT NULL DEFAULT 'live',
-    detail      JSONB NOT NULL DEFAULT '{}',
-    started_at  TIMESTAMPTZ,
-    finished_at TIMESTAMPTZ
-);
-INSERT INTO generation (id, current) VALUES (1, 0)""",
-    ),
-]
+from services.reporting.tables import MIGRATIONS as MIGRATIONS  # the service's revisions
 
 
 @dataclass(frozen=True)
@@ -63,7 +44,7 @@ def facts(generation: int) -> Facts:
             f"{g}persons",
             md,
             Column("person_id", Text, primary_key=True),
-            Column("version", Integer),
+            Column("version", Integer, nullable=False),
             Column("registered_on", Date),
             Column("sex", Text),
             Column("birth_year", Integer),
@@ -83,7 +64,7 @@ def facts(generation: int) -> Facts:
             f"{g}cases",
             md,
             Column("case_id", Text, primary_key=True),
-            Column("version", Integer),
+            Column("version", Integer, nullable=False),
             Column("person_id", Text),
             Column("modality", Text),
             Column("started_on", Date),
@@ -96,6 +77,8 @@ def facts(generation: int) -> Facts:
             Column("post_rehab_ends_on", Date),
             Column("closed_on", Date),
             Column("closed_as", Text),
+            Index(f"{g}cases_started", "started_on"),
+            Index(f"{g}cases_person", "person_id"),
         ),
         Table(
             f"{g}case_units",
@@ -118,48 +101,28 @@ def facts(generation: int) -> Facts:
             md,
             Column("year", Integer, primary_key=True),
             Column("unit_code", Text, primary_key=True),
-            Column("version", Integer),
-            Column("quotas", JSONB),
-            Column("targets", JSONB),
+            Column("version", Integer, nullable=False),
+            Column("quotas", JSONB, nullable=False),
+            Column("targets", JSONB, nullable=False),
         ),
         Table(
             f"{g}topics",
             md,
             Column("topic", Text, primary_key=True),
-            Column("events", Integer),
+            Column("events", Integer, nullable=False),
             Column("last_event_at", DateTime(timezone=True)),
         ),
     )
 
 
-DDL = [
-    "CREATE TABLE {g}persons (person_id TEXT PRIMARY KEY, version INT NOT NULL, registered_on DATE, sex TEXT,"
-    " birth_year INT, status TEXT, addict_on DATE, closed_on DATE)",
-    "CREATE TABLE {g}residences (person_id TEXT NOT NULL, version INT NOT NULL, valid_from DATE NOT NULL,"
-    " commune_code TEXT NOT NULL, PRIMARY KEY (person_id, version))",
-    "CREATE TABLE {g}cases (case_id TEXT PRIMARY KEY, version INT NOT NULL, person_id TEXT, modality TEXT,"
-    " started_on DATE, sex TEXT, birth_year INT, enrolled_commune TEXT, planned_months INT, completed_on DATE,"
-    " post_rehab_decided_on DATE, post_rehab_ends_on DATE, closed_on DATE, closed_as TEXT)",
-    "CREATE INDEX {g}cases_started ON {g}cases (started_on)",
-    "CREATE INDEX {g}cases_person ON {g}cases (person_id)",
-    "CREATE TABLE {g}case_units (case_id TEXT NOT NULL, version INT NOT NULL, valid_from DATE NOT NULL,"
-    " commune_code TEXT NOT NULL, PRIMARY KEY (case_id, version))",
-    "CREATE TABLE {g}abscondments (case_id TEXT NOT NULL, version INT NOT NULL, absconded_on DATE NOT NULL,"
-    " returned_on DATE, PRIMARY KEY (case_id, version))",
-    "CREATE TABLE {g}plans (year INT NOT NULL, unit_code TEXT NOT NULL, version INT NOT NULL, quotas JSONB NOT NULL,"
-    " targets JSONB NOT NULL, PRIMARY KEY (year, unit_code))",
-    "CREATE TABLE {g}topics (topic TEXT PRIMARY KEY, events INT NOT NULL, last_event_at TIMESTAMPTZ)",
-]
-
-
 async def create_generation(conn: AsyncConnection, generation: int) -> Facts:
     """Fresh, empty fact tables for `generation` (dropping leftovers of an interrupted rebuild)."""
-    g = f"g{generation}_"
-    for table in reversed(facts(generation).all()):
+    tables = facts(generation)
+    for table in reversed(tables.all()):
         await conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}"'))
-    for statement in DDL:
-        await conn.execute(text(statement.format(g=g)))
-    return facts(generation)
+    for table in tables.all():  # not a migration: each rebuild makes a new generation from these declarations
+        await conn.run_sync(table.create)
+    return tables
 
 
 async def drop_generation(conn: AsyncConnection, generation: int) -> None:

@@ -23,7 +23,7 @@ from services.reporting.facts import Facts, create_generation, drop_generation, 
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
 from shared.db import copy_rows
 from shared.events import Envelope, UnknownEventError
-from shared.kafka import make_admin, make_consumer
+from shared.kafka import make_admin, make_consumer, read_to_end
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("rehab.reporting.rebuild")
@@ -125,30 +125,20 @@ class Rebuild:
     ) -> dict[str, StreamFacts]:
         state: dict[str, StreamFacts] = {}
         counts: dict[str, list[Any]] = {}
-        pending = {tp for tp in partitions if ends[tp] > 0}
-        while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=500, max_records=20_000)
-            for tp, messages in batch.items():
-                for message in messages:
-                    if message.offset >= ends[tp]:
-                        continue
-                    env = _envelope(message.value)
-                    if env is None:
-                        continue
-                    source = _source(env)
-                    if source is None:
-                        continue
-                    facts_of = state.get(env.stream_id)
-                    if facts_of is None:
-                        facts_of = state[env.stream_id] = empty(KIND[source], env.stream_id)
-                    if fold(facts_of, env):
-                        seen = counts.setdefault(source, [0, None])
-                        seen[0] += 1
-                        seen[1] = env.recorded_at if seen[1] is None else max(seen[1], env.recorded_at)
-                        self.progress["applied"] += 1
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
+        async for _, messages in read_to_end(consumer, partitions, ends, max_records=20_000):
+            for message in messages:
+                env = _envelope(message.value)
+                source = None if env is None else _source(env)
+                if env is None or source is None:
+                    continue
+                facts_of = state.get(env.stream_id)
+                if facts_of is None:
+                    facts_of = state[env.stream_id] = empty(KIND[source], env.stream_id)
+                if fold(facts_of, env):
+                    seen = counts.setdefault(source, [0, None])
+                    seen[0] += 1
+                    seen[1] = env.recorded_at if seen[1] is None else max(seen[1], env.recorded_at)
+                    self.progress["applied"] += 1
         self.progress["streams"] = len(state)
         state["__topics__"] = StreamFacts(
             "topics", {}, [{"topic": k, "events": v[0], "last_event_at": v[1]} for k, v in sorted(counts.items())]
@@ -160,19 +150,12 @@ class Rebuild:
         f = facts(target)
         async with self.engine.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SWAP_LOCK})
-            ends = await consumer.end_offsets(partitions)
-            pending = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
-            while pending:
-                batch = await consumer.getmany(*pending, timeout_ms=500)
-                for tp, messages in batch.items():
-                    for message in messages:
-                        env = _envelope(message.value)
-                        if env is not None and message.offset < ends[tp] and _source(env) is not None:
-                            await apply(conn, f, env)
-                            self.progress["applied"] += 1
-                for tp in list(pending):
-                    if await consumer.position(tp) >= ends[tp]:
-                        pending.discard(tp)
+            async for _, messages in read_to_end(consumer, partitions):  # the end offsets as of the lock
+                for message in messages:
+                    env = _envelope(message.value)
+                    if env is not None and _source(env) is not None:
+                        await apply(conn, f, env)
+                        self.progress["applied"] += 1
             old = await conn.scalar(text("SELECT current FROM generation WHERE id = 1"))
             await conn.execute(
                 text(

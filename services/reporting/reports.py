@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting.facts import Facts
 from services.reporting.indicators import MODALITIES, Figures, Scope, breakdown
 from services.reporting.periods import Period
+from services.reporting.rules import Deadlines, deadlines
+from shared.rulebook import in_force
 from shared.units import NATIONAL, AdminUnits, Edition, UnknownUnitError
 
 QUOTA_INDICATOR = {m: f"{m}_rehab_enrolments" for m in ("compulsory", "voluntary_community", "voluntary_facility")}
@@ -19,8 +21,14 @@ QUOTA_INDICATOR["methadone"] = "methadone_enrolments"
 class Reports:
     """Reports for one unit's subtree, computed from one generation of facts."""
 
-    def __init__(self, conn: AsyncConnection, f: Facts, units: AdminUnits, decision_days: int = 5) -> None:
-        self.figures, self.units, self.decision_days = Figures(conn, f), units, decision_days
+    def __init__(
+        self, conn: AsyncConnection, f: Facts, units: AdminUnits, rules: tuple[Deadlines, ...] | None = None
+    ) -> None:
+        self.figures, self.units, self.rules = Figures(conn, f), units, rules or deadlines()
+
+    def overdue(self, completed_on: date, on: date) -> int:
+        """Days past the deadline for a post-rehab decision, by the rules in force on `on` (0 within it)."""
+        return max((on - completed_on).days - in_force(self.rules, on).post_rehab_decision_days, 0)
 
     def scope(self, unit_code: str) -> Scope:
         within = self.units.units_within(unit_code)
@@ -92,7 +100,7 @@ class Reports:
                     "commune_code": r.commune_code,
                     "completed_on": r.completed_on.isoformat(),
                     "days_waiting": (period.end - r.completed_on).days,
-                    "days_overdue": max((period.end - r.completed_on).days - self.decision_days, 0),
+                    "days_overdue": self.overdue(r.completed_on, period.end),
                 }
                 for r in waiting
             ],
@@ -172,7 +180,8 @@ class Reports:
         scope = self.scope(unit_code)
         absconders = await self.figures.absconders(on, scope)
         awaiting = await self.figures.awaiting_decision(on, scope)
-        ending = await self.figures.ending_post_rehab(on, on + timedelta(days=30), scope)
+        notice = timedelta(days=in_force(self.rules, on).post_rehab_ending_notice_days)
+        ending = await self.figures.ending_post_rehab(on, on + notice, scope)
         overrun = await self.figures.overrunning(on, scope)
         return {
             "as_of": on.isoformat(),
@@ -195,11 +204,11 @@ class Reports:
                     "commune_code": r.commune_code,
                     "completed_on": r.completed_on.isoformat(),
                     "days_waiting": (on - r.completed_on).days,
-                    "days_overdue": max((on - r.completed_on).days - self.decision_days, 0),
+                    "days_overdue": self.overdue(r.completed_on, on),
                 }
                 for r in awaiting
             ],
-            "post_rehab_ending_within_30_days": [
+            "post_rehab_ending_within_30_days": [  # the contract's name: the span itself is the rule set's
                 {
                     "case_id": r.case_id,
                     "person_id": r.person_id,

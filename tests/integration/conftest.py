@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -16,18 +15,17 @@ from shared.db import make_engine
 from shared.events import Envelope
 from shared.ids import uuid7
 from shared.kafka import ensure_topics, make_broker, make_producer
-from shared.migrations import Migration, migrate
+from shared.migrations import migrate
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.store_schema import KERNEL_MIGRATIONS
 from shared.subscriber import Subscription, attach
+from tests.support.services import owner_dsn
 
-PROJECTION = Migration(
-    "test",
-    1,
-    "applied events",
-    "CREATE TABLE applied (event_id UUID PRIMARY KEY, stream_id TEXT NOT NULL, stream_version INT NOT NULL,"
-    " seq BIGSERIAL)",
+# A projection that remembers every event it applied, in order (a duplicate would violate the key).
+APPLIED = (
+    "CREATE TABLE {schema}.applied (event_id UUID PRIMARY KEY, stream_id TEXT NOT NULL, stream_version INT NOT NULL,"
+    " seq BIGSERIAL)"
 )
 
 
@@ -46,26 +44,34 @@ class Stack:
             return int((await conn.execute(text(sql))).scalar_one())
 
 
-@pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
+@contextlib.asynccontextmanager
+async def make_stack(**platform: object) -> AsyncIterator[Stack]:
+    """A fresh schema with the kernel's tables and a 6-partition topic; `platform` overrides (another Kafka)."""
     schema = f"t_{uuid7().hex[-12:]}"
-    settings = ServiceSettings.for_service(
-        schema,
-        database_url=f"postgresql+asyncpg://rehab:rehab@{ServiceSettings().pg_host}:{ServiceSettings().pg_port}/rehab",
-        db_schema=schema,
-    )
-    admin = make_engine(settings.dsn(), "public", 1)
+    owner = owner_dsn(ServiceSettings())
+    settings = ServiceSettings.for_service(schema, database_url=owner, db_schema=schema, **platform)
+    admin = make_engine(owner, "public", 1)
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine = make_engine(settings.dsn(), schema, 10)
-    await migrate(engine, schema, [*KERNEL_MIGRATIONS, PROJECTION])
-    topic = f"test.{schema}.events"
-    await ensure_topics(settings, [topic], partitions=6)
-    yield Stack(settings, engine, schema, topic)
-    await engine.dispose()
-    async with admin.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
+    try:
+        await migrate(engine, schema, KERNEL_MIGRATIONS)
+        async with engine.begin() as conn:
+            await conn.execute(text(APPLIED.format(schema=f'"{schema}"')))
+        topic = f"test.{schema}.events"
+        await ensure_topics(settings, [topic], partitions=6)
+        yield Stack(settings, engine, schema, topic)
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[Stack]:
+    async with make_stack() as made:
+        yield made
 
 
 async def record_applied(conn: AsyncConnection, env: Envelope) -> None:
@@ -87,11 +93,3 @@ async def consuming(
         yield broker
     finally:
         await broker.stop()
-
-
-async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.2)

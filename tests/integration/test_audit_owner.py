@@ -9,6 +9,7 @@ DROP TABLE, DROP SCHEMA, replacing the trigger function, taking the owner's role
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -20,10 +21,10 @@ from shared.audit import record, record_shown
 from shared.auth import Principal, Role
 from shared.db import make_engine
 from shared.ids import uuid7
-from shared.migrations import Migration, migrate
+from shared.migrations import migrate
 from shared.settings import ServiceSettings
 from shared.store_schema import KERNEL_MIGRATIONS
-from shared.testing import owner_dsn
+from tests.support.services import owner_dsn
 
 pytestmark = pytest.mark.integration
 ATTACKS = [
@@ -67,7 +68,7 @@ async def service_role() -> AsyncIterator[tuple[str, AsyncEngine]]:
 
 @pytest.mark.parametrize("migrations", [REGISTRY, CASES], ids=["registry", "cases"])
 async def test_the_service_role_can_append_to_its_audit_log_and_never_rewrite_it(
-    service_role: tuple[str, AsyncEngine], migrations: Sequence[Migration]
+    service_role: tuple[str, AsyncEngine], migrations: Sequence[Path]
 ) -> None:
     schema, engine = service_role
     await migrate(engine, schema, [*KERNEL_MIGRATIONS, *migrations])  # as the service does at start-up

@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.dlq import list_parked, replay
 from shared.events import Envelope
-from tests.integration.conftest import Stack, consuming, record_applied, wait_for
+from tests.integration.conftest import Stack, consuming, record_applied
 from tests.integration.test_kernel import _count, append
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.integration
 

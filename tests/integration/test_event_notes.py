@@ -11,8 +11,9 @@ from sqlalchemy import text
 from shared.events import CommandContext, Event, PendingEvent
 from shared.eventstore import ConcurrencyError, EventStore
 from shared.notes import all_notes, load_notes
-from shared.testing import read_topic
-from tests.integration.conftest import Stack, wait_for
+from tests.integration.conftest import Stack
+from tests.support.polling import wait_for
+from tests.support.services import read_topic
 
 pytestmark = pytest.mark.integration
 MENTOR = "Nguyễn Văn Bình"

@@ -25,8 +25,8 @@ from services.quotas.app import spec as quotas_spec
 from services.registry.app import spec as registry_spec
 from shared.kafka import ALL_TOPICS, dlq_topic, make_consumer, partitions_of
 from shared.store_schema import events
-from shared.testing import ServiceClient, fresh_schema, isolated_topics, running_service
-from tests.integration.conftest import wait_for
+from tests.support.polling import wait_for
+from tests.support.services import ServiceClient, fresh_schema, isolated_topics, running_service
 
 pytestmark = pytest.mark.integration
 CITIZEN_ID, PERSON = "024190000777", "Hoàng Thị Lan"  # the person on record

@@ -43,9 +43,9 @@ from shared.kafka import (
 from shared.kafka_access import ALLOW, LITERAL, READ, TOPIC, apply_access, kafka_user
 from shared.kafka_admin import acls_of, admin_client, create_acls, delete_acls, delete_users, set_passwords
 from shared.settings import ServiceSettings, local_kafka_password
-from shared.testing import isolated_topics
-from tests.integration.conftest import wait_for
 from tests.reliability.kafka_nodes import KafkaCluster, free_base_port
+from tests.support.polling import wait_for
+from tests.support.services import isolated_topics
 
 pytestmark = pytest.mark.integration
 

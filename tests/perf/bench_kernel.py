@@ -55,9 +55,8 @@ async def main() -> None:
         kafka_rate = await raw_producer(settings, topic, total)
         relay = OutboxRelay(engine, lambda: make_producer(settings, "bench"), schema, 1000)
         t = time.perf_counter()
-        while await relay.publish_batch():
-            pass
-        row("relay: outbox -> Kafka (acks=all, idempotent, marked)", total, time.perf_counter() - t, kafka_rate)
+        published = await relay.drain()
+        row("relay: outbox -> Kafka (acks=all, idempotent, marked)", published, time.perf_counter() - t, kafka_rate)
         await relay._close_producer()
     finally:
         await engine.dispose()
@@ -95,7 +94,32 @@ async def appends(engine: AsyncEngine, topic: str, total: int, base: float) -> N
 
     t = time.perf_counter()
     await asyncio.gather(*(writer(w) for w in range(WRITERS)))
-    row("event store: append (version check + event + outbox row)", total, time.perf_counter() - t, base)
+    row("event store: append (1 stmt: check+event+outbox+notify)", total, time.perf_counter() - t, base)
+
+    async def held_writer(w: int) -> None:  # the append alone: no pool checkout, ping or return per command
+        async with engine.connect() as conn:
+            for s in range(w, N_STREAMS, WRITERS):
+                for v in range(PER_STREAM):
+                    pending = PendingEvent(event=Benchmarked(n=v), occurred_on=date(2024, 1, 1), unit_code="07616")
+                    async with conn.begin():
+                        await store.append(conn, f"h-{s}", v, [pending], CommandContext())
+
+    t = time.perf_counter()
+    await asyncio.gather(*(held_writer(w) for w in range(WRITERS)))
+    row("event store: append, held connection (BEGIN, stmt, COMMIT)", total, time.perf_counter() - t, base)
+
+    async def batch_writer(w: int) -> None:  # a command that records several events: still one statement
+        for s in range(w, N_STREAMS, WRITERS):
+            async with engine.begin() as conn:
+                events = [
+                    PendingEvent(event=Benchmarked(n=v), occurred_on=date(2024, 1, 1), unit_code="07616")
+                    for v in range(PER_STREAM)
+                ]
+                await store.append(conn, f"b-{s}", 0, events, CommandContext())
+
+    t = time.perf_counter()
+    await asyncio.gather(*(batch_writer(w) for w in range(WRITERS)))
+    row(f"event store: append, {PER_STREAM} events per tx in 1 stmt", total, time.perf_counter() - t, base)
 
 
 async def raw_producer(settings: ServiceSettings, topic: str, total: int) -> float:

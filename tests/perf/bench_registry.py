@@ -13,8 +13,8 @@ import asyncpg
 from services.registry.app import spec
 from shared.kafka import delete_topics
 from shared.settings import ServiceSettings
-from shared.testing import ServiceClient, fresh_schema, running_service
 from tests.perf.people import as_csv, people
+from tests.support.services import ServiceClient, fresh_schema, running_service
 
 DEFAULT_ROWS = 50_000
 

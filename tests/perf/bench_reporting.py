@@ -22,7 +22,7 @@ from shared.kafka import ALL_TOPICS, delete_topics, ensure_topics, make_consumer
 from shared.migrations import migrate
 from shared.settings import ServiceSettings
 from shared.store_schema import KERNEL_MIGRATIONS
-from shared.testing import fresh_schema, owner_dsn
+from tests.support.services import fresh_schema, owner_dsn
 
 DEFAULT_EVENTS = 1_000_000
 COMMUNES = ["07615", "07616", "07621", "07624", "07627", "07630", "07636", "07648", "07654", "07660", "07666"]

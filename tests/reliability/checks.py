@@ -8,8 +8,7 @@ versions), is *duplicated*. The read models and the reports themselves must give
 
 from __future__ import annotations
 
-import asyncio
-import time
+import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -18,10 +17,11 @@ from sqlalchemy import text
 
 from shared.db import make_engine
 from shared.kafka import CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC, make_consumer, partitions_of
-from shared.settings import PlatformSettings, ServiceSettings
-from shared.testing import owner_dsn
+from shared.settings import PlatformSettings
 from tests.harness import System, token
 from tests.reliability.load import Ledger
+from tests.support.polling import wait_until
+from tests.support.services import owner_dsn
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Outcome:
 
 
 async def _rows(system: System, name: str, sql: str) -> list[tuple[str, int]]:
-    engine = make_engine(owner_dsn(ServiceSettings()), system.schemas[name], 1)
+    engine = make_engine(owner_dsn(system.settings), system.schemas[name], 1)
     try:
         async with engine.connect() as conn:
             return [(str(r[0]), int(r[1])) for r in await conn.execute(text(sql))]
@@ -74,19 +74,28 @@ async def _reporting(system: System) -> tuple[Counter[str], int]:
     return versions, applied
 
 
+Snapshot = tuple[Counter[str], Counter[str], int, int]  # store, reporting's versions, applied, unpublished
+
+
+async def _snapshot(system: System) -> Snapshot:
+    """What the stores hold now: events per stream, reporting's versions and counter, unpublished outbox rows."""
+    store = await _store(system)
+    versions, applied = await _reporting(system)
+    outbox = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+    unpublished = sum([await system.scalar(name, outbox) for name in ("registry", "cases", "quotas")])
+    return store, versions, applied, unpublished
+
+
 async def settle(system: System, ledger: Ledger, fault: str, timeout: float = 240) -> Outcome:
     """Wait until reporting holds every stored event (or `timeout`), then count."""
-    deadline = time.monotonic() + timeout
-    while True:
-        store = await _store(system)
-        versions, applied = await _reporting(system)
-        unpublished = await system.scalar("registry", "SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        unpublished += await system.scalar("cases", "SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        unpublished += await system.scalar("quotas", "SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        caught_up = sum(versions.values()) >= sum(store.values()) >= ledger.commands and not unpublished
-        if caught_up or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
+
+    def caught_up(snapshot: Snapshot) -> bool:
+        store, versions, _, unpublished = snapshot
+        return sum(versions.values()) >= sum(store.values()) >= ledger.commands and not unpublished
+
+    with contextlib.suppress(AssertionError):  # not settled in time: the counts below say what is missing
+        await wait_until(lambda: _snapshot(system), caught_up, timeout, 0.5, "every stored event in reporting")
+    store, versions, applied, unpublished = await _snapshot(system)
     lost = duplicated = 0
     for stream in set(ledger.per_stream) | set(store) | set(versions):
         acked, stored, seen = ledger.per_stream[stream], store[stream], versions[stream]
@@ -132,7 +141,7 @@ async def records_on(settings: PlatformSettings, topic: str) -> int:
 async def _projections(system: System, ledger: Ledger, outcome: Outcome) -> None:
     """The read models and the reports say what the acknowledged commands imply."""
     acked = ledger.acked
-    expect = {
+    expect: dict[str, tuple[object, object]] = {
         "registry persons": (await system.scalar("registry", "SELECT count(*) FROM persons"), acked["register"]),
         "registry outbox = events": (
             await system.scalar("registry", "SELECT count(*) FROM outbox"),

@@ -13,7 +13,6 @@ import asyncio
 import base64
 import os
 import signal
-import socket
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -24,31 +23,14 @@ from pydantic import SecretStr
 from shared.kafka import kafka_reachable
 from shared.settings import PlatformSettings
 from tests.harness import ROOT
+from tests.support.ports import free_base_port
+
+__all__ = ["KafkaCluster", "free_base_port"]
 
 HOST = "127.0.0.1"
 ADMIN, PASSWORD = "admin", "test-cluster-admin"
 SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule"
 PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
-
-
-def free_base_port(span: int = 20) -> int:
-    """A port such that it and the `span` - 1 above it are free now (a cluster's client and controller ports)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((HOST, 0))
-            base = probe.getsockname()[1]
-        if base + span < 65535 and all(_free(port) for port in range(base, base + span)):
-            return base
-    raise RuntimeError("no run of free ports found")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-        return True
 
 
 def kafka_libs() -> Path:
@@ -101,6 +83,11 @@ class KafkaCluster:
         if self.size >= 3:
             env["REHAB_TOPIC_MIN_INSYNC_REPLICAS"] = "2"
         return env
+
+    @property
+    def overrides(self) -> dict[str, str]:
+        """`env` as settings fields (`ServiceSettings.for_service(name, **cluster.overrides)`)."""
+        return {key.removeprefix("REHAB_").lower(): value for key, value in self.env.items()}
 
     def _properties(self, node: KafkaNode) -> str:
         voters = ",".join(f"{n.node_id}@{HOST}:{n.controller_port}" for n in self.nodes)
@@ -197,6 +184,7 @@ class KafkaCluster:
             )
 
     async def wait_ready(self, node: KafkaNode, timeout: float = 120) -> None:
+        """Until the node answers a logged-in client; fail with its log if it died or took too long."""
         settings = PlatformSettings(
             kafka_bootstrap=node.address,
             kafka_security_protocol="SASL_PLAINTEXT",

@@ -21,11 +21,10 @@ from typing import Any
 
 import httpx
 
-from tests.harness import System, token
+from tests.harness import System, token, waiting
 
 COMMUNES = ("07616", "07636", "07648", "07660")  # Sơn Động (district 220), as in the seed plan
 DISTRICT = ("district_officer", "220")
-WAITING = {"unknown_person", "not_determined_addicted"}  # the cases service has not heard of the person yet
 STATES = {"complete": "completed", "post_rehab": "post_rehab"}
 
 
@@ -105,7 +104,7 @@ class Load:
         while not self._stop.is_set():
             n, self._next = self._next, self._next + 1
             await self._registered.put((n, await self.register(n)))
-            await asyncio.sleep(self.pace)
+            await asyncio.sleep(self.pace)  # the load's pace: a steady stream, not a flood
 
     async def _case_worker(self) -> None:
         while not self._stop.is_set():
@@ -133,7 +132,7 @@ class Load:
             self.ledger.ack("plan", f"plan-2025-{commune}")
             self.ledger.quotas[commune] = quota
             revision += 1
-            await asyncio.sleep(self.pace * 5)
+            await asyncio.sleep(self.pace * 5)  # plans change less often than people arrive
 
     async def _no_conflict(self, _: dict[str, Any]) -> str | None:
         return None
@@ -224,7 +223,7 @@ class Load:
             except httpx.TransportError:
                 self.ledger.answers["no answer"] += 1
                 unanswered = True
-                await asyncio.sleep(0.3)
+                await asyncio.sleep(0.3)  # a partner system's back-off before it tries again
                 continue
             self.ledger.answers[str(answer.status_code)] += 1
             if answer.status_code < 300:
@@ -233,7 +232,7 @@ class Load:
             if answer.status_code == 503 and error.get("code") == "unavailable":
                 await asyncio.sleep(0.3)  # a clear "not now": nothing was applied
                 continue
-            if answer.status_code in (409, 422) and error.get("code") in WAITING:
+            if waiting(answer):
                 await asyncio.sleep(0.2)  # the person's registration has not reached the cases service yet
                 continue
             if unanswered and answer.status_code == 409:

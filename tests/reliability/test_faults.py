@@ -27,9 +27,10 @@ from tests.reliability.checks import Outcome, records_on, settle
 from tests.reliability.conftest import RESULTS
 from tests.reliability.kafka_nodes import KafkaCluster, free_base_port
 from tests.reliability.load import Load
+from tests.support.polling import wait_until
+from tests.support.postgres import PostgresCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
-PORTS = {"registry": 18401, "cases": 18402, "quotas": 18403, "reporting": 18404}
 
 Fault = Callable[[Load], Awaitable[None]]
 
@@ -52,7 +53,7 @@ async def under_load(system: System, fault: str, inject: Fault) -> Outcome:
 
 @pytest.fixture
 async def system(tmp_path: Path) -> AsyncIterator[System]:
-    async with System("rl", PORTS, tmp_path / "logs") as running:
+    async with System("rl", tmp_path / "logs") as running:
         yield running
 
 
@@ -67,14 +68,16 @@ async def kafka(tmp_path: Path) -> AsyncIterator[KafkaCluster]:
 
 
 async def test_each_service_killed_mid_batch_and_restarted(system: System) -> None:
+    # The sleeps in the faults below pace the load and the fault on purpose: how long the system runs before it,
+    # how long the fault lasts, and how long the load goes on after it is healed.
     async def kill_each(load: Load) -> None:
         await asyncio.sleep(4)
         for name in ("registry", "cases", "reporting", "quotas"):
             system[name].kill()  # SIGKILL: mid-request, mid-relay batch, mid-consumer batch
-            await asyncio.sleep(2)
+            await asyncio.sleep(2)  # down 2 s: the others pile up work for it
             await system[name].start()
             if name in ("cases", "reporting"):  # again while it is applying the backlog of those 2 s
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.2)  # on purpose: 0.2 s into the backlog
                 system[name].kill()
                 await system[name].start()
             await asyncio.sleep(3)
@@ -84,17 +87,24 @@ async def test_each_service_killed_mid_batch_and_restarted(system: System) -> No
     assert "no answer" in outcome.answers  # the kills did cut requests off
 
 
-async def test_postgres_restarted_under_load(system: System) -> None:
-    async def restart_postgres(load: Load) -> None:
-        await asyncio.sleep(4)
-        await _script("postgres.sh", "stop")
-        stopped = time.monotonic()
-        await asyncio.sleep(8)
-        await _script("postgres.sh", "start")
-        load.ledger.notes.append(f"PostgreSQL down for {time.monotonic() - stopped:.0f} s")
-        await asyncio.sleep(6)
+async def test_postgres_restarted_under_load(tmp_path: Path) -> None:
+    postgres = PostgresCluster()  # a cluster of the test's own: the platform's PostgreSQL stays up
 
-    outcome = await under_load(system, "PostgreSQL stopped 8 s and restarted", restart_postgres)
+    async def restart_postgres(load: Load) -> None:
+        await asyncio.sleep(4)  # the load runs a while before the fault
+        await postgres.stop()
+        stopped = time.monotonic()
+        await asyncio.sleep(8)  # the outage itself: 8 s without a database
+        await postgres.start()
+        load.ledger.notes.append(f"PostgreSQL down for {time.monotonic() - stopped:.0f} s")
+        await asyncio.sleep(6)  # the load goes on after the fault is healed
+
+    try:
+        await postgres.start()
+        async with System("rp", tmp_path / "logs", env=postgres.env) as system:
+            outcome = await under_load(system, "PostgreSQL stopped 8 s and restarted", restart_postgres)
+    finally:
+        await postgres.close()
     assert "503×" in outcome.answers, "commands during the outage must get a clear 503"
     assert "500×" not in outcome.answers
 
@@ -107,7 +117,7 @@ async def test_kafka_broker_killed_and_restarted(tmp_path: Path, kafka: KafkaClu
         await kafka.restart()
         await asyncio.sleep(6)
 
-    async with System("rk", PORTS, tmp_path / "logs", env=kafka.env) as system:
+    async with System("rk", tmp_path / "logs", env=kafka.env) as system:
         await under_load(system, "Kafka broker SIGKILLed, restarted after 6 s", kill_broker)
 
 
@@ -125,7 +135,7 @@ async def test_kafka_unreachable_for_a_minute(tmp_path: Path, kafka: KafkaCluste
         load.ledger.notes.append(f"{during[0]} commands acknowledged while Kafka was unreachable")
         await asyncio.sleep(5)
 
-    async with System("ru", PORTS, tmp_path / "logs", env=kafka.env) as system:
+    async with System("ru", tmp_path / "logs", env=kafka.env) as system:
         await under_load(system, "Kafka unreachable for 60 s", freeze_broker)
     assert during[0] > 0, "commands must keep being accepted while Kafka is away"
 
@@ -143,7 +153,7 @@ async def test_one_broker_of_three_killed(tmp_path: Path) -> None:
 
     try:
         await cluster.start()
-        async with System("r3", PORTS, tmp_path / "logs", env=cluster.env) as system:
+        async with System("r3", tmp_path / "logs", env=cluster.env) as system:
             await under_load(system, "1 of 3 brokers SIGKILLed (RF 3, min ISR 2)", kill_one)
     finally:
         cluster.close()
@@ -183,11 +193,11 @@ async def test_poison_messages_go_to_the_dlq_and_consumption_goes_on(system: Sys
     replayed = await _rehab(system, "dlq", "replay")
     assert [line.split(": ")[1].split()[0] for line in replayed.splitlines()] == ["3", "3", "3"]
     rows = "SELECT count(*) FROM dead_letters"
-    for _ in range(120):
-        if [await system.scalar(n, rows) for n in ("cases", "reporting")] == [6, 18]:
-            break
-        await asyncio.sleep(0.5)
-    assert [await system.scalar(n, rows) for n in ("cases", "reporting")] == [6, 18]
+
+    async def parked_rows() -> list[int]:
+        return [await system.scalar(n, rows) for n in ("cases", "reporting")]
+
+    await wait_until(parked_rows, lambda got: got == [6, 18], timeout=60, what="every replayed message parked again")
     listing = await _rehab(system, "dlq", "list")
     assert [line.split(": ")[1] for line in listing.splitlines() if not line.startswith(" ")] == [
         "12 message(s), 6 not replayed",  # the originals are marked replayed; their second parking is not
@@ -222,17 +232,6 @@ def _poison(topic: str) -> list[bytes]:
         ).encode()
 
     return [b'{"event_id": "not even json', envelope("person_teleported", 1), envelope(event_type[topic], 99)]
-
-
-async def _script(name: str, action: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        str(ROOT / "deploy" / "local" / name),
-        action,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await process.communicate()
-    assert process.returncode == 0, out.decode()
 
 
 async def _rehab(system: System, *args: str) -> str:

@@ -1,26 +1,23 @@
-"""The law's durations and deadlines as versioned data (`rulesets.json`), chosen by the legal date of the act."""
+"""The law's durations and deadlines, as cases reads them from the shared rule-set data (`shared/rulebook.py`)."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from shared.rulebook import RULES_FILE, Versioned, in_force, load_versions
 
 Modality = Literal["voluntary_community", "voluntary_facility", "compulsory", "methadone"]
 AgeGroup = Literal["adult", "minor"]
-RULES_FILE = Path(__file__).with_name("rulesets.json")
 
 
-class RuleSet(BaseModel):
+class RuleSet(Versioned):
     """One version of the rules, in force from `valid_from` until the next version."""
 
-    model_config = ConfigDict(frozen=True)
-
-    valid_from: date
     source: str
     durations_months: dict[Modality, dict[AgeGroup, tuple[int, int]] | None]
     post_rehab_months: dict[str, int]
@@ -50,16 +47,9 @@ class RuleBook(BaseModel):
 
     def on(self, legal_date: date) -> RuleSet:
         """The rules in force on `legal_date` (the earliest set for dates before any of them)."""
-        current = self.rulesets[0]
-        for ruleset in self.rulesets:
-            if ruleset.valid_from <= legal_date:
-                current = ruleset
-        return current
+        return in_force(self.rulesets, legal_date)
 
 
 @cache
 def rulebook(path: Path = RULES_FILE) -> RuleBook:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    book = RuleBook.model_validate({"rulesets": data["rulesets"]})
-    book.rulesets.sort(key=lambda r: r.valid_from)
-    return book
+    return RuleBook(rulesets=load_versions(RuleSet, path))

@@ -23,11 +23,13 @@ from services.registry.imports.rows import ON_RECORD_ELSEWHERE, Checked
 from services.registry.projection import project
 from services.registry.tables import audit_log, identities, import_rows, persons
 from services.registry.vault import Identity
-from shared.auth import Principal
+from shared.audit import entry
+from shared.auth import Principal, in_scope
 from shared.db import copy_rows
 from shared.events import CommandContext, Envelope, seal
 from shared.ids import uuid7
 from shared.offload import in_thread
+from shared.uow import UnitOfWork
 
 
 @dataclass
@@ -41,10 +43,15 @@ class Outcome:
 
 
 async def write_chunk(
-    conn: AsyncConnection, registry: Registry, valid: list[Checked], who: Principal, ctx: CommandContext, import_id: str
+    uow: UnitOfWork, registry: Registry, valid: list[Checked], who: Principal, ctx: CommandContext, import_id: str
 ) -> Outcome:
-    """Create the chunk's new persons; count the ones on record in the caller's area, refuse (and audit) the rest."""
+    """Create the chunk's new persons; count the ones on record in the caller's area, refuse (and audit) the rest.
+
+    The registry's own pieces (its store, identity rows, audit entries, area check) in bulk: one COPY per table
+    instead of a repository save per person, which is what keeps a 10,000-row list to seconds.
+    """
     outcome = Outcome()
+    conn = uow.conn
     known_rows = await _known(conn, import_rows.c.row_key, import_rows.c.person_id, [v.row_key for v in valid])
     known_citizens = await _known(
         conn, identities.c.citizen_key, identities.c.person_id, [v.citizen_key for v in valid if v.citizen_key]
@@ -56,7 +63,7 @@ async def write_chunk(
         known = by_citizen or known_rows.get(checked.row_key)
         if known is not None:
             person_id, commune = known
-            if commune is not None and registry.units.is_within(commune, who.unit):
+            if commune is not None and in_scope(who, commune, registry.units):
                 outcome.duplicates += 1
             else:
                 where = "citizen_id" if by_citizen else "row"
@@ -136,14 +143,6 @@ async def _known(
 
 
 def _audit_row(who: Principal, env: Envelope, ctx: CommandContext, import_id: str) -> dict[str, object]:
-    return {
-        "at": env.recorded_at,
-        "sub": who.sub,
-        "role": who.role.value,
-        "unit": who.unit,
-        "action": "register",
-        "person_id": env.stream_id,
-        "unit_code": env.unit_code,
-        "detail": {"import_id": import_id, "source": "import"},
-        "correlation_id": ctx.correlation_id,
-    }
+    """The same entry a registration through the API writes (shared.audit.entry), dated by the event."""
+    row = entry(who, "register", env.stream_id, env.unit_code, {"import_id": import_id, "source": "import"})
+    return row | {"at": env.recorded_at, "correlation_id": ctx.correlation_id}

@@ -17,7 +17,7 @@ from services.registry.communes import check_commune
 from services.registry.domain.person import Person
 from services.registry.imports.parse import RawRow
 from services.registry.schemas import NewPerson
-from shared.auth import Principal
+from shared.auth import Principal, in_scope
 from shared.clock import today
 from shared.events import PendingEvent
 from shared.rules import RuleViolation
@@ -70,7 +70,7 @@ def check_row(
         return None, errors
     try:
         check_commune(registry.units, person.commune_code, person.recorded_on)
-        if not registry.units.is_within(person.commune_code, who.unit):
+        if not in_scope(who, person.commune_code, registry.units):
             raise RuleViolation(
                 "outside_area",
                 f"commune {person.commune_code} is outside your area ({who.unit})",

@@ -40,6 +40,7 @@ from shared.logs import set_correlation
 from shared.migrations import lock_key
 from shared.offload import in_process, in_thread, start_processes
 from shared.tabular import UnreadableFile
+from shared.uow import SqlUnitOfWork
 
 log = logging.getLogger("rehab.registry.imports")
 CHUNK = 1000
@@ -160,10 +161,11 @@ class ImportWorker:
     ) -> None:
         for attempt in range(3):
             try:
-                async with self.engine.begin() as conn:
-                    outcome = await write_chunk(conn, self.registry, valid, who, ctx, import_id)
+                async with SqlUnitOfWork(self.engine) as uow:  # the chunk and the import's progress together
+                    outcome = await write_chunk(uow, self.registry, valid, who, ctx, import_id)
                     outcome.rejected[:0] = rejected
-                    await self._record_progress(conn, import_id, size, outcome)
+                    await self._record_progress(uow.conn, import_id, size, outcome)
+                    await uow.commit()
                 return
             except IntegrityError:
                 if attempt == 2:

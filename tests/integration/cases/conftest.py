@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,8 @@ from sqlalchemy import select
 from services.cases.app import spec as cases_spec
 from services.cases.tables import directory
 from services.registry.app import spec as registry_spec
-from shared.testing import ServiceClient, fresh_schema, isolated_topics, running_service
+from tests.support.polling import wait_until
+from tests.support.services import ServiceClient, fresh_schema, isolated_topics, running_service
 
 TAY_YEN_TU, AN_BA, SON_DONG = "07616", "07660", "220"
 DISTRICT = ("district_officer", SON_DONG)
@@ -49,13 +49,16 @@ class Pair:
 
     async def known(self, person_id: str, status: str, commune: str | None = None, timeout: float = 30) -> None:
         engine = self.cases.app.state.runtime.engine
-        for _ in range(int(timeout * 10)):
+
+        async def listed() -> tuple[str, str] | None:
             async with engine.connect() as conn:
                 row = (await conn.execute(select(directory).where(directory.c.person_id == person_id))).first()
-            if row is not None and row.status == status and (commune is None or row.commune_code == commune):
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"person {person_id} did not reach the cases directory as {status}")
+            return None if row is None else (row.status, row.commune_code)
+
+        def reached(got: tuple[str, str] | None) -> bool:
+            return got is not None and got[0] == status and commune in (None, got[1])
+
+        await wait_until(listed, reached, timeout, 0.1, f"person {person_id} in the cases directory as {status}")
 
     async def enrol(self, person_id: str, **overrides: Any) -> Any:
         body = {

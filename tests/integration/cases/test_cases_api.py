@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from shared.testing import read_topic
 from tests.integration.cases.conftest import AN_BA, DISTRICT, SON_DONG, TAY_YEN_TU, Pair
-from tests.integration.conftest import wait_for
+from tests.support.polling import wait_for
+from tests.support.services import read_topic
 
 pytestmark = pytest.mark.integration
 

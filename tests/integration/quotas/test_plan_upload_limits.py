@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from shared.limits import Limits
-from shared.testing import ServiceClient
 from tests.integration.quotas.test_quotas_api import quotas  # noqa: F401  (the module's service fixture)
+from tests.support.services import ServiceClient
 from tests.unit.hostile_files import empty_cells, xlsx
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from services.quotas.app import spec
-from shared.testing import ServiceClient, fresh_schema, isolated_topics, read_topic, running_service
-from tests.integration.conftest import wait_for
+from tests.support.polling import wait_for
+from tests.support.services import ServiceClient, fresh_schema, isolated_topics, read_topic, running_service
 
 pytestmark = pytest.mark.integration
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.registry.app import spec
-from shared.testing import ServiceClient, fresh_schema, isolated_topics, running_service
+from tests.support.services import ServiceClient, fresh_schema, isolated_topics, running_service
 
 TAY_YEN_TU, AN_BA, AN_CHAU = "07616", "07660", "07615"  # communes of Sơn Động district (220), Bắc Giang (24)
 SON_DONG, BAC_GIANG = "220", "24"

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from shared.testing import ServiceClient, read_topic
-from tests.integration.conftest import wait_for
 from tests.integration.registry.conftest import AN_BA, AN_CHAU, BAC_GIANG, SON_DONG, TAY_YEN_TU, THO_XUONG, person
+from tests.support.polling import wait_for
+from tests.support.services import ServiceClient, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from shared.testing import ServiceClient
 from tests.integration.registry.conftest import AN_BA, BAC_GIANG, SON_DONG, TAY_YEN_TU, person
+from tests.support.services import ServiceClient
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.testing import ServiceClient
 from tests.integration.registry.conftest import TAY_YEN_TU, person
+from tests.support.services import ServiceClient
 
 pytestmark = pytest.mark.integration
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")

@@ -25,10 +25,10 @@ from shared.db import make_engine
 from shared.migrations import migrate
 from shared.settings import ServiceSettings
 from shared.store_schema import KERNEL_MIGRATIONS
-from shared.testing import ServiceClient, fresh_schema, isolated_topics, owner_dsn, running_service
 from shared.units import fold
 from tests.integration.registry.conftest import AN_BA, BAC_GIANG, SON_DONG, TAY_YEN_TU, THO_XUONG, person
 from tests.integration.registry.test_imports import finished
+from tests.support.services import ServiceClient, fresh_schema, isolated_topics, owner_dsn, running_service
 
 pytestmark = pytest.mark.integration
 HEADER = ["Họ và tên", "Ngày sinh", "Giới tính", "Số CCCD", "Mã xã", "Thôn/Tổ dân phố", "Tình trạng"]
@@ -147,7 +147,7 @@ async def test_clear_copies_left_by_the_old_schema_are_sealed_or_dropped_when_th
     actor = {"sub": "old-officer", "role": "district_officer", "unit": SON_DONG}
     async with isolated_topics("regold") as prefix, fresh_schema("regold") as schema:
         engine = make_engine(owner_dsn(ServiceSettings()), schema, 1)
-        await migrate(engine, schema, [*KERNEL_MIGRATIONS, MIGRATIONS[0]])  # the schema as it was before
+        await migrate(engine, schema, [*KERNEL_MIGRATIONS, *MIGRATIONS], ["kernel@head", "registry_0001"])  # as before
         async with engine.begin() as conn:
             for status, content in (("queued", listed), ("done", finished_list)):
                 await conn.execute(

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,12 +19,14 @@ from sqlalchemy import text
 from shared.auth import TokenCodec
 from shared.db import make_engine
 from shared.settings import ServiceSettings
-from shared.testing import fresh_schema, owner_dsn
 from tests.perf.people import as_csv, people
+from tests.support.polling import wait_for, wait_until
+from tests.support.ports import free_port
+from tests.support.services import fresh_schema, owner_dsn
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
-PORT = 18011
+PORT = free_port()  # picked when the module is collected: two runs never share it
 ROWS = 6000
 
 
@@ -47,14 +50,13 @@ def registry_process(schema: str) -> Iterator[subprocess.Popen[bytes]]:
 
 
 async def ready(client: httpx.AsyncClient) -> None:
-    for _ in range(300):
+    async def answers() -> bool:
         try:
-            if (await client.get("/health/ready")).status_code == 200:
-                return
+            return (await client.get("/health/ready")).status_code == 200
         except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("the registry did not become ready")
+            return False
+
+    await wait_for(answers, timeout=30, interval=0.1, what="the registry ready")
 
 
 async def test_an_import_killed_midway_resumes_and_creates_each_person_once() -> None:
@@ -74,21 +76,18 @@ async def test_an_import_killed_midway_resumes_and_creates_each_person_once() ->
                 headers=headers,
             )
             import_id = submitted.json()["import_id"]
-            for _ in range(600):
-                report = (await client.get(f"/api/v1/persons/imports/{import_id}", headers=headers)).json()
-                if report["processed"] >= 1000:
-                    break
-                await asyncio.sleep(0.05)
+            location = f"/api/v1/persons/imports/{import_id}"
+
+            async def progress() -> dict[str, Any]:
+                return dict((await client.get(location, headers=headers)).json())
+
+            report = await wait_until(progress, lambda r: r["processed"] >= 1000, 30, 0.05, "1,000 rows imported")
             assert report["status"] == "running" and 1000 <= report["processed"] < ROWS, report
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(10)
         with registry_process(schema):
             await ready(client)
-            for _ in range(1200):
-                report = (await client.get(f"/api/v1/persons/imports/{import_id}", headers=headers)).json()
-                if report["status"] == "done":
-                    break
-                await asyncio.sleep(0.1)
+            report = await wait_until(progress, lambda r: r["status"] == "done", 120, 0.1, "the import resumed to done")
         assert (report["status"], report["created"], report["duplicates"], report["rejected"]) == ("done", ROWS, 0, [])
         engine = make_engine(owner_dsn(ServiceSettings()), schema, 1)
         async with engine.connect() as conn:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 from typing import Any
 
 import pytest
 from openpyxl import Workbook
 
-from shared.testing import ServiceClient
 from tests.integration.registry.conftest import AN_BA, AN_CHAU, SON_DONG, TAY_YEN_TU, THO_XUONG, person
+from tests.support.polling import wait_until
+from tests.support.services import ServiceClient
 
 pytestmark = pytest.mark.integration
 
@@ -45,12 +45,10 @@ def csv_file() -> bytes:
 
 
 async def finished(registry: ServiceClient, import_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    for _ in range(600):
-        report = (await registry.http.get(f"/api/v1/persons/imports/{import_id}", headers=headers)).json()
-        if report["status"] in ("done", "failed"):
-            return report
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"import {import_id} did not finish: {report}")
+    async def report() -> dict[str, Any]:
+        return dict((await registry.http.get(f"/api/v1/persons/imports/{import_id}", headers=headers)).json())
+
+    return await wait_until(report, lambda r: r["status"] in ("done", "failed"), 60, 0.1, f"import {import_id} done")
 
 
 async def upload(registry: ServiceClient, content: bytes, name: str, headers: dict[str, str]) -> dict[str, Any]:

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from shared.ratelimit import rate_limits
-from shared.testing import ServiceClient
 from tests.integration.registry.conftest import BAC_GIANG, SON_DONG, TAY_YEN_TU, person
+from tests.support.services import ServiceClient
 
 pytestmark = pytest.mark.integration
 THANH_XA, THANH_HA, HAI_DUONG = "10852", "294", "30"  # a commune, its district and its province

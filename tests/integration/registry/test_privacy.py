@@ -8,10 +8,10 @@ import re
 import pytest
 from sqlalchemy import text
 
-from shared.testing import ServiceClient, read_topic
-from tests.integration.conftest import wait_for
 from tests.integration.registry.conftest import AN_BA, SON_DONG, TAY_YEN_TU, person
 from tests.integration.registry.test_imports import csv_file, upload
+from tests.support.polling import wait_for
+from tests.support.services import ServiceClient, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.registry.app import spec
-from shared.testing import ServiceClient, fresh_schema, isolated_topics, running_service
 from tests.integration.registry.conftest import BAC_GIANG, TAY_YEN_TU, person
+from tests.support.services import ServiceClient, fresh_schema, isolated_topics, running_service
 
 pytestmark = pytest.mark.integration
 PER_MINUTE = 4

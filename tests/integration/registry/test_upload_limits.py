@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from shared.limits import Limits
-from shared.testing import ServiceClient
 from tests.integration.registry.conftest import SON_DONG, TAY_YEN_TU
 from tests.integration.registry.test_imports import HEADER
+from tests.support.services import ServiceClient
 from tests.unit.hostile_files import bomb, empty_cells, xlsx
 
 pytestmark = pytest.mark.integration

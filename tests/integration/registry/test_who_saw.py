@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.testing import ServiceClient
 from tests.integration.registry.conftest import AN_BA, BAC_GIANG, SON_DONG, TAY_YEN_TU, person
+from tests.support.services import ServiceClient
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from services.quotas.app import spec as quotas_spec
 from services.registry.app import spec as registry_spec
 from services.reporting.app import spec as reporting_spec
 from shared.ids import uuid7
-from shared.testing import ServiceClient, fresh_schema, isolated_topics, running_service
+from tests.support.polling import wait_until
+from tests.support.services import ServiceClient, fresh_schema, isolated_topics, running_service
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -59,13 +59,13 @@ class System:
         from services.cases.tables import directory
 
         engine = self.cases.app.state.runtime.engine
-        for _ in range(300):
+
+        async def listed() -> str | None:
             async with engine.connect() as conn:
-                row = (await conn.execute(select(directory.c.status).where(directory.c.person_id == person_id))).first()
-            if row is not None and row.status == status:
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"{person_id} never reached the cases directory")
+                query = select(directory.c.status).where(directory.c.person_id == person_id)
+                return await conn.scalar(query)
+
+        await wait_until(listed, lambda got: got == status, 30, 0.1, f"{person_id} in the cases directory as {status}")
 
     async def enrol(
         self, person_id: str, modality: str, started: str, months: int | None = None, decided: str | None = None

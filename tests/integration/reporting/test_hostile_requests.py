@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from shared.settings import ServiceSettings
-from shared.testing import fresh_schema, isolated_topics, owner_dsn
 from tests.harness import ServiceProcess, token
+from tests.support.services import fresh_schema, isolated_topics, owner_dsn
 
 pytestmark = pytest.mark.integration
 PLAIN = "/api/v1/reports/indicators?unit_code=220&period=2024"

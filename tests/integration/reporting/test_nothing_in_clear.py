@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import wait_for
 from tests.integration.registry.test_import_at_rest import dump, readable
 from tests.integration.reporting.conftest import System
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.integration
 NAME, CITIZEN_ID, VILLAGE, BORN = "Lường Thị Kín Đáo", "024185000777", "Bản Nà Khuất", "1985-07-19"

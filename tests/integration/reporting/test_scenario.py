@@ -15,7 +15,6 @@ People (registered 2023-12-01 and determined addicted unless said otherwise; J o
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -28,8 +27,9 @@ from services.reporting.facts import create_generation, drop_generation
 from services.reporting.periods import parse_period
 from services.reporting.reports import Reports
 from shared.events import Envelope
-from shared.testing import read_topic
 from tests.integration.reporting.conftest import DATA, System
+from tests.support.polling import wait_until
+from tests.support.services import read_topic
 
 pytestmark = pytest.mark.integration
 EXPECTED_EVENTS = 10 + 9 + 10 + 17  # registrations, determinations, plans (8 + 2 from the indicators), cases
@@ -106,14 +106,15 @@ async def scenario(system: System) -> System:
 
 async def caught_up(system: System, events: int) -> None:
     engine = system.reporting.app.state.runtime.engine
-    for _ in range(600):
+
+    async def applied() -> int:
         async with engine.connect() as conn:
             generation = await conn.scalar(text("SELECT current FROM generation"))
-            applied = await conn.scalar(text(f"SELECT coalesce(sum(events), 0) FROM g{generation}_topics"))
-        if applied >= events:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"reporting applied {applied} of {events} events")
+            return int(await conn.scalar(text(f"SELECT coalesce(sum(events), 0) FROM g{generation}_topics")) or 0)
+
+    await wait_until(
+        applied, lambda n: n >= events, timeout=60, interval=0.1, what=f"reporting applied {events} events"
+    )
 
 
 async def get(system: System, path: str, **params: str) -> Any:
@@ -228,11 +229,14 @@ async def test_a_rebuild_gives_byte_identical_reports(scenario: System) -> None:
             "/api/v1/projections/rebuild", headers=scenario.reporting.auth("district_officer", "220")
         )
     ).status_code == 403
-    for _ in range(600):
-        status = (await scenario.reporting.http.get("/api/v1/projections/status", headers=ops)).json()
-        if status["state"] == "live" and status["generation"] == started.json()["generation"]:
-            break
-        await asyncio.sleep(0.1)
+
+    async def projection_status() -> dict[str, Any]:
+        return dict((await scenario.reporting.http.get("/api/v1/projections/status", headers=ops)).json())
+
+    new = started.json()["generation"]
+    status = await wait_until(
+        projection_status, lambda s: (s["state"], s["generation"]) == ("live", new), interval=0.1, what="rebuild live"
+    )
     assert status["generation"] == started.json()["generation"], status
     assert {p["topic"].split(".")[1] for p in status["partitions"]} == {"registry", "cases", "quotas"}
     after = {

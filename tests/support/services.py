@@ -1,4 +1,7 @@
-"""Test helpers shared by every service's tests: a service on a fresh schema, tokens, reading a topic."""
+"""Test helpers shared by every service's tests: a service on a fresh schema, tokens, reading a topic.
+
+They log in as the database owner and the Kafka admin, so they live with the tests, never with the code.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +18,9 @@ from sqlalchemy import text
 from shared.auth import TokenCodec
 from shared.db import make_engine
 from shared.ids import uuid7
-from shared.kafka import ALL_TOPICS, delete_topics, make_consumer, partitions_of
+from shared.kafka import ALL_TOPICS, delete_topics, make_consumer, partitions_of, read_to_end
 from shared.service import ServiceSpec, create_app
-from shared.settings import ServiceSettings
+from shared.settings import PlatformSettings, ServiceSettings
 
 
 @dataclass
@@ -34,16 +37,16 @@ class ServiceClient:
         return {"Authorization": f"Bearer {token}"}
 
 
-def owner_dsn(settings: ServiceSettings) -> str:
+def owner_dsn(settings: PlatformSettings) -> str:
     """The database owner's URL (tests create and drop throw-away schemas with it)."""
     return f"postgresql+asyncpg://rehab:rehab@{settings.pg_host}:{settings.pg_port}/{settings.pg_database}"
 
 
 @contextlib.asynccontextmanager
-async def fresh_schema(prefix: str = "t") -> AsyncIterator[str]:
-    """A new, empty schema that is dropped afterwards."""
+async def fresh_schema(prefix: str = "t", settings: PlatformSettings | None = None) -> AsyncIterator[str]:
+    """A new, empty schema (on `settings`' PostgreSQL, the platform's by default) that is dropped afterwards."""
     schema = f"{prefix}_{uuid7().hex[-12:]}"
-    admin = make_engine(owner_dsn(ServiceSettings()), "public", 1)
+    admin = make_engine(owner_dsn(settings or ServiceSettings()), "public", 1)
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
@@ -81,12 +84,9 @@ async def read_topic(settings: ServiceSettings, topic: str) -> list[tuple[bytes 
         partitions = await partitions_of(settings, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
         records: list[tuple[bytes | None, dict[str, Any]]] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            batch = await consumer.getmany(*partitions, timeout_ms=1000)
-            for messages in batch.values():
-                records.extend((m.key, json.loads(m.value)) for m in messages if m.value is not None)
+        async for _, messages in read_to_end(consumer, partitions, timeout_ms=1000):
+            records.extend((m.key, json.loads(m.value)) for m in messages if m.value is not None)
         return records
     finally:
         await consumer.stop()

@@ -1,0 +1,106 @@
+"""Alembic builds each service schema from its revisions: the result is what the metadata declares.
+
+Also: a schema the old hand-written runner built is stamped, not rebuilt, and two services starting at once
+migrate a schema once (the advisory lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.cases import tables as cases
+from services.quotas import tables as quotas
+from services.registry import tables as registry
+from services.reporting import tables as reporting
+from shared import store_schema
+from shared.db import make_engine
+from shared.migrations import migrate
+from shared.settings import ServiceSettings
+from tests.support.services import fresh_schema, owner_dsn
+
+SERVICES = {"registry": registry, "cases": cases, "quotas": quotas, "reporting": reporting}
+HEADS = {"registry": "registry_0004", "cases": "cases_0002", "quotas": "quotas_0001", "reporting": "reporting_0001"}
+OLD_LEDGER = """CREATE TABLE schema_migrations (component TEXT NOT NULL, version INT NOT NULL,
+    description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"""
+
+
+def declared(service: Any) -> MetaData:
+    """The kernel's tables and the service's, as one metadata."""
+    combined = MetaData()
+    for table in [*store_schema.metadata.tables.values(), *service.metadata.tables.values()]:
+        table.to_metadata(combined)
+    return combined
+
+
+def locations(service: Any) -> list[Path]:
+    return [*store_schema.KERNEL_MIGRATIONS, *service.MIGRATIONS]
+
+
+async def differences(engine: AsyncEngine, metadata: MetaData) -> list[Any]:
+    """What autogenerate would change to make the schema match `metadata` (nothing, when they agree)."""
+    opts = {"compare_type": True, "compare_server_default": True}
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c, opts=opts), metadata))
+
+
+async def versions(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return set((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+async def test_a_fresh_schema_upgraded_to_head_is_what_the_metadata_declares(name: str) -> None:
+    async with fresh_schema("mig") as schema:
+        engine = make_engine(owner_dsn(ServiceSettings()), schema, 1)
+        await migrate(engine, schema, locations(SERVICES[name]))
+        assert await differences(engine, declared(SERVICES[name])) == []
+        assert await migrate(engine, schema, locations(SERVICES[name])) == []  # a restart applies nothing
+        heads = await versions(engine)
+        await engine.dispose()
+    assert heads == {HEADS[name]}  # in the service's schema; its branch depends on the kernel's
+
+
+async def test_a_schema_the_old_runner_built_is_stamped_and_only_later_revisions_apply() -> None:
+    async with fresh_schema("mig") as schema:
+        engine = make_engine(owner_dsn(ServiceSettings()), schema, 1)
+        await migrate(engine, schema, locations(registry), ["kernel@head", "registry_0001"])
+        async with engine.begin() as conn:  # what the old runner left: its ledger, no alembic_version
+            await conn.execute(text("DROP TABLE alembic_version"))
+            await conn.execute(text(OLD_LEDGER))
+            await conn.execute(
+                text(
+                    "INSERT INTO schema_migrations (component, version, description) VALUES"
+                    " ('kernel', 1, ''), ('kernel', 2, ''), ('kernel', 3, ''), ('registry', 1, '')"
+                )
+            )
+        applied = await migrate(engine, schema, locations(registry))
+        left = await differences(engine, declared(registry))
+        heads = await versions(engine)
+        await engine.dispose()
+    assert applied[0].startswith("stamped registry_0001") and applied[1:] == [
+        "registry_0002 imports keep the rows they read sealed, and only while they run",
+        "registry_0003 the audit log sealed: owned by audit_owner, the service may only append and read",
+        "registry_0004 per-account rate-limit state, shared by every replica",
+    ]
+    assert [d for d in left if d[0] != "remove_table"] == [] and [d[1].name for d in left] == ["schema_migrations"]
+    assert heads == {"registry_0004"}
+
+
+async def test_two_services_starting_at_once_migrate_the_schema_once() -> None:
+    async with fresh_schema("mig") as schema:
+        engines = [make_engine(owner_dsn(ServiceSettings()), schema, 1) for _ in range(2)]
+        runs = await asyncio.gather(*(migrate(e, schema, locations(cases)) for e in engines))
+        heads = await versions(engines[0])
+        left = await differences(engines[0], declared(cases))
+        for engine in engines:
+            await engine.dispose()
+    assert sorted(len(applied) for applied in runs) == [0, 5]  # one did the work, the other found it done
+    assert heads == {"cases_0002"} and left == []
