@@ -98,8 +98,10 @@ def _summary(report: dict[str, Any], out: TextIO) -> None:
 
 def _message(response: httpx.Response) -> str:
     try:
-        return str(response.json()["error"]["message"])
-    except (ValueError, KeyError, TypeError):
+        error = response.json()["error"]
+        fields = "; ".join(f"{name}: {text}" for name, text in (error.get("fields") or {}).items())
+        return f"{error['message']} ({fields})" if fields else str(error["message"])
+    except (ValueError, KeyError, TypeError, AttributeError):
         return f"HTTP {response.status_code}"
 
 

@@ -50,7 +50,7 @@ load_seeds() {
   "$PY" -m shared.cli import plans "$data/plan-targets-from-seeds.csv" --token "$admin" \
     --document "Kế hoạch cai nghiện và quản lý sau cai của UBND xã Thanh Xá năm 2023" | sed 's/^/  /'
   "$PY" -m shared.cli import plans "$data/plan-indicators-from-seeds.csv" --token "$admin" \
-    --document "Chỉ tiêu của các kế hoạch gốc (seeds)" | sed 's/^/  /'
+    --document "Chỉ tiêu 2023-2024 của các kế hoạch gốc (seeds)" | sed 's/^/  /'
 }
 
 case "${1:-start}" in
