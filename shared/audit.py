@@ -117,18 +117,21 @@ async def read_trail(
         conditions.append(or_(audit_log.c.unit_code.in_(codes), audit_log.c.unit.in_(codes)))
     if person_id:
         conditions.append(audit_log.c.person_id == person_id)
-    rows = await conn.execute(
-        select(audit_log)
-        .where(*conditions)
-        .order_by(audit_log.c.id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
     entries = [
         {**dict(r._mapping), "at": r.at.isoformat(), "person_id": str(r.person_id) if r.person_id else None}
-        for r in rows
+        for r in await newest_first(conn, audit_log, conditions, page, page_size)
     ]
     return {"items": entries, "page": page, "page_size": page_size}
+
+
+async def newest_first(
+    conn: AsyncConnection, table: Table, conditions: list[Any], page: int, page_size: int
+) -> list[Any]:
+    """One page of `table`'s audit entries that meet `conditions`, newest first (every trail and list reads so)."""
+    rows = await conn.execute(
+        select(table).where(*conditions).order_by(table.c.id.desc()).limit(page_size).offset((page - 1) * page_size)
+    )
+    return list(rows)
 
 
 def failure_status(exc: BaseException) -> int | None:

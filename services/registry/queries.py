@@ -12,7 +12,7 @@ from services.registry.commands import Registry
 from services.registry.dedupe import ELSEWHERE
 from services.registry.schemas import PersonOut, PersonPage, normalise_citizen_id
 from services.registry.tables import audit_log, identities, persons
-from shared.audit import read_trail
+from shared.audit import newest_first, read_trail
 from shared.auth import Principal, in_scope, require_scope
 from shared.errors import NotFound
 
@@ -117,13 +117,7 @@ async def registration_attempts(
     area = registry.units.units_within(who.unit)
     if area is not None:
         conditions.append(audit_log.c.unit_code.in_(sorted(area)))
-    rows = await conn.execute(
-        select(audit_log)
-        .where(*conditions)
-        .order_by(audit_log.c.id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
+    rows = await newest_first(conn, audit_log, conditions, page, page_size)
     items = [
         {
             "at": r.at.isoformat(),
