@@ -11,7 +11,7 @@ python:
 platform: python
 	@deploy/local/postgres.sh start
 	@deploy/local/kafka.sh start
-	@$(PY) -m shared.platform topics access
+	@$(PY) -m services.platform topics access
 
 up: platform
 	@deploy/local/services.sh start

@@ -21,11 +21,12 @@ from types import TracebackType
 import httpx
 from sqlalchemy import text
 
-from shared.auth import TokenCodec
-from shared.db import make_engine
-from shared.ids import uuid7
-from shared.kafka import ALL_TOPICS, delete_topics
-from shared.settings import ServiceSettings
+from services.topology import ALL_TOPICS
+from shared.base.settings import ServiceSettings
+from shared.kernel.db import make_engine
+from shared.kernel.ids import uuid7
+from shared.kernel.kafka import delete_topics
+from shared.runtime.auth import TokenCodec
 from tests.support.polling import wait_until
 from tests.support.ports import free_ports
 from tests.support.services import fresh_schema, owner_dsn

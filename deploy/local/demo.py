@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from shared.auth import TokenCodec
-from shared.settings import PlatformSettings
-from shared.units import admin_units
+from shared.base.settings import PlatformSettings
+from shared.runtime.auth import TokenCodec
+from shared.vn.units import admin_units
 
 SON_DONG = sorted(unit.code for unit in admin_units().children("220"))  # the 17 communes of Huyện Sơn Động
 FAMILY = ["Nguyễn", "Trần", "Hoàng", "Vi", "Nông", "La", "Hà", "Lương", "Chu", "Đặng", "Ninh", "Dương", "Lăng"]

@@ -15,7 +15,7 @@ KAFKA_HEAP=${REHAB_KAFKA_HEAP:-512m}
 export REHAB_KAFKA_BOOTSTRAP=${REHAB_KAFKA_BOOTSTRAP:-$KAFKA_HOST:$KAFKA_PORT}
 # SASL/SCRAM-SHA-512 on loopback (no TLS: nothing leaves the machine). The platform's identity is the admin,
 # a super user (tools, tests, the broker itself); each service logs in as itself (services.sh). The passwords
-# are local defaults, <user>-local as in shared/settings.py: set these variables to use others.
+# are local defaults, <user>-local as in shared/base/settings.py: set these variables to use others.
 export REHAB_KAFKA_SECURITY_PROTOCOL=${REHAB_KAFKA_SECURITY_PROTOCOL:-SASL_PLAINTEXT}
 export REHAB_KAFKA_SASL_MECHANISM=${REHAB_KAFKA_SASL_MECHANISM:-SCRAM-SHA-512}
 export REHAB_KAFKA_USERNAME=${REHAB_KAFKA_USERNAME:-admin}

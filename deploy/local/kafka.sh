@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local single-node Apache Kafka (KRaft, combined broker+controller) assembled from Maven Central, with
 # SASL/SCRAM-SHA-512 and ACLs (server.properties.in says why each listener is what it is).
-# Usage: kafka.sh start|stop|status. The service users and their ACLs: python -m shared.platform access.
+# Usage: kafka.sh start|stop|status. The service users and their ACLs: python -m services.platform access.
 # Nothing here puts a password on a command line: it is substituted and written by shell builtins only.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -51,7 +51,7 @@ configure() {
 start() {
   if pid_alive "$PIDF"; then say "Kafka already running (pid $(cat "$PIDF"))"; return 0; fi
   if port_busy "$KAFKA_PORT"; then
-    if "$PY" -m shared.platform kafka --timeout 5 >/dev/null 2>&1; then
+    if "$PY" -m services.platform kafka --timeout 5 >/dev/null 2>&1; then
       say "a Kafka broker already answers on $KAFKA_HOST:$KAFKA_PORT; using it"; return 0
     fi
     die "port $KAFKA_PORT is in use by something that is not Kafka: free it or set REHAB_KAFKA_PORT"
@@ -68,17 +68,17 @@ start() {
   # can lose them all on a restart once its metadata log holds a deleted one: replaying from an empty image,
   # ScramDelta.apply() drops the mechanism's user map when a removal leaves it empty, and the users the loop
   # puts after that land in the dropped map.
-  if ! REHAB_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_ADMIN_PORT" REHAB_KAFKA_SASL_MECHANISM=PLAIN "$PY" -m shared.platform \
+  if ! REHAB_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_ADMIN_PORT" REHAB_KAFKA_SASL_MECHANISM=PLAIN "$PY" -m services.platform \
       kafka password --user "$REHAB_KAFKA_USERNAME" --timeout 90 <<< "$REHAB_KAFKA_PASSWORD"; then
     tail -n 20 "$LOG_DIR/kafka.log" >&2 || true
     die "could not set the Kafka admin's password: see $LOG_DIR/kafka.log"
   fi
-  if ! "$PY" -m shared.platform kafka --timeout 90; then
+  if ! "$PY" -m services.platform kafka --timeout 90; then
     tail -n 20 "$LOG_DIR/kafka.log" >&2 || true
     die "Kafka did not become ready: see $LOG_DIR/kafka.log"
   fi
   # The services' users and ACLs (make platform runs this step too): on every start, for the same reason.
-  "$PY" -m shared.platform access || die "could not create the Kafka users and ACLs"
+  "$PY" -m services.platform access || die "could not create the Kafka users and ACLs"
 }
 
 case "${1:-start}" in

@@ -6,7 +6,7 @@ declare -A PORT=([registry]=8001 [cases]=8002 [quotas]=8003 [reporting]=8004)
 
 start() {
   cd "$REHAB_ROOT"
-  # each service logs in to Kafka as itself (its ACLs: shared/kafka_access.py); local default passwords
+  # each service logs in to Kafka as itself (its ACLs: shared/runtime/kafka_access.py); local default passwords
   for s in $SERVICES; do
     local user=REHAB_${s^^}_KAFKA_USERNAME password=REHAB_${s^^}_KAFKA_PASSWORD
     export "$user=${!user:-$s}" "$password=${!password:-$s-local}"
@@ -28,7 +28,7 @@ start() {
   load_seeds
   say "loading the demo data set (Sơn Động, through the public APIs)"
   PYTHONPATH="$REHAB_ROOT" "$PY" "$REHAB_ROOT/deploy/local/demo.py"
-  local token; token=$("$PY" -m shared.cli token --role district_officer --unit 220 --sub demo.district)
+  local token; token=$("$PY" -m services.cli token --role district_officer --unit 220 --sub demo.district)
   say "the system is up:"
   for s in $SERVICES; do printf '  %-10s http://127.0.0.1:%s  (docs /docs, events /asyncapi, metrics /metrics)\n' "$s" "${PORT[$s]}"; done
   printf '  Kafka      %s\n  PostgreSQL %s:%s/rehab\n' "$REHAB_KAFKA_BOOTSTRAP" "$PG_HOST" "$PG_PORT"
@@ -42,14 +42,14 @@ start() {
 
 # The two seed plans (Sơn Động 2024 with its 7 communes, Thanh Xá 2023), through the public API; idempotent.
 load_seeds() {
-  local admin data="$REHAB_ROOT/shared/data"
-  admin=$("$PY" -m shared.cli token --role admin --unit VN --sub seed.loader --hours 1)
+  local admin data="$REHAB_ROOT/shared/vn/data"
+  admin=$("$PY" -m services.cli token --role admin --unit VN --sub seed.loader --hours 1)
   say "loading the seed plans"
-  "$PY" -m shared.cli import plans "$data/son-dong-2024-appendix.tsv" --year 2024 --unit 220 --token "$admin" \
+  "$PY" -m services.cli import plans "$data/son-dong-2024-appendix.tsv" --year 2024 --unit 220 --token "$admin" \
     --document "Kế hoạch …/KH-UBND tháng 01/2024 của UBND huyện Sơn Động" | sed 's/^/  /'
-  "$PY" -m shared.cli import plans "$data/plan-targets-from-seeds.csv" --token "$admin" \
+  "$PY" -m services.cli import plans "$data/plan-targets-from-seeds.csv" --token "$admin" \
     --document "Kế hoạch cai nghiện và quản lý sau cai của UBND xã Thanh Xá năm 2023" | sed 's/^/  /'
-  "$PY" -m shared.cli import plans "$data/plan-indicators-from-seeds.csv" --token "$admin" \
+  "$PY" -m services.cli import plans "$data/plan-indicators-from-seeds.csv" --token "$admin" \
     --document "Chỉ tiêu 2023-2024 của các kế hoạch gốc (seeds)" | sed 's/^/  /'
 }
 

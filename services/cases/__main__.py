@@ -1,7 +1,8 @@
 """Run the cases service: `python -m services.cases`."""
 
 from services.cases.app import spec
-from shared.runner import run
+from services.topology import PORTS
+from shared.runtime.runner import run
 
 if __name__ == "__main__":
-    run("cases", spec)
+    run("cases", spec, PORTS["cases"])

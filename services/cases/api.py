@@ -27,9 +27,9 @@ from services.cases.schemas import (
     TerminationIn,
 )
 from services.cases.steps import Step
-from shared.auth import CurrentPrincipal, Principal, Role, require_role
-from shared.service import runtime_of
-from shared.uow import SqlUnitOfWork
+from shared.kernel.uow import SqlUnitOfWork
+from shared.runtime.auth import CurrentPrincipal, Principal, Role, require_role
+from shared.runtime.service import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Page = Annotated[int, Query(ge=1, le=100_000)]

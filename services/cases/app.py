@@ -8,12 +8,12 @@ from services.cases.directory import registry_handler
 from services.cases.domain.events import CASE_EVENTS
 from services.cases.domain.rules import rulebook
 from services.cases.tables import MIGRATIONS
-from shared.clock import today
-from shared.eventstore import EventStore
-from shared.kafka import CASES_TOPIC, REGISTRY_TOPIC
-from shared.service import ServiceSpec
-from shared.subscriber import Subscription
-from shared.units import admin_units
+from services.topology import CASES_TOPIC, REGISTRY_TOPIC
+from shared.kernel.clock import today
+from shared.kernel.eventstore import EventStore
+from shared.kernel.subscriber import Subscription
+from shared.runtime.service import ServiceSpec
+from shared.vn.units import admin_units
 
 
 def spec() -> ServiceSpec:

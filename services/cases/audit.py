@@ -1,4 +1,4 @@
-"""The cases service's audit trail: who read whose cases, and who was refused (shared/audit.py writes it)."""
+"""The cases service's audit trail: who read whose cases, and who was refused (shared/runtime/audit.py writes it)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.cases.tables import directory
-from shared.audit import refusals_audited
-from shared.auth import Principal
+from shared.runtime.audit import refusals_audited
+from shared.runtime.auth import Principal
 
 
 async def _commune_of(conn: AsyncConnection, person_id: str) -> str | None:

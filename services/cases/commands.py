@@ -17,14 +17,14 @@ from services.cases.policy import authorize
 from services.cases.projection import SqlCaseViews, case_of
 from services.cases.schemas import EnrolmentIn
 from services.cases.steps import Step
-from shared.auth import Principal, in_scope
-from shared.clock import today
-from shared.errors import NotFound
-from shared.events import CommandContext, Envelope, PendingEvent
-from shared.ids import uuid7
-from shared.repository import EventStorePort, Repository
-from shared.units import AdminUnits
-from shared.uow import UnitOfWork
+from shared.kernel.clock import today
+from shared.kernel.events import CommandContext, Envelope, PendingEvent
+from shared.kernel.ids import uuid7
+from shared.kernel.repository import EventStorePort, Repository
+from shared.kernel.uow import UnitOfWork
+from shared.runtime.auth import Principal, in_scope
+from shared.runtime.errors import NotFound
+from shared.vn.units import AdminUnits
 
 Decision = Callable[[Case], list[PendingEvent]]
 

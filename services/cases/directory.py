@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.cases.commands import Cases, Decision
 from services.cases.tables import directory
-from shared.events import SYSTEM_ACTOR, CommandContext, Envelope, UnknownEventError
-from shared.uow import BoundUnitOfWork
+from shared.kernel.events import SYSTEM_ACTOR, CommandContext, Envelope, UnknownEventError
+from shared.kernel.uow import BoundUnitOfWork
 
 log = logging.getLogger("rehab.cases.directory")
 KNOWN_VERSIONS = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.auth import Principal, Role
-from shared.errors import Forbidden
+from shared.runtime.auth import Principal, Role
+from shared.runtime.errors import Forbidden
 
 ANY = frozenset({"voluntary_community", "voluntary_facility", "compulsory", "methadone"})
 FACILITY = frozenset({"methadone", "voluntary_facility"})

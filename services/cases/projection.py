@@ -1,6 +1,6 @@
 """The `cases` read model: one row per case, folded from the case's events, written in the append's transaction.
 
-The facility, the reasons and the mentor officials look up are event notes (shared/notes.py): this service's
+The facility, the reasons and the mentor officials look up are event notes (shared/kernel/notes.py): this service's
 own text, read beside the events and never published.
 """
 
@@ -27,8 +27,8 @@ from services.cases.domain.events import (
     RelapseRecorded,
 )
 from services.cases.tables import cases, directory
-from shared.events import Envelope
-from shared.notes import Notes, load_notes, with_legacy
+from shared.kernel.events import Envelope
+from shared.kernel.notes import Notes, load_notes, with_legacy
 
 TEXT_FIELDS = ("facility", "reason", "mentor")  # what v1 payloads carried as typed
 

@@ -1,6 +1,6 @@
 """Reads of the cases read model: one case, searches, and the deadlines officials are missing today.
 
-Every read that shows a person's case is audited: one entry per case shown, with its person (shared/audit.py).
+Every read that shows a person's case is audited: one entry per case shown, with its person (shared/runtime/audit.py).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.cases.domain.rules import RuleBook
 from services.cases.schemas import CaseOut, CasePage
 from services.cases.tables import cases
-from shared.audit import read_trail, record, record_shown
-from shared.auth import Principal, in_scope, require_scope
-from shared.errors import NotFound
-from shared.units import AdminUnits
+from shared.runtime.audit import read_trail, record, record_shown
+from shared.runtime.auth import Principal, in_scope, require_scope
+from shared.runtime.errors import NotFound
+from shared.vn.units import AdminUnits
 
 
 def _area(units: AdminUnits, who: Principal, unit_code: str | None) -> list[Any]:

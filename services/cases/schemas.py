@@ -1,7 +1,7 @@
 """Request and response bodies of the cases API.
 
 Numbers of decisions and certificates are document references; facilities, reasons and mentors are free text
-(shared/text.py), which the events do not carry (the domain keeps it as event notes).
+(shared/vn/text.py), which the events do not carry (the domain keeps it as event notes).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.cases.domain.rules import Modality
-from shared.text import FreeText, Reference
+from shared.vn.text import FreeText, Reference
 
 
 class _Body(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any
 
 from services.cases.domain.case import Case
 from services.cases.domain.rules import RuleBook
-from shared.events import PendingEvent
+from shared.kernel.events import PendingEvent
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import Boolean, Column, Date, DateTime, Index, Integer, MetaData, Table, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 
-from shared.audit import audit_log_table
+from shared.runtime.audit import audit_log_table
 
 MIGRATIONS = [Path(__file__).with_name("migrations")]  # its Alembic revisions, after the kernel's
 

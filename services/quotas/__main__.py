@@ -1,7 +1,8 @@
 """Run the quotas service: `python -m services.quotas`."""
 
 from services.quotas.app import spec
-from shared.runner import run
+from services.topology import PORTS
+from shared.runtime.runner import run
 
 if __name__ == "__main__":
-    run("quotas", spec)
+    run("quotas", spec, PORTS["quotas"])

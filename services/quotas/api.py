@@ -14,15 +14,15 @@ from services.quotas.commands import WRITERS, Plans
 from services.quotas.imports.parse import parse_plan_file
 from services.quotas.queries import history, plan_with_children
 from services.quotas.schemas import PlanIn
-from shared.auth import CurrentPrincipal, require_scope
-from shared.errors import Forbidden, Invalid
-from shared.limits import current_limits
-from shared.offload import in_process
-from shared.service import runtime_of
-from shared.tabular import UnreadableFile
-from shared.text import Reference
-from shared.uow import SqlUnitOfWork
-from shared.uploads import form_fields, multipart_body, read_upload
+from shared.kernel.uow import SqlUnitOfWork
+from shared.runtime.auth import CurrentPrincipal, require_scope
+from shared.runtime.errors import Forbidden, Invalid
+from shared.runtime.limits import current_limits
+from shared.runtime.offload import in_process
+from shared.runtime.service import runtime_of
+from shared.runtime.tabular import UnreadableFile
+from shared.runtime.uploads import form_fields, multipart_body, read_upload
+from shared.vn.text import Reference
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 Year = Annotated[int, Path(ge=2000, le=2100)]

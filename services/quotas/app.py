@@ -6,11 +6,11 @@ from services.quotas.api import router
 from services.quotas.commands import Plans
 from services.quotas.domain.events import PLAN_EVENTS
 from services.quotas.tables import MIGRATIONS
-from shared.clock import today
-from shared.eventstore import EventStore
-from shared.kafka import QUOTAS_TOPIC
-from shared.service import ServiceSpec
-from shared.units import admin_units
+from services.topology import QUOTAS_TOPIC
+from shared.kernel.clock import today
+from shared.kernel.eventstore import EventStore
+from shared.runtime.service import ServiceSpec
+from shared.vn.units import admin_units
 
 
 def spec() -> ServiceSpec:

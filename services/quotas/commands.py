@@ -15,13 +15,13 @@ from services.quotas.domain.events import PLAN_EVENTS, Target
 from services.quotas.domain.plan import Allocation, Plan, check_children_fit, plan_stream
 from services.quotas.hierarchy import unit_for_year
 from services.quotas.tables import plans
-from shared.auth import Principal, Role, require_scope
-from shared.clock import today
-from shared.errors import Forbidden
-from shared.migrations import lock_key
-from shared.repository import EventStorePort, Repository
-from shared.units import NATIONAL, AdminUnits
-from shared.uow import UnitOfWork
+from shared.kernel.clock import today
+from shared.kernel.migrations import lock_key
+from shared.kernel.repository import EventStorePort, Repository
+from shared.kernel.uow import UnitOfWork
+from shared.runtime.auth import Principal, Role, require_scope
+from shared.runtime.errors import Forbidden
+from shared.vn.units import NATIONAL, AdminUnits
 
 WRITERS = {Role.DISTRICT_OFFICER, Role.PROVINCE_OFFICER, Role.ADMIN}
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.rules import RuleViolation
-from shared.units import AdminUnits, Unit, UnknownUnitError
+from shared.kernel.rules import RuleViolation
+from shared.vn.units import AdminUnits, Unit, UnknownUnitError
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 REFORM_YEAR = 2025  # the 3-level catalogue holds until 2025-06-30, the 2-level one from 2025-07-01

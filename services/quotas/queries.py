@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.quotas.domain.events import PLAN_EVENTS, PlanIssued, PlanRevised
 from services.quotas.domain.plan import plan_stream
 from services.quotas.tables import plans
-from shared.auth import Principal, in_scope
-from shared.errors import Forbidden, NotFound
-from shared.eventstore import EventStore
-from shared.units import AdminUnits
+from shared.kernel.eventstore import EventStore
+from shared.runtime.auth import Principal, in_scope
+from shared.runtime.errors import Forbidden, NotFound
+from shared.vn.units import AdminUnits
 
 
 def may_read(units: AdminUnits, who: Principal, unit_code: str) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.quotas.domain.events import INDICATORS, QUOTA_MODALITIES, Target
-from shared.text import Reference
+from shared.vn.text import Reference
 
 
 class TargetIn(BaseModel):

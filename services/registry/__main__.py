@@ -1,7 +1,8 @@
 """Run the registry service: `python -m services.registry`."""
 
 from services.registry.app import spec
-from shared.runner import run
+from services.topology import PORTS
+from shared.runtime.runner import run
 
 if __name__ == "__main__":
-    run("registry", spec)
+    run("registry", spec, PORTS["registry"])

@@ -31,17 +31,18 @@ from services.registry.schemas import (
     PersonPage,
     ResidenceChangeIn,
 )
+from services.registry.settings import RegistrySettings
 from services.registry.tables import imports
 from services.registry.vault import Vault
-from shared.auth import CurrentPrincipal, in_scope
-from shared.clock import today
-from shared.errors import Invalid, NotFound
-from shared.ids import uuid7
-from shared.logs import current_correlation_id
-from shared.service import Composition, Runtime, runtime_of
-from shared.tabular import UnreadableFile
-from shared.uow import SqlUnitOfWork
-from shared.uploads import form_fields, multipart_body, read_upload
+from shared.base.logs import current_correlation_id
+from shared.kernel.clock import today
+from shared.kernel.ids import uuid7
+from shared.kernel.uow import SqlUnitOfWork
+from shared.runtime.auth import CurrentPrincipal, in_scope
+from shared.runtime.errors import Invalid, NotFound
+from shared.runtime.service import Composition, Runtime, runtime_of
+from shared.runtime.tabular import UnreadableFile
+from shared.runtime.uploads import form_fields, multipart_body, read_upload
 
 router = APIRouter(prefix="/api/v1", tags=["persons"])
 Page = Annotated[int, Query(ge=1, le=100_000)]
@@ -67,8 +68,10 @@ Imports = Annotated[ImportWorker, Depends(import_worker)]
 def compose(rt: Runtime) -> Composition:
     """The registry and its import worker over this runtime's engine; the worker resumes unfinished imports."""
     assert rt.store is not None
-    key = rt.settings.pii_key.get_secret_value() if rt.settings.pii_key else None
-    registry = Registry(rt.store, rt.units, Vault(key), identity_lookups(rt.engine, rt.settings), clock=today)
+    own = RegistrySettings()
+    key = own.pii_key.get_secret_value() if own.pii_key else None
+    lookups = identity_lookups(rt.engine, rt.settings.service, own)
+    registry = Registry(rt.store, rt.units, Vault(key), lookups, clock=today)
     worker = ImportWorker(rt.engine, registry)
     return Composition({"registry": registry, "imports": worker}, background=[worker.run])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from services.registry.api import compose, router
 from services.registry.domain.events import REGISTRY_EVENTS
 from services.registry.tables import MIGRATIONS
-from shared.kafka import REGISTRY_TOPIC
-from shared.service import ServiceSpec
+from services.topology import REGISTRY_TOPIC
+from shared.runtime.service import ServiceSpec
 
 
 def spec() -> ServiceSpec:

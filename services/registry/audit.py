@@ -1,6 +1,6 @@
 """The registry's audit trail: every read and change of a person's file, and every refused or failed attempt.
 
-The table and its writing are the kernel's (shared/audit.py); here are the registry's uses of them.
+The table and its writing are the kernel's (shared/runtime/audit.py); here are the registry's uses of them.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.registry.tables import persons
-from shared.audit import record, record_shown, refusals_audited
-from shared.auth import Principal
+from shared.runtime.audit import record, record_shown, refusals_audited
+from shared.runtime.auth import Principal
 
 __all__ = ["attempt", "record", "record_shown"]
 

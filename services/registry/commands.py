@@ -19,16 +19,16 @@ from services.registry.projection import project
 from services.registry.schemas import DeterminationIn, NewPerson, ResidenceChangeIn
 from services.registry.tables import identities, persons
 from services.registry.vault import Identity, Vault
-from shared.auth import Principal, in_scope, require_scope
-from shared.clock import today
-from shared.errors import NotFound
-from shared.events import Envelope, PendingEvent
-from shared.ids import uuid7
-from shared.ratelimit import AccountLimit
-from shared.repository import EventStorePort, Repository
-from shared.rules import RuleViolation
-from shared.units import AdminUnits
-from shared.uow import UnitOfWork
+from shared.kernel.clock import today
+from shared.kernel.events import Envelope, PendingEvent
+from shared.kernel.ids import uuid7
+from shared.kernel.repository import EventStorePort, Repository
+from shared.kernel.rules import RuleViolation
+from shared.kernel.uow import UnitOfWork
+from shared.runtime.auth import Principal, in_scope, require_scope
+from shared.runtime.errors import NotFound
+from shared.runtime.ratelimit import AccountLimit
+from shared.vn.units import AdminUnits
 
 
 def person_of(person_id: str, history: Sequence[Envelope]) -> Person:

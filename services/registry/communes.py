@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared.rules import RuleViolation
-from shared.units import AdminUnits, UnknownUnitError, edition_for
+from shared.kernel.rules import RuleViolation
+from shared.vn.units import AdminUnits, UnknownUnitError, edition_for
 
 
 def check_commune(units: AdminUnits, code: str, on: date, field: str = "commune_code") -> None:

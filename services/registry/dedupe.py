@@ -11,13 +11,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.registry.settings import RegistrySettings
 from services.registry.tables import identities, persons
-from shared.audit import AuditNote
-from shared.auth import Principal, in_scope
-from shared.errors import Conflict
-from shared.ratelimit import AccountLimit
-from shared.settings import ServiceSettings
-from shared.units import AdminUnits
+from shared.runtime.audit import AuditNote
+from shared.runtime.auth import Principal, in_scope
+from shared.runtime.errors import Conflict
+from shared.runtime.ratelimit import AccountLimit
+from shared.vn.units import AdminUnits
 
 ELSEWHERE = "register_refused_elsewhere"  # the audit action the province officers' read lists
 _ELSEWHERE_EN = (
@@ -38,10 +38,10 @@ _LOOKUPS_EXCEEDED = (
 )
 
 
-def identity_lookups(engine: AsyncEngine, settings: ServiceSettings) -> AccountLimit:
+def identity_lookups(engine: AsyncEngine, service: str, settings: RegistrySettings) -> AccountLimit:
     """Citizen-id registrations and searches per account, counted in PostgreSQL so every replica shares them."""
     per_minute, per_day = settings.identity_lookups_per_minute, settings.identity_lookups_per_day
-    return AccountLimit(engine, settings.service, "identity_lookups", per_minute, per_day, _LOOKUPS_EXCEEDED)
+    return AccountLimit(engine, service, "identity_lookups", per_minute, per_day, _LOOKUPS_EXCEEDED)
 
 
 class OnRecordElsewhere(Conflict):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from shared.auth import Principal, Role
-from shared.errors import Forbidden
+from shared.runtime.auth import Principal, Role
+from shared.runtime.errors import Forbidden
 
 
 class Action(StrEnum):

@@ -20,10 +20,10 @@ from services.registry.domain.events import (
     ResidenceChanged,
 )
 from services.registry.tables import persons
-from shared.db import copy_rows
-from shared.events import Envelope
-from shared.eventstore import BULK_THRESHOLD
-from shared.notes import Notes, load_notes, with_legacy
+from shared.kernel.db import copy_rows
+from shared.kernel.events import Envelope
+from shared.kernel.eventstore import BULK_THRESHOLD
+from shared.kernel.notes import Notes, load_notes, with_legacy
 
 
 async def project(conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:

@@ -12,9 +12,9 @@ from services.registry.commands import Registry
 from services.registry.dedupe import ELSEWHERE
 from services.registry.schemas import PersonOut, PersonPage, normalise_citizen_id
 from services.registry.tables import audit_log, identities, persons
-from shared.audit import newest_first, read_trail
-from shared.auth import Principal, in_scope, require_scope
-from shared.errors import NotFound
+from shared.runtime.audit import newest_first, read_trail
+from shared.runtime.auth import Principal, in_scope, require_scope
+from shared.runtime.errors import NotFound
 
 MAX_PAGE_SIZE = 200
 

@@ -11,8 +11,8 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.registry.domain.events import DeterminationResult, Sex, Source, Status
-from shared.clock import today
-from shared.text import FreeText, Reference, free_text, normalise
+from shared.kernel.clock import today
+from shared.vn.text import FreeText, Reference, free_text, normalise
 
 EARLIEST_BIRTH = date(1900, 1, 1)
 _CITIZEN_ID = re.compile(r"[0-9]{12}")

@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import Column, Date, DateTime, Index, Integer, LargeBinary, MetaData, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
-from shared.audit import audit_log_table
-from shared.ratelimit import rate_limits_table
+from shared.runtime.audit import audit_log_table
+from shared.runtime.ratelimit import rate_limits_table
 
 MIGRATIONS = [Path(__file__).with_name("migrations")]  # its Alembic revisions, after the kernel's
 

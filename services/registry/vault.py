@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel, ConfigDict
 
-from shared.units import fold
+from shared.vn.units import fold
 
 log = logging.getLogger("rehab.registry.vault")
 DEV_KEY = "dev-only-registry-pii-key-change-me"

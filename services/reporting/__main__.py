@@ -1,7 +1,8 @@
 """Run the reporting service: `python -m services.reporting`."""
 
 from services.reporting.app import spec
-from shared.runner import run
+from services.topology import PORTS
+from shared.runtime.runner import run
 
 if __name__ == "__main__":
-    run("reporting", spec)
+    run("reporting", spec, PORTS["reporting"])

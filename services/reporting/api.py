@@ -18,12 +18,13 @@ from services.reporting.facts import current
 from services.reporting.periods import parse_period, report_day
 from services.reporting.rebuild import Rebuild
 from services.reporting.reports import Reports
-from shared.auth import CurrentPrincipal, Principal, Role, require_role, require_scope
-from shared.clock import today
-from shared.errors import Conflict, Invalid
-from shared.kafka import ALL_TOPICS, make_admin, make_consumer
-from shared.service import Composition, Runtime, runtime_of
-from shared.subscriber import consumer_group
+from services.topology import ALL_TOPICS
+from shared.kernel.clock import today
+from shared.kernel.kafka import make_admin, make_consumer
+from shared.kernel.subscriber import consumer_group
+from shared.runtime.auth import CurrentPrincipal, Principal, Role, require_role, require_scope
+from shared.runtime.errors import Conflict, Invalid
+from shared.runtime.service import Composition, Runtime, runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 READERS = (

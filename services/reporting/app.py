@@ -7,9 +7,9 @@ from services.reporting.apply import on_event
 from services.reporting.facts import MIGRATIONS, ensure_live_generation
 from services.reporting.gauges import run_gauges
 from services.reporting.rebuild import abandon_interrupted
-from shared.kafka import ALL_TOPICS
-from shared.service import Runtime, ServiceSpec
-from shared.subscriber import Subscription
+from services.topology import ALL_TOPICS
+from shared.kernel.subscriber import Subscription
+from shared.runtime.service import Runtime, ServiceSpec
 
 
 async def prepare(rt: Runtime) -> None:

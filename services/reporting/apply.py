@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.facts import Facts, current
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
-from shared.events import Envelope
-from shared.migrations import lock_key
+from shared.kernel.events import Envelope
+from shared.kernel.migrations import lock_key
 
 SWAP_LOCK = lock_key("reporting:generation-swap")
 

@@ -16,7 +16,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from shared.text import spreadsheet_cell
+from shared.vn.text import spreadsheet_cell
 
 INDICATOR_VI = {
     "compulsory_rehab_enrolments": "Số người cai nghiện bắt buộc",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from shared.events import Envelope, UnknownEventError
+from shared.kernel.events import Envelope, UnknownEventError
 
 REGISTRY = {"person_registered", "addiction_determined", "residence_changed", "records_merged", "person_died"}
 CASES = {

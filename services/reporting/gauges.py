@@ -12,8 +12,8 @@ from services.reporting.apply import SWAP_LOCK
 from services.reporting.facts import current
 from services.reporting.periods import parse_period
 from services.reporting.reports import Reports
-from shared.clock import today
-from shared.service import Runtime
+from shared.kernel.clock import today
+from shared.runtime.service import Runtime
 
 log = logging.getLogger("rehab.reporting.gauges")
 COVERAGE = Gauge(

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from shared.rules import RuleViolation
+from shared.kernel.rules import RuleViolation
 
 _PERIOD = re.compile(r"([0-9]{4})(?:-H([12]))?")  # ASCII digits, matched whole: no CR/LF rides along
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # the years plans exist for (quotas: 2000-2100)

@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.reporting.apply import SWAP_LOCK, apply
 from services.reporting.facts import Facts, create_generation, drop_generation, facts
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
-from shared.db import copy_rows
-from shared.events import Envelope, UnknownEventError
-from shared.kafka import make_admin, make_consumer, read_to_end
-from shared.settings import ServiceSettings
+from shared.base.settings import ServiceSettings
+from shared.kernel.db import copy_rows
+from shared.kernel.events import Envelope, UnknownEventError
+from shared.kernel.kafka import make_admin, make_consumer, read_to_end
 
 log = logging.getLogger("rehab.reporting.rebuild")
 

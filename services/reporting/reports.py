@@ -11,8 +11,8 @@ from services.reporting.facts import Facts
 from services.reporting.indicators import MODALITIES, Figures, Scope, breakdown
 from services.reporting.periods import Period
 from services.reporting.rules import Deadlines, deadlines
-from shared.rulebook import in_force
-from shared.units import NATIONAL, AdminUnits, Edition, UnknownUnitError
+from shared.vn.rulebook import in_force
+from shared.vn.units import NATIONAL, AdminUnits, Edition, UnknownUnitError
 
 QUOTA_INDICATOR = {m: f"{m}_rehab_enrolments" for m in ("compulsory", "voluntary_community", "voluntary_facility")}
 QUOTA_INDICATOR["methadone"] = "methadone_enrolments"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from shared.rulebook import Versioned, load_versions
+from shared.vn.rulebook import Versioned, load_versions
 
 
 class Deadlines(Versioned):

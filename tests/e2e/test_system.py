@@ -35,7 +35,7 @@ async def call(client: httpx.AsyncClient, method: str, url: str, who: tuple[str,
 
 async def scenario(s: System, client: httpx.AsyncClient) -> None:
     admin, district, facility = ("admin", "VN"), ("district_officer", "220"), ("health_facility", "220")
-    appendix = (ROOT / "shared" / "data" / "son-dong-2024-appendix.tsv").read_bytes()
+    appendix = (ROOT / "shared" / "vn" / "data" / "son-dong-2024-appendix.tsv").read_bytes()
     await call(
         client,
         "POST",

@@ -11,15 +11,15 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import make_engine
-from shared.events import Envelope
-from shared.ids import uuid7
-from shared.kafka import ensure_topics, make_broker, make_producer
-from shared.migrations import migrate
-from shared.relay import OutboxRelay
-from shared.settings import ServiceSettings
-from shared.store_schema import KERNEL_MIGRATIONS
-from shared.subscriber import Subscription, attach
+from shared.base.settings import ServiceSettings
+from shared.kernel.db import make_engine
+from shared.kernel.events import Envelope
+from shared.kernel.ids import uuid7
+from shared.kernel.kafka import ensure_topics, make_broker, make_producer
+from shared.kernel.migrations import migrate
+from shared.kernel.relay import OutboxRelay
+from shared.kernel.store_schema import KERNEL_MIGRATIONS
+from shared.kernel.subscriber import Subscription, attach
 from tests.support.services import owner_dsn
 
 # A projection that remembers every event it applied, in order (a duplicate would violate the key).

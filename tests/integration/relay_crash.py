@@ -6,10 +6,10 @@ import asyncio
 import os
 import signal
 
-from shared.db import make_engine
-from shared.kafka import make_producer
-from shared.relay import OutboxRelay
-from shared.settings import ServiceSettings
+from shared.base.settings import ServiceSettings
+from shared.kernel.db import make_engine
+from shared.kernel.kafka import make_producer
+from shared.kernel.relay import OutboxRelay
 
 
 class CrashingRelay(OutboxRelay):

@@ -14,10 +14,10 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from shared.events import CommandContext, Envelope, Event, PendingEvent, seal
-from shared.eventstore import BULK_THRESHOLD, ConcurrencyError, EventStore, kafka_headers
-from shared.kafka import make_producer
-from shared.relay import OutboxRelay
+from shared.kernel.events import CommandContext, Envelope, Event, PendingEvent, seal
+from shared.kernel.eventstore import BULK_THRESHOLD, ConcurrencyError, EventStore, kafka_headers
+from shared.kernel.kafka import make_producer
+from shared.kernel.relay import OutboxRelay
 from tests.integration.conftest import Stack
 from tests.support.polling import wait_for
 

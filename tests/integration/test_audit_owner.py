@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.cases.tables import MIGRATIONS as CASES
 from services.registry.tables import MIGRATIONS as REGISTRY
-from shared.audit import record, record_shown
-from shared.auth import Principal, Role
-from shared.db import make_engine
-from shared.ids import uuid7
-from shared.migrations import migrate
-from shared.settings import ServiceSettings
-from shared.store_schema import KERNEL_MIGRATIONS
+from shared.base.settings import ServiceSettings
+from shared.kernel.db import make_engine
+from shared.kernel.ids import uuid7
+from shared.kernel.migrations import migrate
+from shared.kernel.store_schema import KERNEL_MIGRATIONS
+from shared.runtime.audit import record, record_shown
+from shared.runtime.auth import Principal, Role
 from tests.support.services import owner_dsn
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.dlq import list_parked, replay
-from shared.events import Envelope
+from shared.kernel.dlq import list_parked, replay
+from shared.kernel.events import Envelope
 from tests.integration.conftest import Stack, consuming, record_applied
 from tests.integration.test_kernel import _count, append
 from tests.support.polling import wait_for

@@ -1,4 +1,4 @@
-"""Event notes (shared/notes.py) on the real PostgreSQL: kept beside their event, never in the outbox or on Kafka."""
+"""Event notes (shared/kernel/notes.py) on the real PostgreSQL: beside their event, never in the outbox or on Kafka."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from shared.events import CommandContext, Event, PendingEvent
-from shared.eventstore import ConcurrencyError, EventStore
-from shared.notes import all_notes, load_notes
+from shared.kernel.events import CommandContext, Event, PendingEvent
+from shared.kernel.eventstore import ConcurrencyError, EventStore
+from shared.kernel.notes import all_notes, load_notes
 from tests.integration.conftest import Stack
 from tests.support.polling import wait_for
 from tests.support.services import read_topic

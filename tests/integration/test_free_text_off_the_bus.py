@@ -23,8 +23,9 @@ from services.cases.app import spec as cases_spec
 from services.cases.tables import directory
 from services.quotas.app import spec as quotas_spec
 from services.registry.app import spec as registry_spec
-from shared.kafka import ALL_TOPICS, dlq_topic, make_consumer, partitions_of
-from shared.store_schema import events
+from services.topology import ALL_TOPICS
+from shared.kernel.kafka import dlq_topic, make_consumer, partitions_of
+from shared.kernel.store_schema import events
 from tests.support.polling import wait_for
 from tests.support.services import ServiceClient, fresh_schema, isolated_topics, running_service
 

@@ -2,7 +2,7 @@
 
 Before: anyone reaching port 9092 read every topic and could write a death or a move onto the registry's topic.
 After: a client must log in (SASL/SCRAM-SHA-512), and each service's user may write only its own topic and the
-dead-letter topics of what it consumes, and read only what it consumes (shared/kafka_access.py).
+dead-letter topics of what it consumes, and read only what it consumes (shared/runtime/kafka_access.py).
 The write probes send a 2 MiB record, above the broker's 1 MiB message limit: the broker checks the ACL first,
 so an allowed write is refused for its size (MessageSizeTooLargeError) and a forbidden one for the ACL
 (TopicAuthorizationFailedError), and nothing is ever appended to a live topic.
@@ -27,11 +27,9 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AclBinding
 from pydantic import SecretStr
 
-from shared.kafka import (
-    ALL_TOPICS,
-    CASES_TOPIC,
-    QUOTAS_TOPIC,
-    REGISTRY_TOPIC,
+from services.topology import ALL_TOPICS, CASES_TOPIC, GRANTS, QUOTAS_TOPIC, REGISTRY_TOPIC
+from shared.base.settings import ServiceSettings, local_kafka_password
+from shared.kernel.kafka import (
     dlq_topic,
     ensure_topics,
     kafka_problem,
@@ -40,9 +38,8 @@ from shared.kafka import (
     make_producer,
     partitions_of,
 )
-from shared.kafka_access import ALLOW, LITERAL, READ, TOPIC, apply_access, kafka_user
-from shared.kafka_admin import acls_of, admin_client, create_acls, delete_acls, delete_users, set_passwords
-from shared.settings import ServiceSettings, local_kafka_password
+from shared.runtime.kafka_access import ALLOW, LITERAL, READ, TOPIC, apply_access, kafka_user
+from shared.runtime.kafka_admin import acls_of, admin_client, create_acls, delete_acls, delete_users, set_passwords
 from tests.reliability.kafka_nodes import KafkaCluster, free_base_port
 from tests.support.polling import wait_for
 from tests.support.services import isolated_topics
@@ -195,7 +192,7 @@ async def test_the_access_table_converges_and_its_users_really_write_and_read(
         await ensure_topics(admin, [admin.topic(t) for t in ALL_TOPICS])
         client = admin_client(admin)
         try:
-            assert await asyncio.to_thread(apply_access, admin) == {"added": 18, "removed": 0}
+            assert await asyncio.to_thread(apply_access, GRANTS, admin) == {"added": 18, "removed": 0}
             stray = AclBinding(TOPIC, admin.topic(Q), LITERAL, f"User:{users['cases']}", "*", READ, ALLOW)
             create_acls(client, [stray])
 
@@ -203,7 +200,7 @@ async def test_the_access_table_converges_and_its_users_really_write_and_read(
                 return sum(len(acls_of(client, f"User:{u}")) for u in users.values()) == 19
 
             await wait_for(settled, timeout=30)
-            assert await asyncio.to_thread(apply_access, admin) == {"added": 0, "removed": 1}
+            assert await asyncio.to_thread(apply_access, GRANTS, admin) == {"added": 0, "removed": 1}
             assert stray not in acls_of(client, f"User:{users['cases']}")
 
             registry = login(users["registry"], f"{users['registry']}-password", topic_prefix=prefix)
@@ -224,7 +221,7 @@ async def test_the_access_table_converges_and_its_users_really_write_and_read(
 
 
 async def test_a_new_password_replaces_the_old_one(own_broker: KafkaCluster) -> None:
-    """The rotation step (`python -m shared.platform password`, and kafka.sh for the admin) really changes it."""
+    """The rotation step (`python -m services.platform password`, and kafka.sh for the admin) really changes it."""
     admin = ServiceSettings()
     client, user = admin_client(admin), f"test-rotation-{uuid.uuid4().hex[:8]}"
     try:

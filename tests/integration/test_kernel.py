@@ -16,10 +16,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.events import CommandContext, Envelope, Event, PendingEvent
-from shared.eventstore import ConcurrencyError, EventStore
-from shared.kafka import make_consumer
-from shared.relay import OutboxRelay
+from shared.kernel.events import CommandContext, Envelope, Event, PendingEvent
+from shared.kernel.eventstore import ConcurrencyError, EventStore
+from shared.kernel.kafka import make_consumer
+from shared.kernel.relay import OutboxRelay
 from tests.integration.conftest import Stack, consuming, make_stack, record_applied
 from tests.reliability.kafka_nodes import KafkaCluster, free_base_port
 from tests.support.polling import wait_for

@@ -20,10 +20,10 @@ from services.cases import tables as cases
 from services.quotas import tables as quotas
 from services.registry import tables as registry
 from services.reporting import tables as reporting
-from shared import store_schema
-from shared.db import make_engine
-from shared.migrations import migrate
-from shared.settings import ServiceSettings
+from shared.base.settings import ServiceSettings
+from shared.kernel import store_schema
+from shared.kernel.db import make_engine
+from shared.kernel.migrations import migrate
 from tests.support.services import fresh_schema, owner_dsn
 
 SERVICES = {"registry": registry, "cases": cases, "quotas": quotas, "reporting": reporting}

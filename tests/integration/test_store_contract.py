@@ -1,4 +1,4 @@
-"""One contract for both event stores and units of work: in memory (shared/memory.py) and PostgreSQL.
+"""One contract for both event stores and units of work: in memory (shared/kernel/memory.py) and PostgreSQL.
 
 Like pyeventsourcing's abstract recorder tests: the same assertions run against each implementation, so the
 fast fake the application-service tests use cannot drift from the store production uses.
@@ -15,17 +15,17 @@ from uuid import UUID
 import pytest
 from sqlalchemy import text
 
-from shared.db import make_engine
-from shared.events import CommandContext, Event, PendingEvent
-from shared.eventstore import ConcurrencyError, EventStore
-from shared.ids import uuid7
-from shared.memory import MemoryEventStore, MemoryState, MemoryUnitOfWork
-from shared.migrations import migrate
-from shared.notes import Notes, load_notes
-from shared.repository import Repository
-from shared.settings import ServiceSettings
-from shared.store_schema import KERNEL_MIGRATIONS
-from shared.uow import SqlUnitOfWork, UnitOfWork
+from shared.base.settings import ServiceSettings
+from shared.kernel.db import make_engine
+from shared.kernel.events import CommandContext, Event, PendingEvent
+from shared.kernel.eventstore import ConcurrencyError, EventStore
+from shared.kernel.ids import uuid7
+from shared.kernel.memory import MemoryEventStore, MemoryState, MemoryUnitOfWork
+from shared.kernel.migrations import migrate
+from shared.kernel.notes import Notes, load_notes
+from shared.kernel.repository import Repository
+from shared.kernel.store_schema import KERNEL_MIGRATIONS
+from shared.kernel.uow import SqlUnitOfWork, UnitOfWork
 
 CTX = CommandContext()
 

@@ -10,15 +10,15 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import make_engine
-from shared.events import CommandContext, Event, PendingEvent
-from shared.eventstore import EventStore
-from shared.ids import uuid7
-from shared.kafka import ensure_topics, make_producer
-from shared.migrations import migrate
-from shared.relay import OutboxRelay
-from shared.settings import ServiceSettings
-from shared.store_schema import KERNEL_MIGRATIONS
+from shared.base.settings import ServiceSettings
+from shared.kernel.db import make_engine
+from shared.kernel.events import CommandContext, Event, PendingEvent
+from shared.kernel.eventstore import EventStore
+from shared.kernel.ids import uuid7
+from shared.kernel.kafka import ensure_topics, make_producer
+from shared.kernel.migrations import migrate
+from shared.kernel.relay import OutboxRelay
+from shared.kernel.store_schema import KERNEL_MIGRATIONS
 
 N_STREAMS, PER_STREAM, WRITERS = 2000, 5, 8
 

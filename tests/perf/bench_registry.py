@@ -11,8 +11,8 @@ from dataclasses import replace
 import asyncpg
 
 from services.registry.app import spec
-from shared.kafka import delete_topics
-from shared.settings import ServiceSettings
+from shared.base.settings import ServiceSettings
+from shared.kernel.kafka import delete_topics
 from tests.perf.people import as_csv, people
 from tests.support.services import ServiceClient, fresh_schema, running_service
 

@@ -16,12 +16,13 @@ from sqlalchemy import text
 
 from services.reporting.facts import MIGRATIONS, create_generation
 from services.reporting.rebuild import Rebuild
-from shared.db import make_engine
-from shared.ids import uuid7
-from shared.kafka import ALL_TOPICS, delete_topics, ensure_topics, make_consumer, make_producer
-from shared.migrations import migrate
-from shared.settings import ServiceSettings
-from shared.store_schema import KERNEL_MIGRATIONS
+from services.topology import ALL_TOPICS
+from shared.base.settings import ServiceSettings
+from shared.kernel.db import make_engine
+from shared.kernel.ids import uuid7
+from shared.kernel.kafka import delete_topics, ensure_topics, make_consumer, make_producer
+from shared.kernel.migrations import migrate
+from shared.kernel.store_schema import KERNEL_MIGRATIONS
 from tests.support.services import fresh_schema, owner_dsn
 
 DEFAULT_EVENTS = 1_000_000

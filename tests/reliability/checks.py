@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import text
 
-from shared.db import make_engine
-from shared.kafka import CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC, make_consumer, partitions_of
-from shared.settings import PlatformSettings
+from services.topology import CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC
+from shared.base.settings import PlatformSettings
+from shared.kernel.db import make_engine
+from shared.kernel.kafka import make_consumer, partitions_of
 from tests.harness import System, token
 from tests.reliability.load import Ledger
 from tests.support.polling import wait_until

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from shared.kafka import kafka_reachable
-from shared.settings import PlatformSettings
+from shared.base.settings import PlatformSettings
+from shared.kernel.kafka import kafka_reachable
 from tests.harness import ROOT
 from tests.support.ports import free_base_port
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.ids import uuid7
-from shared.kafka import ALL_TOPICS, CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC, dlq_topic, make_producer
+from services.topology import ALL_TOPICS, CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC
+from shared.kernel.ids import uuid7
+from shared.kernel.kafka import dlq_topic, make_producer
 from tests.harness import ROOT, System
 from tests.reliability.checks import Outcome, records_on, settle
 from tests.reliability.conftest import RESULTS
@@ -239,7 +240,7 @@ async def _rehab(system: System, *args: str) -> str:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "shared.cli",
+        "services.cli",
         *args,
         cwd=ROOT,
         env=env,

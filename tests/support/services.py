@@ -15,12 +15,13 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from shared.auth import TokenCodec
-from shared.db import make_engine
-from shared.ids import uuid7
-from shared.kafka import ALL_TOPICS, delete_topics, make_consumer, partitions_of, read_to_end
-from shared.service import ServiceSpec, create_app
-from shared.settings import PlatformSettings, ServiceSettings
+from services.topology import ALL_TOPICS
+from shared.base.settings import PlatformSettings, ServiceSettings
+from shared.kernel.db import make_engine
+from shared.kernel.ids import uuid7
+from shared.kernel.kafka import delete_topics, make_consumer, partitions_of, read_to_end
+from shared.runtime.auth import TokenCodec
+from shared.runtime.service import ServiceSpec, create_app
 
 
 @dataclass

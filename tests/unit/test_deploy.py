@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.settings import PlatformSettings, _ServiceEnv
+from services.registry.settings import RegistrySettings
+from shared.base.settings import PlatformSettings, _ServiceEnv
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SERVICES = ("registry", "cases", "quotas", "reporting")
@@ -34,9 +35,10 @@ def platform_variables() -> set[str]:
 def service_variables(service: str) -> set[str]:
     """What a service needs set in production: its address, database and Kafka users and passwords (PII key)."""
     wanted = {"http_host", "http_port", "db_user", "db_password", "kafka_username", "kafka_password"}
-    wanted |= {"pii_key"} if service == "registry" else set()
     assert wanted <= set(_ServiceEnv.model_fields), "a setting the manifests must provide was renamed"
-    return {f"REHAB_{service.upper()}_{name.upper()}" for name in wanted}
+    own = {"pii_key"} if service == "registry" else set()
+    assert own <= set(RegistrySettings.model_fields), "a registry setting the manifests must provide was renamed"
+    return {f"REHAB_{service.upper()}_{name.upper()}" for name in wanted | own}
 
 
 def test_every_manifest_is_a_well_formed_kubernetes_object() -> None:
@@ -144,7 +146,7 @@ def test_each_service_logs_in_to_kafka_as_itself_over_tls_with_credentials_from_
 def test_the_platform_job_creates_the_users_and_acls_as_the_admin() -> None:
     [job] = [o for o in manifests() if o["kind"] == "Job"]
     [container] = job["spec"]["template"]["spec"]["containers"]
-    assert container["args"][:1] == ["shared.platform"] and {"topics", "access"} <= set(container["args"])
+    assert container["args"][:1] == ["services.platform"] and {"topics", "access"} <= set(container["args"])
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
     assert refs["REHAB_KAFKA_USERNAME"] == refs["REHAB_KAFKA_PASSWORD"] == "rehab-kafka-admin"
     for service in SERVICES:  # it sets each service's password from that service's own Secret

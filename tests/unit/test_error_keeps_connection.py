@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 import uvicorn
 from fastapi import APIRouter
 
-from shared.service import ServiceSpec, create_app
-from shared.settings import ServiceSettings
+from shared.base.settings import ServiceSettings
+from shared.runtime.service import ServiceSpec, create_app
 
 router = APIRouter()
 

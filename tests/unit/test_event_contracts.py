@@ -24,8 +24,8 @@ from services.registry.app import spec as registry_spec
 from services.reporting.app import spec as reporting_spec
 from services.reporting.fold import READS as REPORTING_READS
 from services.reporting.fold import SOURCE as REPORTING_SOURCE
-from shared.service import ServiceSpec, create_app
-from shared.settings import ServiceSettings
+from shared.base.settings import ServiceSettings
+from shared.runtime.service import ServiceSpec, create_app
 
 PRODUCERS: dict[str, Callable[[], ServiceSpec]] = {
     "registry": registry_spec,

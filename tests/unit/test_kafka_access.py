@@ -6,9 +6,10 @@ import importlib
 
 import pytest
 
-from shared.kafka_access import DESCRIBE, GRANTS, GROUP, LITERAL, PREFIXED, READ, TOPIC, WRITE, Grant, permissions
-from shared.service import ServiceSpec
-from shared.settings import PlatformSettings
+from services.topology import GRANTS
+from shared.base.settings import PlatformSettings
+from shared.runtime.kafka_access import DESCRIBE, GROUP, LITERAL, PREFIXED, READ, TOPIC, WRITE, Grant, permissions
+from shared.runtime.service import ServiceSpec
 
 
 def spec_of(service: str) -> ServiceSpec:
@@ -21,7 +22,7 @@ def test_the_table_matches_the_topic_and_subscriptions_of_each_service(grant: Gr
     spec = spec_of(grant.service)
     assert spec.topic == grant.topic
     assert {t for s in spec.subscriptions for t in s.topics} == set(grant.reads)
-    # the Kafka group of a subscription is its name (shared/subscriber.py): the ACL covers a prefix
+    # the Kafka group of a subscription is its name (shared/kernel/subscriber.py): the ACL covers a prefix
     assert all(s.name.startswith(grant.group_prefix) for s in spec.subscriptions)
 
 

@@ -8,11 +8,11 @@ from datetime import date, timedelta
 import jwt
 import pytest
 
-from shared.auth import Role, TokenCodec
-from shared.errors import Unauthorized
-from shared.events import CommandContext, Envelope, Event, EventRegistry, PendingEvent, UnknownEventError, seal
-from shared.ids import uuid7
-from shared.units import admin_units, fold
+from shared.kernel.events import CommandContext, Envelope, Event, EventRegistry, PendingEvent, UnknownEventError, seal
+from shared.kernel.ids import uuid7
+from shared.runtime.auth import Role, TokenCodec
+from shared.runtime.errors import Unauthorized
+from shared.vn.units import admin_units, fold
 
 
 class ThingHappened(Event):

@@ -7,8 +7,8 @@ import pytest
 from pydantic import SecretStr
 
 from services.quotas.app import spec
-from shared.service import accepted_correlation_id, create_app
-from shared.settings import ServiceSettings
+from shared.base.settings import ServiceSettings
+from shared.runtime.service import accepted_correlation_id, create_app
 
 
 def settings(**overrides: object) -> ServiceSettings:

@@ -1,4 +1,4 @@
-"""Free text, document references and spreadsheet cells (shared/text.py), and citizen ids (registry schemas)."""
+"""Free text, document references and spreadsheet cells (shared/vn/text.py), and citizen ids (registry schemas)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.registry.schemas import NewPerson, normalise_citizen_id
-from shared.text import free_text, reference, spreadsheet_cell
+from shared.vn.text import free_text, reference, spreadsheet_cell
 
 HIDDEN = ["\u202e", "\u200b", "\u00ad", "\ufeff", "\x00", "\x1b", "\x7f"]
 

@@ -15,12 +15,12 @@ from fastapi import FastAPI, Request
 
 from services.registry.imports.parse import RawRow, prepare, unpack
 from services.registry.imports.rows import redacted
-from shared.errors import install_error_handlers
-from shared.limits import BodyLimit, LimitExceeded, Limits
-from shared.offload import in_process
-from shared.rules import RuleViolation
-from shared.tabular import UnreadableFile, read_rows
-from shared.uploads import check_filename
+from shared.kernel.rules import RuleViolation
+from shared.runtime.errors import install_error_handlers
+from shared.runtime.limits import BodyLimit, LimitExceeded, Limits
+from shared.runtime.offload import in_process
+from shared.runtime.tabular import UnreadableFile, read_rows
+from shared.runtime.uploads import check_filename
 from tests.unit.hostile_files import SHEET, bomb, declared_size_lie, empty_cells, xlsx
 
 SMALL = Limits(rows=5, columns=4, cell_chars=10, upload_bytes=200_000, uncompressed_bytes=2_000_000, json_bytes=100)

@@ -26,8 +26,8 @@ from services.cases.domain.events import (
     RelapseRecorded,
 )
 from services.cases.domain.rules import Modality, RuleBook
-from shared.clock import add_months
-from shared.events import Event, PendingEvent
+from shared.kernel.clock import add_months
+from shared.kernel.events import Event, PendingEvent
 
 State = Literal[
     "active", "absconded", "completed", "post_rehab", "post_rehab_ended", "dropped_out", "terminated", "relapsed"

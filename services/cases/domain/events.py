@@ -1,7 +1,7 @@
 """The cases service's facts: one stream per treatment episode. Pseudonymous: a person id, never a name.
 
 Typed text (a facility, a reason, a mentor's name) is not in any payload since schema v2: it is an event note kept
-in this service's database (shared/notes.py), and the event says only that it exists. The v1 upcasters drop it.
+in this service's database (shared/kernel/notes.py), and the event says only that it exists. The v1 upcasters drop it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import date
 from typing import Literal
 
 from services.cases.domain.rules import Modality
-from shared.events import Event, EventRegistry, JsonDict
+from shared.kernel.events import Event, EventRegistry, JsonDict
 
 CASE_EVENTS = EventRegistry()
 DEATH_REASON = "person died (recorded in the registry)"  # what v1 termination events said for a death

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared.rules import RuleViolation
+from shared.kernel.rules import RuleViolation
 
 STATE_EN = {
     "active": "in treatment",

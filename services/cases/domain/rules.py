@@ -1,4 +1,4 @@
-"""The law's durations and deadlines, as cases reads them from the shared rule-set data (`shared/rulebook.py`)."""
+"""The law's durations and deadlines, as cases reads them from the shared rule-set data (`shared/vn/rulebook.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from shared.rulebook import RULES_FILE, Versioned, in_force, load_versions
+from shared.vn.rulebook import RULES_FILE, Versioned, in_force, load_versions
 
 Modality = Literal["voluntary_community", "voluntary_facility", "compulsory", "methadone"]
 AgeGroup = Literal["adult", "minor"]

@@ -8,7 +8,7 @@ revision = "cases_0001"
 down_revision = None
 branch_labels = ("cases",)
 depends_on = "kernel_0003"  # the kernel first, as every service schema has it
-replaces = "cases:1"  # the old runner's step (shared/migrations/legacy.py)
+replaces = "cases:1"  # the old runner's step (shared/kernel/migrations/legacy.py)
 
 OPEN = "state IN ('active', 'absconded', 'completed', 'post_rehab')"
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.events import Event, EventRegistry
+from shared.kernel.events import Event, EventRegistry
 
 Comparison = Literal[">=", ">", "==", "<=", "<"]
 QUOTA_MODALITIES = ("compulsory", "voluntary_community", "voluntary_facility", "methadone")

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from services.quotas.domain.events import PlanIssued, PlanRevised, Target
-from shared.events import Event, PendingEvent
-from shared.rules import RuleViolation
+from shared.kernel.events import Event, PendingEvent
+from shared.kernel.rules import RuleViolation
 
 
 def plan_stream(year: int, unit_code: str) -> str:

@@ -8,10 +8,10 @@ from typing import Any
 
 from services.quotas.hierarchy import unit_for_year
 from services.quotas.schemas import TargetIn
-from shared.limits import Limits
-from shared.rules import RuleViolation
-from shared.tabular import UnreadableFile, read_rows
-from shared.units import AdminUnits, admin_units, fold
+from shared.kernel.rules import RuleViolation
+from shared.runtime.limits import Limits
+from shared.runtime.tabular import UnreadableFile, read_rows
+from shared.vn.units import AdminUnits, admin_units, fold
 
 APPENDIX = {
     "name": ("xa, thi tran", "xa, phuong, thi tran", "xa", "ten xa", "don vi"),

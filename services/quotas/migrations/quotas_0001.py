@@ -8,7 +8,7 @@ revision = "quotas_0001"
 down_revision = None
 branch_labels = ("quotas",)
 depends_on = "kernel_0003"  # the kernel first, as every service schema has it
-replaces = "quotas:1"  # the old runner's step (shared/migrations/legacy.py)
+replaces = "quotas:1"  # the old runner's step (shared/kernel/migrations/legacy.py)
 
 
 def upgrade() -> None:

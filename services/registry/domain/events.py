@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from shared.events import Event, EventRegistry, JsonDict
+from shared.kernel.events import Event, EventRegistry, JsonDict
 
 Status = Literal["user", "addict"]
 Sex = Literal["male", "female"]
@@ -32,7 +32,7 @@ class PersonRegistered(Event):
 class AddictionDetermined(Event):
     """A licensed health facility determined whether the person is drug-dependent.
 
-    v2: the facility's name, typed free text, is an event note kept in the registry (shared/notes.py); the form
+    v2: the facility's name, typed free text, is an event note kept in the registry (shared/kernel/notes.py); the form
     number is a validated document reference.
     """
 

@@ -18,8 +18,8 @@ from services.registry.domain.events import (
     Status,
 )
 from services.registry.domain.rules import closed_record, date_in_future
-from shared.events import Event, PendingEvent
-from shared.rules import RuleViolation
+from shared.kernel.events import Event, PendingEvent
+from shared.kernel.rules import RuleViolation
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.rules import RuleViolation
+from shared.kernel.rules import RuleViolation
 
 
 def closed_record(person_id: str, merged_into: str | None, died: bool) -> RuleViolation:

@@ -23,13 +23,13 @@ from services.registry.imports.rows import ON_RECORD_ELSEWHERE, Checked
 from services.registry.projection import project
 from services.registry.tables import audit_log, identities, import_rows, persons
 from services.registry.vault import Identity
-from shared.audit import entry
-from shared.auth import Principal, in_scope
-from shared.db import copy_rows
-from shared.events import CommandContext, Envelope, seal
-from shared.ids import uuid7
-from shared.offload import in_thread
-from shared.uow import UnitOfWork
+from shared.kernel.db import copy_rows
+from shared.kernel.events import CommandContext, Envelope, seal
+from shared.kernel.ids import uuid7
+from shared.kernel.uow import UnitOfWork
+from shared.runtime.audit import entry
+from shared.runtime.auth import Principal, in_scope
+from shared.runtime.offload import in_thread
 
 
 @dataclass
@@ -143,6 +143,6 @@ async def _known(
 
 
 def _audit_row(who: Principal, env: Envelope, ctx: CommandContext, import_id: str) -> dict[str, object]:
-    """The same entry a registration through the API writes (shared.audit.entry), dated by the event."""
+    """The same entry a registration through the API writes (shared.runtime.audit.entry), dated by the event."""
     row = entry(who, "register", env.stream_id, env.unit_code, {"import_id": import_id, "source": "import"})
     return row | {"at": env.recorded_at, "correlation_id": ctx.correlation_id}

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.registry.imports.parse import prepare
 from services.registry.tables import imports
 from services.registry.vault import Vault
-from shared.limits import LimitExceeded, Limits
-from shared.migrations import lock_key
-from shared.offload import in_process, in_thread
-from shared.tabular import UnreadableFile
+from shared.kernel.migrations import lock_key
+from shared.runtime.limits import LimitExceeded, Limits
+from shared.runtime.offload import in_process, in_thread
+from shared.runtime.tabular import UnreadableFile
 
 log = logging.getLogger("rehab.registry.imports")
 UNFINISHED = ("queued", "running")

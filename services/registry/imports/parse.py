@@ -16,9 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry.domain.events import Source
-from shared.limits import Limits
-from shared.tabular import UnreadableFile, read_rows
-from shared.units import fold
+from shared.runtime.limits import Limits
+from shared.runtime.tabular import UnreadableFile, read_rows
+from shared.vn.units import fold
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "full_name": ("ho va ten", "ho ten", "full_name", "full name", "name"),

@@ -17,11 +17,11 @@ from services.registry.communes import check_commune
 from services.registry.domain.person import Person
 from services.registry.imports.parse import RawRow
 from services.registry.schemas import NewPerson
-from shared.auth import Principal, in_scope
-from shared.clock import today
-from shared.events import PendingEvent
-from shared.rules import RuleViolation
-from shared.units import fold
+from shared.kernel.clock import today
+from shared.kernel.events import PendingEvent
+from shared.kernel.rules import RuleViolation
+from shared.runtime.auth import Principal, in_scope
+from shared.vn.units import fold
 
 _IDENTIFYING = ("full_name", "citizen_id", "date_of_birth", "village")
 ON_RECORD_ELSEWHERE = (

@@ -32,15 +32,15 @@ from services.registry.imports.legacy import seal_clear_copies
 from services.registry.imports.parse import RawRow, prepare, unpack
 from services.registry.imports.rows import Checked, check_chunk
 from services.registry.tables import imports
-from shared.auth import Principal
-from shared.events import CommandContext
-from shared.ids import uuid7
-from shared.limits import LimitExceeded, Limits, current_limits
-from shared.logs import set_correlation
-from shared.migrations import lock_key
-from shared.offload import in_process, in_thread, start_processes
-from shared.tabular import UnreadableFile
-from shared.uow import SqlUnitOfWork
+from shared.base.logs import set_correlation
+from shared.kernel.events import CommandContext
+from shared.kernel.ids import uuid7
+from shared.kernel.migrations import lock_key
+from shared.kernel.uow import SqlUnitOfWork
+from shared.runtime.auth import Principal
+from shared.runtime.limits import LimitExceeded, Limits, current_limits
+from shared.runtime.offload import in_process, in_thread, start_processes
+from shared.runtime.tabular import UnreadableFile
 
 log = logging.getLogger("rehab.registry.imports")
 CHUNK = 1000

@@ -8,7 +8,7 @@ revision = "registry_0001"
 down_revision = None
 branch_labels = ("registry",)
 depends_on = "kernel_0003"  # the kernel first, as every service schema has it
-replaces = "registry:1"  # the old runner's step (shared/migrations/legacy.py)
+replaces = "registry:1"  # the old runner's step (shared/kernel/migrations/legacy.py)
 
 APPEND_ONLY = [
     "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$\n"

@@ -8,7 +8,7 @@ revision = "reporting_0001"
 down_revision = None
 branch_labels = ("reporting",)
 depends_on = "kernel_0003"  # the kernel first, as every service schema has it
-replaces = "reporting:1"  # the old runner's step (shared/migrations/legacy.py)
+replaces = "reporting:1"  # the old runner's step (shared/kernel/migrations/legacy.py)
 
 
 def upgrade() -> None:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.limits import Limits
+from shared.runtime.limits import Limits
 from tests.integration.quotas.test_quotas_api import quotas  # noqa: F401  (the module's service fixture)
 from tests.support.services import ServiceClient
 from tests.unit.hostile_files import empty_cells, xlsx

@@ -13,7 +13,7 @@ from tests.support.polling import wait_for
 from tests.support.services import ServiceClient, fresh_schema, isolated_topics, read_topic, running_service
 
 pytestmark = pytest.mark.integration
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "vn" / "data"
 APPENDIX = {
     "07616": (1, 0),
     "07660": (0, 1),

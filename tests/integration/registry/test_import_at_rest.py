@@ -21,11 +21,11 @@ from services.registry.app import spec
 from services.registry.dedupe import ELSEWHERE
 from services.registry.imports.rows import ON_RECORD_ELSEWHERE
 from services.registry.tables import MIGRATIONS
-from shared.db import make_engine
-from shared.migrations import migrate
-from shared.settings import ServiceSettings
-from shared.store_schema import KERNEL_MIGRATIONS
-from shared.units import fold
+from shared.base.settings import ServiceSettings
+from shared.kernel.db import make_engine
+from shared.kernel.migrations import migrate
+from shared.kernel.store_schema import KERNEL_MIGRATIONS
+from shared.vn.units import fold
 from tests.integration.registry.conftest import AN_BA, BAC_GIANG, SON_DONG, TAY_YEN_TU, THO_XUONG, person
 from tests.integration.registry.test_imports import finished
 from tests.support.services import ServiceClient, fresh_schema, isolated_topics, owner_dsn, running_service

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from shared.auth import TokenCodec
-from shared.db import make_engine
-from shared.settings import ServiceSettings
+from shared.base.settings import ServiceSettings
+from shared.kernel.db import make_engine
+from shared.runtime.auth import TokenCodec
 from tests.perf.people import as_csv, people
 from tests.support.polling import wait_for, wait_until
 from tests.support.ports import free_port
@@ -115,7 +115,7 @@ async def test_rehab_import_persons_shows_progress_and_the_report(tmp_path: Path
             command = [
                 sys.executable,
                 "-m",
-                "shared.cli",
+                "services.cli",
                 "import",
                 "persons",
                 str(listing),

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from shared.ratelimit import rate_limits
+from shared.runtime.ratelimit import rate_limits
 from tests.integration.registry.conftest import BAC_GIANG, SON_DONG, TAY_YEN_TU, person
 from tests.support.services import ServiceClient
 

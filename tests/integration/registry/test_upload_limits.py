@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.limits import Limits
+from shared.runtime.limits import Limits
 from tests.integration.registry.conftest import SON_DONG, TAY_YEN_TU
 from tests.integration.registry.test_imports import HEADER
 from tests.support.services import ServiceClient

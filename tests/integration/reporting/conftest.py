@@ -14,11 +14,11 @@ from services.cases.app import spec as cases_spec
 from services.quotas.app import spec as quotas_spec
 from services.registry.app import spec as registry_spec
 from services.reporting.app import spec as reporting_spec
-from shared.ids import uuid7
+from shared.kernel.ids import uuid7
 from tests.support.polling import wait_until
 from tests.support.services import ServiceClient, fresh_schema, isolated_topics, running_service
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "vn" / "data"
 
 
 @dataclass

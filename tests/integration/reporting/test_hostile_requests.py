@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import ServiceSettings
+from shared.base.settings import ServiceSettings
 from tests.harness import ServiceProcess, token
 from tests.support.services import fresh_schema, isolated_topics, owner_dsn
 

@@ -26,7 +26,7 @@ from services.reporting.apply import apply
 from services.reporting.facts import create_generation, drop_generation
 from services.reporting.periods import parse_period
 from services.reporting.reports import Reports
-from shared.events import Envelope
+from shared.kernel.events import Envelope
 from tests.integration.reporting.conftest import DATA, System
 from tests.support.polling import wait_until
 from tests.support.services import read_topic

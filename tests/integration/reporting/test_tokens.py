@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from shared.settings import ServiceSettings
+from shared.base.settings import ServiceSettings
 from tests.integration.reporting.conftest import System
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:The HMAC key")]

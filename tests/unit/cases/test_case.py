@@ -11,7 +11,7 @@ import pytest
 from services.cases.domain.case import Case, PersonFacts
 from services.cases.domain.events import CaseCompleted, PostRehabStarted
 from services.cases.domain.rules import Modality, rulebook
-from shared.rules import RuleViolation
+from shared.kernel.rules import RuleViolation
 
 RULES = rulebook()
 TODAY = date(2027, 12, 31)

@@ -14,8 +14,8 @@ from services.cases.domain.rules import rulebook
 from services.cases.projection import case_row
 from services.registry.domain.events import REGISTRY_EVENTS, AddictionDetermined
 from services.reporting.fold import source_of
-from shared.events import SYSTEM_ACTOR, CommandContext, Envelope, UnknownEventError, seal
-from shared.ids import uuid7
+from shared.kernel.events import SYSTEM_ACTOR, CommandContext, Envelope, UnknownEventError, seal
+from shared.kernel.ids import uuid7
 
 TODAY = date(2027, 12, 31)
 V1 = {

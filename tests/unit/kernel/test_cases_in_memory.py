@@ -15,12 +15,12 @@ from services.cases.domain.case import OPEN_STATES, PersonFacts
 from services.cases.domain.rules import rulebook
 from services.cases.projection import case_of
 from services.cases.schemas import AbscondmentIn, CompletionIn, EnrolmentIn
-from shared.auth import Principal, Role
-from shared.errors import Forbidden, NotFound
-from shared.events import CommandContext, Envelope
-from shared.memory import MemoryEventStore, MemoryState, MemoryTransaction, MemoryUnitOfWork
-from shared.rules import RuleViolation
-from shared.units import admin_units
+from shared.kernel.events import CommandContext, Envelope
+from shared.kernel.memory import MemoryEventStore, MemoryState, MemoryTransaction, MemoryUnitOfWork
+from shared.kernel.rules import RuleViolation
+from shared.runtime.auth import Principal, Role
+from shared.runtime.errors import Forbidden, NotFound
+from shared.vn.units import admin_units
 
 PERSON = UUID("01900000-0000-7000-8000-000000000001")
 OFFICER = Principal(sub="o1", role=Role.DISTRICT_OFFICER, unit="220")

@@ -9,8 +9,8 @@ import pytest
 from services.quotas.domain.events import PlanIssued, PlanRevised, Target
 from services.quotas.domain.plan import Allocation, Plan, check_children_fit
 from services.quotas.hierarchy import unit_for_year
-from shared.rules import RuleViolation
-from shared.units import admin_units
+from shared.kernel.rules import RuleViolation
+from shared.vn.units import admin_units
 
 
 def test_issue_then_revise_and_an_identical_document_changes_nothing() -> None:

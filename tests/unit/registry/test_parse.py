@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from services.registry.imports.parse import PersonList, normalise
-from shared.tabular import UnreadableFile
+from shared.runtime.tabular import UnreadableFile
 
 
 def test_vietnamese_headers_and_values() -> None:

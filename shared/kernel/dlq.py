@@ -1,0 +1,102 @@
+"""Dead-letter topics after a fix: list what is parked there, and replay it onto the original topic.
+
+Replay publishes each parked message again with its original key (so per-stream order holds) and its
+original headers; consumers are idempotent, so a message that did get applied after all is skipped. A
+consumer group per dead-letter topic remembers what has been replayed: running replay twice sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiokafka.structs import OffsetAndMetadata
+
+from shared.base.settings import PlatformSettings
+from shared.kernel.kafka import dlq_topic, make_consumer, make_producer, partitions_of, read_to_end
+
+REPLAY_GROUP = "rehab-dlq-replay"
+
+
+@dataclass(frozen=True)
+class Parked:
+    """One message in a dead-letter topic."""
+
+    partition: int
+    offset: int
+    original_topic: str
+    consumer: str
+    error: str
+    replayed: bool
+
+
+async def _scan(settings: PlatformSettings, topic: str, visit: Callable[..., object] | None = None) -> list[Parked]:
+    dlq = dlq_topic(topic)
+    consumer = make_consumer(
+        settings,
+        group_id=f"{REPLAY_GROUP}.{dlq}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    parked: list[Parked] = []
+    try:
+        partitions = await partitions_of(settings, dlq)
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        done = {tp: (await consumer.committed(tp)) or 0 for tp in partitions}
+        await consumer.seek_to_beginning(*partitions)
+        async for tp, messages in read_to_end(consumer, partitions, ends):
+            for m in messages:
+                headers = {k: v.decode(errors="replace") for k, v in m.headers or ()}
+                replayed = m.offset < done[tp]
+                parked.append(
+                    Parked(
+                        tp.partition,
+                        m.offset,
+                        headers.get("x-original-topic", topic),
+                        headers.get("x-consumer", "?"),
+                        headers.get("x-error", "?"),
+                        replayed,
+                    )
+                )
+                if visit is not None and not replayed:
+                    await visit(m, headers)  # type: ignore[misc]
+        progress = {tp: OffsetAndMetadata(ends[tp], "") for tp in partitions if ends[tp] > done[tp]}
+        if visit is not None and progress:
+            await consumer.commit(progress)
+    finally:
+        await consumer.stop()
+    return parked
+
+
+async def list_parked(settings: PlatformSettings, topic: str) -> list[Parked]:
+    """Every message in `topic`'s dead-letter topic, marked replayed or not."""
+    return await _scan(settings, topic)
+
+
+async def replay(settings: PlatformSettings, topic: str) -> int:
+    """Publish every not-yet-replayed message of `topic`'s dead-letter topic onto its original topic, once."""
+    producer = make_producer(settings, "rehab-dlq-replay")
+    await producer.start()
+    sent = 0
+    seen: set[tuple[str, str, str]] = set()
+
+    async def send(message: object, headers: dict[str, str]) -> None:
+        nonlocal sent
+        original = headers.get("x-original-topic", topic)
+        # Every consumer that failed on a message parked its own copy; one replay reaches them all.
+        where = (original, headers.get("x-original-partition", "?"), headers.get("x-original-offset", "?"))
+        if "?" not in where and where in seen:
+            return
+        seen.add(where)
+        kept = [(k, v.encode()) for k, v in headers.items() if not k.startswith("x-")]
+        kept.append(("x-replayed-from", f"{dlq_topic(topic)}:{message.partition}:{message.offset}".encode()))  # type: ignore[attr-defined]
+        await producer.send_and_wait(original, message.value, key=message.key, headers=kept)  # type: ignore[attr-defined]
+        sent += 1
+
+    try:
+        await _scan(settings, topic, send)
+    finally:
+        await producer.stop()
+    return sent

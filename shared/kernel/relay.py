@@ -1,0 +1,228 @@
+"""Outbox relay: publishes committed events to Kafka in order, marks them, survives Kafka outages.
+
+One relay is active per service: it holds a PostgreSQL advisory lock on a dedicated connection, so a second
+process waits as a standby and takes over when the first one dies (its connection, and so its lock, goes).
+A crash between publishing and marking republishes the batch: consumers drop the duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.base.logs import one_line
+from shared.base.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, PUBLISH_LATENCY, RELAY_ERRORS, RELAY_LEADER
+from shared.kernel.eventstore import OUTBOX_CHANNEL
+from shared.kernel.migrations import lock_key
+from shared.kernel.store_schema import outbox
+
+log = logging.getLogger("rehab.relay")
+
+ProducerFactory = Callable[[], AIOKafkaProducer]
+IN_FLIGHT = 3  # batches sent and awaiting their acks and marks while the next is read: marking 1,000 rows is slow
+
+
+class OutboxRelay:
+    """Moves outbox rows to Kafka: run() loops until stopped, drain() until caught up, publish_batch() one step."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        producer_factory: ProducerFactory,
+        service: str,
+        batch_size: int = 500,
+        idle_seconds: float = 0.1,
+        max_backoff: float = 5.0,
+        topic_of: Callable[[str], str] = str,
+    ) -> None:
+        self.engine, self.producer_factory, self.service = engine, producer_factory, service
+        self.topic_of = topic_of  # the outbox stores logical topic names; a deployment may prefix them
+        self.batch_size, self.idle_seconds, self.max_backoff = batch_size, idle_seconds, max_backoff
+        self._producer: AIOKafkaProducer | None = None
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.is_leader = False
+        self._channel = OUTBOX_CHANNEL
+
+    def wake(self) -> None:
+        """Tell the relay new rows were committed, so it does not wait for its next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Hold leadership and publish until stop(); every failure is retried with backoff."""
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                async with self.engine.connect() as lock_conn:
+                    if not await self._acquire(lock_conn):
+                        await self._sleep(2.0)
+                        continue
+                    log.info("outbox relay is the leader", extra={"service": self.service})
+                    await self._lead(lock_conn)
+                    backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                RELAY_ERRORS.labels(self.service).inc()
+                log.warning("outbox relay: %s; retrying in %.1fs", one_line(exc), backoff)
+                await self._close_producer()
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            finally:
+                self._set_leader(False)
+        await self._close_producer()
+
+    async def _lead(self, lock_conn: AsyncConnection) -> None:
+        async with self._listening(lock_conn):
+            last_check = time.monotonic()
+            while not self._stopping.is_set():
+                await self.drain()
+                if time.monotonic() - last_check > 5:  # is the lock's (and the listener's) connection still alive?
+                    await lock_conn.execute(text("SELECT 1"))
+                    await lock_conn.rollback()  # a session inside a transaction gets no notifications
+                    last_check = time.monotonic()
+                await self._sleep(self.idle_seconds)  # the poll is the fallback for a missed notification
+
+    @contextlib.asynccontextmanager
+    async def _listening(self, lock_conn: AsyncConnection) -> AsyncIterator[None]:
+        """LISTEN on the leader's own connection: every commit of an append calls wake(), so no row waits a poll."""
+        channel = self._channel
+        driver: Any = (await lock_conn.get_raw_connection()).driver_connection
+        await driver.add_listener(channel, self._notified)
+        try:
+            yield
+        finally:
+            if not driver.is_closed():  # the connection goes back to the pool: it must not listen there
+                with contextlib.suppress(Exception):
+                    await driver.remove_listener(channel, self._notified)
+
+    def _notified(self, *_: object) -> None:
+        self.wake()
+
+    async def publish_batch(self) -> int:
+        """Publish up to batch_size pending rows in id order, then mark them; returns how many."""
+        rows = await self._pending()
+        return await self._settle(rows, await self._send(rows))
+
+    async def drain(self) -> int:
+        """Publish until a batch comes back short; later batches are read and sent while earlier ones are marked.
+
+        Each batch holds only ids above the previous one's, so nothing is sent twice; a row committed late with a
+        lower id is found by the next drain, which starts from the lowest pending id again.
+        """
+        total, after, settling = 0, None, deque[asyncio.Future[int]]()
+        try:
+            while True:
+                rows = await self._pending(after)
+                settling.append(asyncio.ensure_future(self._settle(rows, await self._send(rows))))
+                while settling and (len(settling) > IN_FLIGHT or len(rows) < self.batch_size):
+                    total += await settling.popleft()
+                if len(rows) < self.batch_size:
+                    return total
+                after = rows[-1].id
+        finally:  # a failure mid-drain: let the batches in flight finish or fail on their own
+            await asyncio.gather(*settling, return_exceptions=True)
+
+    async def _pending(self, after: int | None = None) -> list[Any]:
+        query = select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers, outbox.c.created_at)
+        query = query.where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(self.batch_size)
+        if after is not None:
+            query = query.where(outbox.c.id > after)
+        async with self.engine.connect() as conn:
+            rows = list((await conn.execute(query)).all())
+            await conn.rollback()
+        return rows
+
+    async def _send(self, rows: list[Any]) -> list[asyncio.Future[Any]]:
+        if not rows:
+            return []
+        producer = await self._ensure_producer()
+        return [
+            await producer.send(
+                self.topic_of(r.topic),
+                value=r.value,
+                key=r.key.encode(),
+                headers=[(k, str(v).encode()) for k, v in r.headers.items()],
+            )
+            for r in rows
+        ]
+
+    async def _settle(self, rows: list[Any], futures: list[asyncio.Future[Any]]) -> int:
+        """Wait for Kafka to acknowledge every row, then mark them; returns how many."""
+        if not rows:
+            OUTBOX_BACKLOG.labels(self.service).set(0)
+            return 0
+        await asyncio.gather(*futures)
+        await self.mark_published([r.id for r in rows])
+        now = datetime.now(UTC)
+        for r in rows:
+            PUBLISH_LATENCY.labels(self.service).observe((now - r.created_at).total_seconds())
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        if len(rows) < self.batch_size:  # a full batch means more is waiting: count when caught up (and on scrape)
+            await self.refresh_backlog()
+        return len(rows)
+
+    async def mark_published(self, ids: list[int]) -> None:
+        async with self.engine.begin() as conn:  # one array parameter, one prepared statement, whatever the batch
+            await conn.exec_driver_sql("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", (ids,))
+
+    async def backlog(self) -> int:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+            return int(result.scalar_one())
+
+    async def refresh_backlog(self) -> None:
+        """Set the backlog gauge from the table."""
+        OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
+
+    async def _acquire(self, conn: AsyncConnection) -> bool:
+        # one leader per outbox: the lock names the schema, so two copies of a service on other schemas both publish
+        schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
+        key = lock_key(f"relay:{self.service}:{schema}")
+        self._channel = f"{OUTBOX_CHANNEL}:{schema}"  # the channel the appends in this schema notify
+        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar_one()
+        await conn.commit()
+        self._set_leader(bool(got))
+        return bool(got)
+
+    def _set_leader(self, value: bool) -> None:
+        self.is_leader = value
+        RELAY_LEADER.labels(self.service).set(1 if value else 0)
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self.producer_factory()
+            try:
+                await producer.start()
+            except Exception:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _close_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), 10)
+            except Exception as exc:  # a dead broker: nothing left to flush that is not in the outbox
+                log.debug("producer stop: %s", one_line(exc))
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()

@@ -1,0 +1,132 @@
+"""JWT bearer auth: claims sub, role, unit, exp; a caller acts only inside its own unit's subtree."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.base.logs import current_correlation_id
+from shared.kernel.events import Actor, CommandContext
+from shared.runtime.errors import Forbidden, Unauthorized
+from shared.vn.units import AdminUnits
+
+
+class Role(StrEnum):
+    COMMUNE_OFFICER = "commune_officer"
+    COMMUNE_POLICE = "commune_police"
+    DISTRICT_OFFICER = "district_officer"
+    PROVINCE_OFFICER = "province_officer"
+    HEALTH_FACILITY = "health_facility"
+    AUDITOR = "auditor"
+    OPS = "ops"
+    ADMIN = "admin"
+
+
+MAX_TOKEN_LIFETIME = timedelta(hours=12)  # a working day; a stolen token is worth at most this long
+CLOCK_LEEWAY = timedelta(seconds=30)
+
+
+class Principal(BaseModel):
+    """The authenticated caller."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sub: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    role: Role
+    unit: str = Field(min_length=1, max_length=20, pattern=r"^(VN|[0-9]{2,5})$")
+
+    def actor(self) -> Actor:
+        return Actor(sub=self.sub, role=self.role.value, unit=self.unit)
+
+    def context(self) -> CommandContext:
+        """This caller as the actor of the events a command produces, under the request's correlation id."""
+        cid = current_correlation_id()
+        return CommandContext(actor=self.actor(), correlation_id=cid) if cid else CommandContext(actor=self.actor())
+
+
+class TokenCodec:
+    """Signs and verifies tokens with one algorithm; `alg: none` and other algorithms are refused.
+
+    A token must say when it was issued, and may live at most `max_lifetime`: an `exp` in year 9999 is refused.
+    """
+
+    def __init__(self, secret: str, algorithm: str = "HS256", max_lifetime: timedelta = MAX_TOKEN_LIFETIME) -> None:
+        if algorithm.lower() == "none":
+            raise ValueError("unsigned tokens are not allowed")
+        self.secret, self.algorithm, self.max_lifetime = secret, algorithm, max_lifetime
+
+    def issue(self, sub: str, role: str, unit: str, ttl: timedelta = timedelta(hours=12)) -> str:
+        if ttl > self.max_lifetime:
+            raise ValueError(f"a token may live at most {self.max_lifetime}")
+        now = datetime.now(UTC)
+        claims = {"sub": sub, "role": Role(role).value, "unit": unit, "iat": now, "exp": now + ttl}
+        return jwt.encode(claims, self.secret, algorithm=self.algorithm)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[self.algorithm],
+                leeway=CLOCK_LEEWAY,
+                options={"require": ["exp", "iat", "sub"]},
+            )
+            self._check_lifetime(claims)
+            return Principal.model_validate({k: claims.get(k) for k in ("sub", "role", "unit")})
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired: sign in again") from None
+        except ValidationError as exc:
+            bad = ", ".join(f"{'.'.join(map(str, e['loc']))} ({e['msg']})" for e in exc.errors())
+            raise Unauthorized(f"invalid token: claim {bad}") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"invalid token: {str(exc).splitlines()[0]}") from None
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        issued, expires = claims["iat"], claims["exp"]
+        if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+            raise jwt.InvalidTokenError("iat and exp must be numeric dates")
+        if timedelta(seconds=expires - issued) > self.max_lifetime + CLOCK_LEEWAY:
+            hours = self.max_lifetime.total_seconds() / 3600
+            raise jwt.InvalidTokenError(f"the token lives longer than the {hours:g} h allowed: sign in again")
+
+
+def principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified caller, or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <JWT>'")
+    codec: TokenCodec = request.app.state.tokens
+    return codec.verify(token.strip())
+
+
+CurrentPrincipal = Annotated[Principal, Depends(principal)]
+
+
+def require_role(who: Principal, *roles: Role) -> None:
+    if who.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Forbidden(f"role {who.role.value} may not do this (allowed: {allowed})")
+
+
+def in_scope(who: Principal, unit_code: str, units: AdminUnits, on: date | None = None) -> bool:
+    """True when the record's unit lies in the caller's unit subtree: the one area check of every service."""
+    return units.is_within(unit_code, who.unit, on)
+
+
+def require_scope(
+    who: Principal,
+    unit_code: str,
+    units: AdminUnits,
+    *,
+    noun: str = "unit",
+    refusal: Exception | None = None,
+) -> None:
+    """Refuse a unit outside the caller's area: 403 by default, or `refusal` (a 404, so existence does not leak)."""
+    if not in_scope(who, unit_code, units):
+        raise refusal or Forbidden(f"{noun} {unit_code} is outside your area ({who.unit})")
