@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from services.cases import audit, steps
 from services.cases.commands import Cases
 from services.cases.domain.case import State
+from services.cases.domain.rules import published
 from services.cases.policy import authorize
 from services.cases.queries import deadlines, read_audit, read_case, search_cases
 from services.cases.schemas import (
@@ -169,6 +170,10 @@ async def audit_trail(
         return await read_audit(conn, rt.units, who, str(person_id) if person_id else None, page, page_size)
 
 
-@router.get("/rules", summary="The versioned durations and deadlines of the law, by the date they apply from")
-async def rules(cases: CasesService) -> dict[str, Any]:
-    return cases.rules.model_dump(mode="json")
+@router.get(
+    "/rules",
+    summary="The law's durations and deadlines by the date they apply from; each number with its article and "
+    "whether it was verified against the law's text",
+)
+async def rules() -> dict[str, Any]:
+    return {"rulesets": published()}

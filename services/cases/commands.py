@@ -36,6 +36,8 @@ class CaseViews(Protocol):
 
     async def open_case(self, conn: Any, person_id: str) -> tuple[str, str] | None: ...
 
+    async def earlier_courses(self, conn: Any, person_id: str) -> int: ...  # cases of rehab, methadone aside
+
     async def project(self, conn: Any, case_id: str, history: Sequence[Envelope]) -> None: ...
 
 
@@ -75,6 +77,7 @@ class Cases:
             body.court_decision_number,
             self.rules,
             self.clock(),
+            await self.views.earlier_courses(uow.conn, person_id) if person is not None else 0,
         )
         case_id = str(uuid7())
         sealed = await self.repository.save(uow, case_id, 0, pending, who.context())

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -106,6 +106,10 @@ class SqlCaseViews:
         )
         row = (await conn.execute(query)).first()
         return None if row is None else (str(row.case_id), row.state)
+
+    async def earlier_courses(self, conn: AsyncConnection, person_id: str) -> int:
+        query = select(func.count()).where(cases.c.person_id == person_id, cases.c.modality != "methadone")
+        return int(await conn.scalar(query) or 0)
 
     async def project(self, conn: AsyncConnection, case_id: str, history: Sequence[Envelope]) -> None:
         await project(conn, case_id, history)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.cases.domain.rules import RuleBook
+from services.cases.domain.rules import DEADLINE_RULES, RuleBook, rules_unverified
 from services.cases.schemas import CaseOut, CasePage
 from services.cases.tables import cases
 from shared.runtime.audit import read_trail, record, record_shown
@@ -88,13 +88,19 @@ async def deadlines(
     overrun = await conn.execute(
         select(cases).where(*area, cases.c.state == "active", cases.c.planned_end < as_of).order_by(cases.c.planned_end)
     )
-    limit = ruleset.post_rehab_decision_days
+    due = ruleset.post_rehab_decision_due
     lists = {
         "as_of": as_of.isoformat(),
         "unit_code": unit_code or who.unit,
-        "post_rehab_decision_days": limit,
+        "post_rehab_decision_working_days": ruleset.post_rehab_file_working_days
+        + ruleset.post_rehab_decision_working_days,
         "awaiting_post_rehab_decision": [
-            _item(r, days_waiting=(as_of - r.completed_on).days, overdue=(as_of - r.completed_on).days > limit)
+            _item(
+                r,
+                days_waiting=(as_of - r.completed_on).days,
+                due_on=due(r.completed_on).isoformat(),
+                overdue=as_of > due(r.completed_on),
+            )
             for r in awaiting
         ],
         "absconders_at_large": [_item(r, days_at_large=(as_of - r.absconded_on).days) for r in at_large],
@@ -113,7 +119,11 @@ async def deadlines(
         for i in items
     ]
     await record_shown(conn, who, "deadlines", shown, unit_code or who.unit, as_of=as_of.isoformat())
-    return lists
+    return {
+        **lists,
+        "rules_from": ruleset.valid_from.isoformat(),
+        "rules_unverified": rules_unverified(as_of, DEADLINE_RULES),
+    }
 
 
 def _shown(items: list[CaseOut]) -> list[tuple[str, str, dict[str, Any]]]:

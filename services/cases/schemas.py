@@ -81,6 +81,7 @@ class CaseOut(BaseModel):
     decided_on: date
     started_on: date
     planned_months: int | None
+    course_number: int | None = None
     planned_end: date | None
     facility: str | None
     court_decision_number: str | None

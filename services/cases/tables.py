@@ -38,6 +38,7 @@ cases = Table(
     Column("decided_on", Date, nullable=False),
     Column("started_on", Date, nullable=False),
     Column("planned_months", Integer),
+    Column("course_number", Integer),  # 1: a first course of rehab; 2+: after earlier ones
     Column("planned_end", Date),
     Column("facility", Text),
     Column("court_decision_number", Text),

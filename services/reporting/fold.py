@@ -34,12 +34,11 @@ CLOSING = {
 }
 SOURCE = {**dict.fromkeys(REGISTRY, "registry"), **dict.fromkeys(CASES, "cases"), **dict.fromkeys(PLANS, "quotas")}
 # The newest schema version read per type. The v2 events lost only typed text (kept in their service as notes),
-# never a field folded here, so both versions fold the same way.
+# never a field folded here, and case_enrolled v3 only added the course number, so every version folds the same way.
 READS = {
     **dict.fromkeys(SOURCE, 1),
-    **dict.fromkeys(
-        ("addiction_determined", "case_enrolled", "case_dropped_out", "case_terminated", "post_rehab_started"), 2
-    ),
+    **dict.fromkeys(("addiction_determined", "case_dropped_out", "case_terminated", "post_rehab_started"), 2),
+    "case_enrolled": 3,
 }
 KIND = {"registry": "person", "cases": "case", "quotas": "plan"}
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting.facts import Facts
 from services.reporting.indicators import MODALITIES, Figures, Scope, breakdown
 from services.reporting.periods import Period
-from services.reporting.rules import Deadlines, deadlines
+from services.reporting.rules import DECISION_DUE, ENDING_NOTICE, Deadlines, deadlines, rules_used
 from shared.vn.rulebook import in_force
 from shared.vn.units import NATIONAL, AdminUnits, Edition, UnknownUnitError
 
@@ -28,7 +28,7 @@ class Reports:
 
     def overdue(self, completed_on: date, on: date) -> int:
         """Days past the deadline for a post-rehab decision, by the rules in force on `on` (0 within it)."""
-        return max((on - completed_on).days - in_force(self.rules, on).post_rehab_decision_days, 0)
+        return max((on - in_force(self.rules, on).post_rehab_decision_due(completed_on)).days, 0)
 
     def scope(self, unit_code: str) -> Scope:
         within = self.units.units_within(unit_code)
@@ -88,6 +88,7 @@ class Reports:
             "unit_name": self.name(unit_code, period.year),
             "period": period.label,
             "as_of": period.end.isoformat(),
+            **rules_used(period.end, DECISION_DUE),
             "completers": len(rows),
             "covered": len(covered),
             "ratio": _ratio(len(covered), len(rows)),
@@ -185,6 +186,7 @@ class Reports:
         overrun = await self.figures.overrunning(on, scope)
         return {
             "as_of": on.isoformat(),
+            **rules_used(on, DECISION_DUE + ENDING_NOTICE),
             "absconders_at_large": [
                 {
                     "case_id": r.case_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,8 +29,9 @@ class Versioned(BaseModel):
 V = TypeVar("V", bound=Versioned)
 
 
+@cache
 def raw_rulesets(path: Path = RULES_FILE) -> list[dict[str, Any]]:
-    """The entries of the rule-set file, as written."""
+    """The entries of the rule-set file, as written (read once per process; callers must not change them)."""
     entries = json.loads(path.read_text(encoding="utf-8"))["rulesets"]
     if not isinstance(entries, list) or not entries:
         raise ValueError(f"{path}: 'rulesets' must be a non-empty list")
@@ -48,3 +50,84 @@ def in_force(versions: Sequence[V], on: date) -> V:
         if version.valid_from <= on:
             current = version
     return current
+
+
+class Citation(BaseModel):
+    """Where a number of a rule set comes from, and whether the article's own text was read."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    verified: bool
+    text: str = ""
+
+
+class CitedRule(BaseModel):
+    """One number of a rule set with its citation (what GET /api/v1/rules lists)."""
+
+    rule: str
+    value: Any
+    source: str
+    verified: bool
+    text: str
+
+
+def numbers(entry: dict[str, Any]) -> dict[str, Any]:
+    """Every leaf of a rule-set entry by dotted path (a [min, max] pair or a null is one leaf)."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else key, inner)
+        else:
+            out[prefix] = value
+
+    walk("", {k: v for k, v in entry.items() if k not in _NOT_RULES})
+    return out
+
+
+def citation_of(entry: dict[str, Any], rule: str) -> Citation:
+    """The citation covering `rule`: its own, or the nearest parent path's."""
+    citations = entry.get("citations", {})
+    path = rule
+    while path:
+        if path in citations:
+            return Citation.model_validate(citations[path])
+        path = path.rpartition(".")[0]
+    raise ValueError(f"rule set {entry.get('valid_from')}: {rule} has no citation")
+
+
+def cited(entry: dict[str, Any]) -> list[CitedRule]:
+    """Every number of `entry` with its citation; raises ValueError for a number nothing cites."""
+    rules = []
+    for rule, value in numbers(entry).items():
+        c = citation_of(entry, rule)
+        rules.append(CitedRule(rule=rule, value=value, source=c.source, verified=c.verified, text=c.text))
+    return rules
+
+
+def unverified(entry: dict[str, Any], used: Sequence[str]) -> list[str]:
+    """Of the rules `used` (paths or parent paths), those whose citation is not verified, sorted."""
+    leaves = numbers(entry)
+    return sorted(
+        {
+            rule
+            for prefix in used
+            for rule in leaves
+            if (rule == prefix or rule.startswith(prefix + ".")) and not citation_of(entry, rule).verified
+        }
+    )
+
+
+def entry_in_force(on: date, path: Path = RULES_FILE) -> dict[str, Any]:
+    """The raw entry in force on `on` (the earliest one for dates before any of them)."""
+    entries = sorted(raw_rulesets(path), key=lambda e: str(e["valid_from"]))
+    current = entries[0]
+    for entry in entries:
+        if date.fromisoformat(str(entry["valid_from"])) <= on:
+            current = entry
+    return current
+
+
+_NOT_RULES = {"valid_from", "law", "citations", "_comment"}

@@ -25,7 +25,7 @@ from services.cases.domain.events import (
     PostRehabStarted,
     RelapseRecorded,
 )
-from services.cases.domain.rules import Modality, RuleBook
+from services.cases.domain.rules import Course, Modality, RuleBook
 from shared.kernel.clock import add_months
 from shared.kernel.events import Event, PendingEvent
 
@@ -62,6 +62,7 @@ class Case:
     started_on: date | None = None
     planned_months: int | None = None
     birth_year: int | None = None
+    course: Course = "first"
     absconded_on: date | None = None
     absconded_days: int = 0
     completed_on: date | None = None
@@ -100,6 +101,7 @@ class Case:
                 self.person_id, self.modality, self.state = event.person_id, event.modality, "active"
                 self.decided_on, self.started_on = event.decided_on, event.started_on
                 self.planned_months, self.birth_year = event.planned_months, event.birth_year
+                self.course = "repeat" if (event.course_number or 1) > 1 else "first"
             case CaseAbsconded():
                 self.state, self.absconded_on = "absconded", occurred_on
             case CaseReturned():
@@ -139,8 +141,9 @@ class Case:
         court_decision_number: str | None,
         rules: RuleBook,
         today: date,
+        earlier_courses: int = 0,
     ) -> list[PendingEvent]:
-        """Open a treatment episode."""
+        """Open a treatment episode; `earlier_courses` counts the person's earlier courses of rehab."""
         if person is None:
             raise no.unknown_person(person_id)
         if not person.on_record:
@@ -157,7 +160,8 @@ class Case:
         if person.birth_year is not None and started_on.year - person.birth_year < ruleset.minimum_age:
             raise no.too_young(ruleset.minimum_age)
         group = ruleset.age_group(person.birth_year, started_on) if person.birth_year else "adult"
-        bounds = ruleset.duration(modality, group)
+        course_number = None if modality == "methadone" else earlier_courses + 1
+        bounds = ruleset.duration(modality, group, "repeat" if earlier_courses else "first")
         if bounds is not None and (planned_months is None or not bounds[0] <= planned_months <= bounds[1]):
             raise no.duration_out_of_range(modality, group, bounds, planned_months, ruleset.valid_from)
         event = CaseEnrolled(
@@ -170,6 +174,7 @@ class Case:
             court_decision_number=court_decision_number,
             sex=person.sex,
             birth_year=person.birth_year,
+            course_number=course_number,
         )
         notes = {"facility": facility} if facility else {}  # typed text stays in this service
         return [PendingEvent(event=event, occurred_on=started_on, unit_code=person.commune_code, notes=notes)]
@@ -200,7 +205,7 @@ class Case:
         assert self.started_on is not None and self.decided_on is not None
         ruleset = rules.on(self.decided_on)
         group = ruleset.age_group(self.birth_year, self.started_on) if self.birth_year else "adult"
-        bounds = ruleset.duration(self.modality, group)
+        bounds = ruleset.duration(self.modality, group, self.course)
         if bounds is not None:
             earliest = add_months(self.started_on, bounds[0]) + timedelta(days=self.absconded_days)
             if completed_on < earliest:

@@ -21,7 +21,7 @@ class CaseEnrolled(Event):
     """A person began a treatment episode by decision (court decision for compulsory rehab)."""
 
     event_type = "case_enrolled"
-    schema_version = 2  # v2: the facility's name is a note
+    schema_version = 3  # v2: the facility's name is a note; v3: which course of rehab this is
 
     person_id: str
     modality: Modality
@@ -32,6 +32,12 @@ class CaseEnrolled(Event):
     court_decision_number: str | None
     sex: str | None
     birth_year: int | None
+    course_number: int | None = None  # 1 for a first course of rehab, 2+ after earlier ones; None: not counted
+
+
+@CASE_EVENTS.upcaster("case_enrolled", 2)
+def _enrolled_before_courses_were_counted(payload: JsonDict) -> JsonDict:
+    return {**payload, "course_number": None}
 
 
 @CASE_EVENTS.upcaster("case_enrolled", 1)

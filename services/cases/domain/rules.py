@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from shared.vn.rulebook import RULES_FILE, Versioned, in_force, load_versions
+from shared.vn.rulebook import (
+    RULES_FILE,
+    Versioned,
+    cited,
+    entry_in_force,
+    in_force,
+    load_versions,
+    raw_rulesets,
+    unverified,
+)
+from shared.vn.workdays import add_working_days
 
 Modality = Literal["voluntary_community", "voluntary_facility", "compulsory", "methadone"]
 AgeGroup = Literal["adult", "minor"]
+Course = Literal["first", "repeat"]  # the person's first course of rehab, or a second or later one
 
 
 class RuleSet(Versioned):
     """One version of the rules, in force from `valid_from` until the next version."""
 
-    source: str
-    durations_months: dict[Modality, dict[AgeGroup, tuple[int, int]] | None]
+    law: str
+    durations_months: dict[Modality, dict[AgeGroup, dict[Course, tuple[int, int]]] | None]
     post_rehab_months: dict[str, int]
-    post_rehab_decision_days: int
+    post_rehab_file_working_days: int
+    post_rehab_decision_working_days: int
     post_rehab_ending_notice_days: int
     adult_age: int
     minimum_age: int
@@ -29,10 +42,15 @@ class RuleSet(Versioned):
     def age_group(self, birth_year: int, on: date) -> AgeGroup:
         return "adult" if on.year - birth_year >= self.adult_age else "minor"
 
-    def duration(self, modality: Modality, group: AgeGroup) -> tuple[int, int] | None:
+    def duration(self, modality: Modality, group: AgeGroup, course: Course = "first") -> tuple[int, int] | None:
         """(minimum, maximum) months of treatment, or None for open-ended methadone maintenance."""
         ranges = self.durations_months[modality]
-        return None if ranges is None else ranges[group]
+        return None if ranges is None else ranges[group][course]
+
+    def post_rehab_decision_due(self, completed_on: date) -> date:
+        """The last day for the post-rehab decision: the file within its working days of the person reporting
+        completion, then the chair's decision within its working days of the police chief's request."""
+        return add_working_days(completed_on, self.post_rehab_file_working_days + self.post_rehab_decision_working_days)
 
     def post_rehab(self, modality: Modality, group: AgeGroup) -> int:
         """Months of post-rehab management that follow completion of `modality`."""
@@ -53,3 +71,24 @@ class RuleBook(BaseModel):
 @cache
 def rulebook(path: Path = RULES_FILE) -> RuleBook:
     return RuleBook(rulesets=load_versions(RuleSet, path))
+
+
+# The numbers the work lists and the overdue flags use
+DEADLINE_RULES = ("post_rehab_file_working_days", "post_rehab_decision_working_days", "post_rehab_ending_notice_days")
+
+
+def rules_unverified(on: date, used: Sequence[str]) -> list[str]:
+    """Which of the rules `used` on `on` rest on a number not verified against the law's text."""
+    return unverified(entry_in_force(on), used)
+
+
+def published() -> list[dict[str, Any]]:
+    """Every rule set with each number's legal source and whether it was verified (GET /api/v1/rules)."""
+    return [
+        {
+            "valid_from": entry["valid_from"],
+            "law": entry["law"],
+            "rules": [rule.model_dump() for rule in cited(entry)],
+        }
+        for entry in raw_rulesets()
+    ]

@@ -224,9 +224,17 @@ async def test_deadlines_show_completers_waiting_and_absconders(pair: Pair) -> N
             "/api/v1/deadlines", params={"unit_code": AN_BA, "as_of": "2025-02-01"}, headers=district
         )
     ).json()
-    assert [(d["case_id"], d["days_waiting"], d["overdue"]) for d in due["awaiting_post_rehab_decision"]] == [
-        (waiting_case, 12, True)
-    ]
+    # 3 + 2 working days from Monday 20 January 2025: Tết (27 January to 1 February) does not count
+    assert [
+        (d["case_id"], d["days_waiting"], d["due_on"], d["overdue"]) for d in due["awaiting_post_rehab_decision"]
+    ] == [(waiting_case, 12, "2025-02-03", False)]
+    assert due["post_rehab_decision_working_days"] == 5 and due["rules_from"] == "2022-01-01"
+    later = (
+        await pair.cases.http.get(
+            "/api/v1/deadlines", params={"unit_code": AN_BA, "as_of": "2025-02-04"}, headers=district
+        )
+    ).json()
+    assert [d["overdue"] for d in later["awaiting_post_rehab_decision"]] == [True]
     assert [(d["case_id"], d["days_at_large"]) for d in due["absconders_at_large"]] == [(runaway_case, 31)]
     overrun = {d["case_id"]: d["days_past"] for d in due["planned_end_passed"]}  # the case moved here earlier
     assert {waiting_case, runaway_case}.isdisjoint(overrun) and all(days > 0 for days in overrun.values())

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.cases.domain.case import Case, PersonFacts
-from services.cases.domain.events import CaseCompleted, PostRehabStarted
+from services.cases.domain.events import CaseCompleted, CaseEnrolled, PostRehabStarted
 from services.cases.domain.rules import Modality, rulebook
 from shared.kernel.rules import RuleViolation
 
@@ -18,7 +18,9 @@ TODAY = date(2027, 12, 31)
 ADDICT = PersonFacts("p1", "07616", "addict", "male", 1990)
 
 
-def enrolled(modality: Modality = "compulsory", months: int | None = 12, on: date = date(2024, 1, 10)) -> Case:
+def enrolled(
+    modality: Modality = "compulsory", months: int | None = 12, on: date = date(2024, 1, 10), earlier: int = 0
+) -> Case:
     pending = Case.enroll(
         ADDICT,
         "p1",
@@ -31,6 +33,7 @@ def enrolled(modality: Modality = "compulsory", months: int | None = 12, on: dat
         "TA-1" if modality == "compulsory" else None,
         RULES,
         TODAY,
+        earlier,
     )
     return replay(Case("c1"), pending)
 
@@ -133,8 +136,10 @@ def test_time_absconded_does_not_count_toward_the_duration() -> None:
     ("decided", "months", "expected"),
     [
         (date(2026, 6, 30), 8, "duration_out_of_range"),
-        (date(2026, 7, 1), 8, "active"),
+        (date(2026, 7, 1), 8, "duration_out_of_range"),
         (date(2026, 6, 30), 12, "active"),
+        (date(2026, 7, 1), 12, "duration_out_of_range"),
+        (date(2026, 7, 1), 24, "active"),
         (date(2026, 7, 1), 25, "duration_out_of_range"),
     ],
 )
@@ -149,7 +154,7 @@ def test_compulsory_durations_follow_the_rules_in_force_on_the_decision_date(
     assert case.state == expected
 
 
-@pytest.mark.parametrize(("decided", "legal_months"), [(date(2026, 6, 30), 24), (date(2026, 7, 1), 12)])
+@pytest.mark.parametrize(("decided", "legal_months"), [(date(2026, 6, 30), 24), (date(2026, 7, 1), 24)])
 def test_post_rehab_length_after_adult_compulsory_rehab_changes_on_2026_07_01(decided: date, legal_months: int) -> None:
     case = step(enrolled("compulsory", 12, date(2025, 6, 1)), "complete", date(2026, 6, 1))
     [started] = case.start_post_rehab("QD-3", decided, decided, None, "Hội Phụ nữ", RULES, TODAY)
@@ -205,3 +210,36 @@ def test_a_death_closes_any_open_case_and_leaves_closed_ones_alone() -> None:
     assert closed.occurred_on == date(2025, 3, 1)  # never before the case's last step
     replay(case, [closed])
     assert case.state == "terminated" and case.close_on_death(date(2025, 4, 1)) == []
+
+
+# (modality, age band, earlier courses) -> the months a course may be planned for, each side of 2026-07-01:
+# Law 73/2021 Arts. 30(2), 31(1), 33(3) and the administrative violations law Art. 95 before; Law 120/2025
+# (24 months for a first course, 36 for a second or later one, as reported; unverified) from 2026-07-01.
+COURSES = [
+    ("voluntary_community", 1990, 0, (6, 12), (24, 24)),
+    ("voluntary_community", 2010, 0, (6, 12), (24, 24)),
+    ("voluntary_community", 1990, 1, (6, 12), (36, 36)),
+    ("voluntary_facility", 1990, 0, (6, 12), (24, 24)),
+    ("voluntary_facility", 2010, 2, (6, 12), (36, 36)),
+    ("compulsory", 1990, 0, (12, 24), (24, 24)),
+    ("compulsory", 1990, 1, (12, 24), (36, 36)),
+    ("compulsory", 2010, 0, (6, 12), (24, 24)),
+    ("compulsory", 2010, 1, (6, 12), (36, 36)),
+]
+
+
+@pytest.mark.parametrize(("modality", "born", "earlier", "before", "after"), COURSES)
+def test_course_length_by_modality_age_and_course_number_each_side_of_2026_07_01(
+    modality: Modality, born: int, earlier: int, before: tuple[int, int], after: tuple[int, int]
+) -> None:
+    person = PersonFacts("p1", "07660", "addict", "male", born, True)
+    for decided, (low, high) in ((date(2026, 6, 30), before), (date(2026, 7, 1), after)):
+        for months, fits in ((low - 1, False), (low, True), (high, True), (high + 1, False)):
+            args = (person, "p1", modality, "QD", decided, decided, months, None, "TA-1", RULES, TODAY, earlier)
+            if fits:
+                [event] = Case.enroll(*args)
+                assert isinstance(event.event, CaseEnrolled) and event.event.course_number == earlier + 1
+            else:
+                with pytest.raises(RuleViolation) as refused:
+                    Case.enroll(*args)
+                assert refused.value.code == "duration_out_of_range"

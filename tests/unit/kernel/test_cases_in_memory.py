@@ -41,6 +41,10 @@ class MemoryCaseViews:
                 return case.case_id, case.state
         return None
 
+    async def earlier_courses(self, conn: MemoryTransaction, person_id: str) -> int:
+        cases = conn.state.table("cases").values()
+        return sum(1 for c in cases if c.person_id == person_id and c.modality != "methadone")
+
     async def project(self, conn: MemoryTransaction, case_id: str, history: Sequence[Envelope]) -> None:
         conn.state.table("cases")[case_id] = case_of(case_id, history)
 
