@@ -48,7 +48,7 @@ def _tables(f: Facts, kind: str) -> tuple[Any, Any, list[Any]]:
     if kind == "person":
         return f.persons, f.persons.c.person_id, [f.residences]
     if kind == "case":
-        return f.cases, f.cases.c.case_id, [f.case_units, f.abscondments]
+        return f.cases, f.cases.c.case_id, [f.case_units, f.abscondments, f.case_planned_ends]
     return f.plans, None, []
 
 

@@ -26,11 +26,21 @@ class Facts:
     cases: Table
     case_units: Table
     abscondments: Table
+    case_planned_ends: Table
     plans: Table
     topics: Table
 
     def all(self) -> list[Table]:
-        return [self.persons, self.residences, self.cases, self.case_units, self.abscondments, self.plans, self.topics]
+        return [
+            self.persons,
+            self.residences,
+            self.cases,
+            self.case_units,
+            self.abscondments,
+            self.case_planned_ends,
+            self.plans,
+            self.topics,
+        ]
 
 
 @cache
@@ -95,6 +105,14 @@ def facts(generation: int) -> Facts:
             Column("version", Integer, primary_key=True),
             Column("absconded_on", Date, nullable=False),
             Column("returned_on", Date),
+        ),
+        Table(  # shared/vn/rulebook.planned_end as of each date: one row at enrolment, one more at each return
+            f"{g}case_planned_ends",
+            md,
+            Column("case_id", Text, primary_key=True),
+            Column("version", Integer, primary_key=True),
+            Column("valid_from", Date, nullable=False),
+            Column("planned_end", Date, nullable=False),
         ),
         Table(
             f"{g}plans",

@@ -1,7 +1,7 @@
 """One pure function folds any event into the facts of its stream; the live path and the rebuild both use it.
 
 A stream's facts are one row (person, case or plan) plus its child rows (residences, case units,
-abscondments). An event whose version the row already has is a duplicate and changes nothing.
+abscondments, planned ends). An event whose version the row already has is a duplicate and changes nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from shared.kernel.events import Envelope, UnknownEventError
+from shared.vn.rulebook import planned_end
 
 REGISTRY = {"person_registered", "addiction_determined", "residence_changed", "records_merged", "person_died"}
 CASES = {
@@ -166,6 +167,7 @@ def _case(facts: StreamFacts, kind: str, v: int, on: date, unit: str, p: dict[st
         facts.children.append(
             {"table": "case_units", "case_id": case_id, "version": v, "valid_from": started, "commune_code": unit}
         )
+        _planned_end(facts, v, started)
     elif kind == "case_transferred":
         facts.children.append(
             {"table": "case_units", "case_id": case_id, "version": v, "valid_from": on, "commune_code": p["to_commune"]}
@@ -178,6 +180,7 @@ def _case(facts: StreamFacts, kind: str, v: int, on: date, unit: str, p: dict[st
         for spell in facts.children:
             if spell["table"] == "abscondments" and spell["returned_on"] is None:
                 spell["returned_on"] = on
+        _planned_end(facts, v, on)
     elif kind == "case_completed":
         row["completed_on"] = on
     elif kind == "post_rehab_started":
@@ -185,3 +188,28 @@ def _case(facts: StreamFacts, kind: str, v: int, on: date, unit: str, p: dict[st
         row["post_rehab_ends_on"] = date.fromisoformat(p["ends_on"])
     if kind in CLOSING:
         row["closed_on"], row["closed_as"] = on, CLOSING[kind]
+
+
+def _planned_end(facts: StreamFacts, v: int, valid_from: date) -> None:
+    """A planned-end row valid from `valid_from`: the course pushed back by every spell absconded that has ended.
+
+    Written at enrolment and at each return, so a report as of a date reads the planned end valid then: a spell
+    that ended later, or is still running, does not move it.
+    """
+    row = facts.row
+    if row["started_on"] is None or row["planned_months"] is None:
+        return
+    away = sum(
+        (c["returned_on"] - c["absconded_on"]).days
+        for c in facts.children
+        if c["table"] == "abscondments" and c["returned_on"] is not None
+    )
+    facts.children.append(
+        {
+            "table": "case_planned_ends",
+            "case_id": row["case_id"],
+            "version": v,
+            "valid_from": valid_from,
+            "planned_end": planned_end(row["started_on"], row["planned_months"], away),
+        }
+    )

@@ -16,12 +16,17 @@ from services.reporting.periods import Period, age_band
 MODALITIES = ("compulsory", "voluntary_community", "voluntary_facility", "methadone")
 
 
-def _unit_at(table: str, key: str) -> str:
-    """Rows of `table` (residences, case_units) valid on :d: the last one from on or before that date."""
+def _valid_at(table: str, key: str, column: str) -> str:
+    """`column` of the rows of a dated child `table` valid on :d: per `key`, the last one from on or before it."""
     return (
-        f"SELECT DISTINCT ON ({key}) {key}, commune_code FROM {table} WHERE valid_from <= :d"
+        f"SELECT DISTINCT ON ({key}) {key}, {column} FROM {table} WHERE valid_from <= :d"
         f" ORDER BY {key}, valid_from DESC, version DESC"
     )
+
+
+def _unit_at(table: str, key: str) -> str:
+    """The commune of each row of `table` (residences, case_units) on :d."""
+    return _valid_at(table, key, "commune_code")
 
 
 @dataclass
@@ -152,19 +157,19 @@ class Figures:
         )
 
     async def overrunning(self, on: date, scope: Scope) -> list[Any]:
-        """Cases in treatment on `on` past their planned end (pushed back by the days spent absconded)."""
+        """Cases in treatment on `on` past their planned end valid on `on` (folded with shared/vn/rulebook.py).
+
+        A case absconded on `on` is not overrunning: its clock has stopped.
+        """
         return await self._rows(
             f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')}),"
-            " away AS (SELECT case_id, sum(coalesce(returned_on, CAST(:d AS DATE)) - absconded_on) AS days"
-            "   FROM {g}abscondments WHERE absconded_on <= :d GROUP BY case_id),"
-            " planned AS (SELECT c.*, CAST(c.started_on + make_interval(months => c.planned_months)"
-            "   + make_interval(days => CAST(coalesce(a.days, 0) AS INT)) AS DATE) AS planned_end"
-            "   FROM {g}cases c LEFT JOIN away a USING (case_id) WHERE c.planned_months IS NOT NULL)"
-            " SELECT p.case_id, p.person_id, p.modality, cu.commune_code, p.planned_end FROM planned p"
-            " JOIN cu USING (case_id) WHERE p.planned_end < :d AND (p.completed_on IS NULL OR p.completed_on > :d)"
-            " AND (p.closed_on IS NULL OR p.closed_on > :d) AND NOT EXISTS (SELECT 1 FROM {g}abscondments a"
-            "   WHERE a.case_id = p.case_id AND a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d))"
-            " AND " + AREA.format(col="cu.commune_code") + " ORDER BY p.planned_end, p.case_id",
+            f" pe AS ({_valid_at('{g}case_planned_ends', 'case_id', 'planned_end')})"
+            " SELECT c.case_id, c.person_id, c.modality, cu.commune_code, pe.planned_end FROM {g}cases c"
+            " JOIN pe USING (case_id) JOIN cu USING (case_id)"
+            " WHERE pe.planned_end < :d AND (c.completed_on IS NULL OR c.completed_on > :d)"
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND NOT EXISTS (SELECT 1 FROM {g}abscondments a"
+            "   WHERE a.case_id = c.case_id AND a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d))"
+            " AND " + AREA.format(col="cu.commune_code") + " ORDER BY pe.planned_end, c.case_id",
             d=on,
             **scope.params(),
         )

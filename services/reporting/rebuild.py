@@ -189,6 +189,7 @@ async def _bulk_load(conn: AsyncConnection, f: Facts, state: dict[str, StreamFac
         "cases": [],
         "case_units": [],
         "abscondments": [],
+        "case_planned_ends": [],
         "plans": [],
         "topics": [],
     }

@@ -7,6 +7,7 @@ migrate a schema once (the advisory lock).
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from services.cases import tables as cases
 from services.quotas import tables as quotas
 from services.registry import tables as registry
 from services.reporting import tables as reporting
+from services.reporting.facts import facts
 from shared.base.settings import ServiceSettings
 from shared.kernel import store_schema
 from shared.kernel.db import make_engine
@@ -27,7 +29,7 @@ from shared.kernel.migrations import migrate
 from tests.support.services import fresh_schema, owner_dsn
 
 SERVICES = {"registry": registry, "cases": cases, "quotas": quotas, "reporting": reporting}
-HEADS = {"registry": "registry_0004", "cases": "cases_0003", "quotas": "quotas_0001", "reporting": "reporting_0001"}
+HEADS = {"registry": "registry_0004", "cases": "cases_0003", "quotas": "quotas_0001", "reporting": "reporting_0002"}
 OLD_LEDGER = """CREATE TABLE schema_migrations (component TEXT NOT NULL, version INT NOT NULL,
     description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"""
 
@@ -104,3 +106,39 @@ async def test_two_services_starting_at_once_migrate_the_schema_once() -> None:
             await engine.dispose()
     assert sorted(len(applied) for applied in runs) == [0, 6]  # one did the work, the other found it done
     assert heads == {"cases_0003"} and left == []
+
+
+async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts() -> None:
+    """reporting_0002 on a deployment whose generation predates case_planned_ends: the fold's rows, by migration."""
+    async with fresh_schema("mig") as schema:
+        engine = make_engine(owner_dsn(ServiceSettings()), schema, 1)
+        await migrate(engine, schema, locations(reporting), ["kernel@head", "reporting_0001"])
+        g0 = facts(0)
+        async with engine.begin() as conn:
+            for table in g0.all():
+                if table is not g0.case_planned_ends:  # what the code before it created
+                    await conn.run_sync(table.create)
+            await conn.execute(
+                g0.cases.insert(),
+                [
+                    {"case_id": "x", "version": 5, "started_on": date(2024, 1, 10), "planned_months": 12},
+                    {"case_id": "m", "version": 1, "started_on": date(2024, 1, 10), "planned_months": None},
+                ],
+            )
+            await conn.execute(
+                g0.case_units.insert(),
+                [{"case_id": c, "version": 1, "valid_from": date(2024, 1, 10), "commune_code": "07616"} for c in "xm"],
+            )
+            await conn.execute(
+                g0.abscondments.insert(),
+                [
+                    {"case_id": "x", "version": 2, "absconded_on": date(2024, 3, 1), "returned_on": date(2024, 3, 31)},
+                    {"case_id": "x", "version": 4, "absconded_on": date(2025, 3, 1), "returned_on": None},
+                ],
+            )
+        applied = await migrate(engine, schema, locations(reporting))
+        async with engine.connect() as conn:
+            rows = [tuple(r) for r in await conn.execute(text("SELECT * FROM g0_case_planned_ends ORDER BY version"))]
+        await engine.dispose()
+    assert [a.split()[0] for a in applied] == ["reporting_0002"]
+    assert rows == [("x", 1, date(2024, 1, 10), date(2025, 1, 10)), ("x", 2, date(2024, 3, 31), date(2025, 2, 9))]

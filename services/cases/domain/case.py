@@ -26,8 +26,9 @@ from services.cases.domain.events import (
     RelapseRecorded,
 )
 from services.cases.domain.rules import Course, Modality, RuleBook
-from shared.kernel.clock import add_months
 from shared.kernel.events import Event, PendingEvent
+from shared.vn.rulebook import add_months
+from shared.vn.rulebook import planned_end as end_of_course
 
 State = Literal[
     "active", "absconded", "completed", "post_rehab", "post_rehab_ended", "dropped_out", "terminated", "relapsed"
@@ -85,10 +86,10 @@ class Case:
 
     @property
     def planned_end(self) -> date | None:
-        """Planned end of treatment, pushed back by the days spent absconded."""
+        """Planned end of treatment, pushed back by the days spent absconded (shared/vn/rulebook.planned_end)."""
         if self.started_on is None or self.planned_months is None:
             return None
-        return add_months(self.started_on, self.planned_months) + timedelta(days=self.absconded_days)
+        return end_of_course(self.started_on, self.planned_months, self.absconded_days)
 
     def apply(self, event: Event, occurred_on: date, unit_code: str) -> None:
         """Evolve the state by one event (events are facts: never refused here)."""
@@ -207,7 +208,7 @@ class Case:
         group = ruleset.age_group(self.birth_year, self.started_on) if self.birth_year else "adult"
         bounds = ruleset.duration(self.modality, group, self.course)
         if bounds is not None:
-            earliest = add_months(self.started_on, bounds[0]) + timedelta(days=self.absconded_days)
+            earliest = end_of_course(self.started_on, bounds[0], self.absconded_days)
             if completed_on < earliest:
                 raise no.too_early(completed_on, earliest, bounds[0], self.absconded_days)
         served = (completed_on - self.started_on).days - self.absconded_days

@@ -59,6 +59,27 @@ def test_a_case_folds_once_per_version_and_follows_its_commune() -> None:
     assert facts.row["version"] == 4 and facts.row["enrolled_commune"] == "07616"
 
 
+def test_a_case_keeps_its_planned_end_as_of_each_return() -> None:
+    facts = empty("case", "c2")
+    payload = {"person_id": "p", "modality": "compulsory", "started_on": "2024-01-10", "planned_months": 12}
+    fold(facts, env("case_enrolled", "c2", 1, "2024-01-10", payload))
+    fold(facts, env("case_absconded", "c2", 2, "2024-03-01", {}))
+    fold(facts, env("case_returned", "c2", 3, "2024-03-31", {"absconded_days": 30}))
+    fold(facts, env("case_transferred", "c2", 4, "2024-06-01", {"from_commune": "07616", "to_commune": "07660"}))
+    fold(facts, env("case_absconded", "c2", 5, "2025-03-01", {}))  # after the planned end: still counted
+    fold(facts, env("case_returned", "c2", 6, "2025-03-06", {"absconded_days": 5}))
+    ends = [(c["version"], c["valid_from"], c["planned_end"]) for c in facts.children if "planned_end" in c]
+    assert ends == [
+        (1, date(2024, 1, 10), date(2025, 1, 10)),
+        (3, date(2024, 3, 31), date(2025, 2, 9)),
+        (6, date(2025, 3, 6), date(2025, 2, 14)),
+    ]
+    methadone = empty("case", "c3")
+    open_ended = {**payload, "modality": "methadone", "planned_months": None}
+    fold(methadone, env("case_enrolled", "c3", 1, "2024-01-10", open_ended))
+    assert [c["table"] for c in methadone.children] == ["case_units"]  # open-ended: no planned end
+
+
 def test_unknown_types_and_newer_versions_are_poison() -> None:
     assert source_of(env("case_completed", "x", 1, "2024-01-01", {})) == "cases"
     with pytest.raises(UnknownEventError, match="unknown event type 'something_else'"):
