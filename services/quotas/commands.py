@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
-
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
 
 from services.quotas.domain.events import PLAN_EVENTS, Target
 from services.quotas.domain.plan import Allocation, Plan, check_children_fit, plan_stream
 from services.quotas.hierarchy import unit_for_year
-from services.quotas.tables import plans
+from services.quotas.projection import SqlPlanViews
 from shared.kernel.clock import today
-from shared.kernel.migrations import lock_key
 from shared.kernel.repository import EventStorePort, Repository
 from shared.kernel.uow import UnitOfWork
 from shared.runtime.auth import Principal, Role, require_scope
@@ -24,6 +19,18 @@ from shared.runtime.errors import Forbidden
 from shared.vn.units import NATIONAL, AdminUnits
 
 WRITERS = {Role.DISTRICT_OFFICER, Role.PROVINCE_OFFICER, Role.ADMIN}
+
+
+class PlanViews(Protocol):
+    """The plans a write reads and keeps current (PostgreSQL: projection.SqlPlanViews; tests: in memory)."""
+
+    async def lock(self, conn: Any, year: int, families: Iterable[str]) -> None: ...
+
+    async def plan(self, conn: Any, year: int, unit_code: str) -> Allocation | None: ...
+
+    async def children(self, conn: Any, year: int, parent: str) -> list[Allocation]: ...
+
+    async def project(self, conn: Any, plan: Plan, parent: str | None, name: str, level: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class Plans:
 
     store: EventStorePort
     units: AdminUnits
+    views: PlanViews = field(default_factory=SqlPlanViews)
     clock: Callable[[], date] = today
 
     def repository(self, year: int, unit_code: str) -> Repository[Plan]:
@@ -64,8 +72,7 @@ class Plans:
         require_scope(who, unit_code, self.units)
         parent = unit.parent if unit.parent and unit.parent != NATIONAL else None
         conn = uow.conn
-        for family in sorted({unit_code, parent or unit_code}):  # the writes that could break the same sums
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(f"plans:{year}:{family}")})
+        await self.views.lock(conn, year, {unit_code, parent or unit_code})  # the writes that could break the same sums
         stream = plan_stream(year, unit_code)
         plan = (await self.repository(year, unit_code).load(uow, stream)).aggregate
         new_quotas = dict(plan.quotas if quotas is None else quotas)
@@ -77,48 +84,20 @@ class Plans:
         sealed = await self.repository(year, unit_code).save(uow, stream, plan.version, pending, who.context())
         for env in sealed:
             plan.apply(PLAN_EVENTS.decode(env))
-        await self._project(conn, plan, parent, unit.name, unit.level)
+        await self.views.project(conn, plan, parent, unit.name, unit.level)
         return Written(plan, "created" if plan.revision == 1 else "revised")
 
     async def _check_hierarchy(
-        self, conn: AsyncConnection, year: int, unit_code: str, name: str, parent: str | None, quotas: dict[str, int]
+        self, conn: Any, year: int, unit_code: str, name: str, parent: str | None, quotas: dict[str, int]
     ) -> None:
-        children = await self._children(conn, year, unit_code)
+        children = await self.views.children(conn, year, unit_code)
         check_children_fit(unit_code, name, quotas, children)
         if parent is None:
             return
-        parent_row = (
-            await conn.execute(select(plans).where(plans.c.year == year, plans.c.unit_code == parent))
-        ).first()
-        if parent_row is None:
+        parent_plan = await self.views.plan(conn, year, parent)
+        if parent_plan is None:
             return
-        siblings = [c for c in await self._children(conn, year, parent) if c.unit_code != unit_code]
+        siblings = [c for c in await self.views.children(conn, year, parent) if c.unit_code != unit_code]
         check_children_fit(
-            parent, parent_row.unit_name, parent_row.quotas, [*siblings, Allocation(unit_code, name, quotas)]
+            parent, parent_plan.name, parent_plan.quotas, [*siblings, Allocation(unit_code, name, quotas)]
         )
-
-    async def _children(self, conn: AsyncConnection, year: int, parent: str) -> list[Allocation]:
-        rows = await conn.execute(
-            select(plans.c.unit_code, plans.c.unit_name, plans.c.quotas)
-            .where(plans.c.year == year, plans.c.parent_code == parent)
-            .order_by(plans.c.unit_code)
-        )
-        return [Allocation(r.unit_code, r.unit_name, r.quotas) for r in rows]
-
-    async def _project(self, conn: AsyncConnection, plan: Plan, parent: str | None, name: str, level: str) -> None:
-        row: dict[str, Any] = {
-            "year": plan.year,
-            "unit_code": plan.unit_code,
-            "parent_code": parent,
-            "unit_name": name,
-            "level": level,
-            "revision": plan.revision,
-            "version": plan.version,
-            "document_number": plan.document_number,
-            "document_date": plan.document_date,
-            "quotas": plan.quotas,
-            "targets": [t.model_dump() for t in plan.targets],
-            "updated_at": datetime.now(UTC),
-        }
-        statement = insert(plans).values(row)
-        await conn.execute(statement.on_conflict_do_update(index_elements=["year", "unit_code"], set_=row))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from services.registry import audit
+from services.registry import audit, steps
 from services.registry.commands import Registry
 from services.registry.dedupe import identity_lookups
 from services.registry.imports.parse import ImportForm
@@ -89,11 +89,9 @@ async def register(
     body: NewPerson, who: CurrentPrincipal, request: Request, registry: RegistryService
 ) -> dict[str, Any]:
     rt = runtime_of(request)
-    async with audit.attempt(rt.engine, who, "register"):
-        authorize(who, Action.REGISTER)
-        async with SqlUnitOfWork(rt.engine) as uow:
-            person_id, likely = await registry.register(uow, who, body)
-            await uow.commit()
+    async with audit.attempt(rt.engine, who, "register"), SqlUnitOfWork(rt.engine) as uow:
+        person_id, likely = await registry.register(uow, who, body)
+        await uow.commit()
     return {
         "person_id": person_id,
         "version": 1,
@@ -140,11 +138,9 @@ async def determine(
     person_id: UUID, body: DeterminationIn, who: CurrentPrincipal, request: Request, registry: RegistryService
 ) -> dict[str, Any]:
     rt = runtime_of(request)
-    async with audit.attempt(rt.engine, who, "determine", str(person_id)):
-        authorize(who, Action.DETERMINE)
-        async with SqlUnitOfWork(rt.engine) as uow:
-            version = await registry.determine(uow, who, str(person_id), body)
-            await uow.commit()
+    async with audit.attempt(rt.engine, who, "determine", str(person_id)), SqlUnitOfWork(rt.engine) as uow:
+        version = await registry.run(uow, who, str(person_id), steps.DETERMINE, body)
+        await uow.commit()
     status = "addict" if body.result == "addicted" else "user"
     return {"person_id": str(person_id), "version": version, "status": status}
 
@@ -154,11 +150,9 @@ async def move(
     person_id: UUID, body: ResidenceChangeIn, who: CurrentPrincipal, request: Request, registry: RegistryService
 ) -> dict[str, Any]:
     rt = runtime_of(request)
-    async with audit.attempt(rt.engine, who, "move", str(person_id)):
-        authorize(who, Action.MOVE)
-        async with SqlUnitOfWork(rt.engine) as uow:
-            version = await registry.move(uow, who, str(person_id), body)
-            await uow.commit()
+    async with audit.attempt(rt.engine, who, "move", str(person_id)), SqlUnitOfWork(rt.engine) as uow:
+        version = await registry.move(uow, who, str(person_id), body)
+        await uow.commit()
     return {"person_id": str(person_id), "version": version, "commune_code": body.commune_code}
 
 
@@ -167,11 +161,9 @@ async def merge(
     person_id: UUID, body: MergeIn, who: CurrentPrincipal, request: Request, registry: RegistryService
 ) -> dict[str, Any]:
     rt = runtime_of(request)
-    async with audit.attempt(rt.engine, who, "merge", str(person_id)):
-        authorize(who, Action.MERGE)
-        async with SqlUnitOfWork(rt.engine) as uow:
-            await registry.merge(uow, who, str(person_id), str(body.duplicate_id), body.merged_on)
-            await uow.commit()
+    async with audit.attempt(rt.engine, who, "merge", str(person_id)), SqlUnitOfWork(rt.engine) as uow:
+        await registry.merge(uow, who, str(person_id), str(body.duplicate_id), body.merged_on)
+        await uow.commit()
     return {"survivor_id": str(person_id), "duplicate_id": str(body.duplicate_id)}
 
 
@@ -180,11 +172,9 @@ async def death(
     person_id: UUID, body: DeathIn, who: CurrentPrincipal, request: Request, registry: RegistryService
 ) -> dict[str, Any]:
     rt = runtime_of(request)
-    async with audit.attempt(rt.engine, who, "record_death", str(person_id)):
-        authorize(who, Action.RECORD_DEATH)
-        async with SqlUnitOfWork(rt.engine) as uow:
-            await registry.record_death(uow, who, str(person_id), body.died_on)
-            await uow.commit()
+    async with audit.attempt(rt.engine, who, "record_death", str(person_id)), SqlUnitOfWork(rt.engine) as uow:
+        await registry.run(uow, who, str(person_id), steps.RECORD_DEATH, body)
+        await uow.commit()
     return {"person_id": str(person_id), "died_on": body.died_on.isoformat()}
 
 

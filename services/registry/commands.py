@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.registry import audit
+from services.registry import steps
 from services.registry.communes import check_commune
 from services.registry.dedupe import refuse_known_citizen
 from services.registry.domain.events import REGISTRY_EVENTS
 from services.registry.domain.person import Person
-from services.registry.projection import project
-from services.registry.schemas import DeterminationIn, NewPerson, ResidenceChangeIn
-from services.registry.tables import identities, persons
+from services.registry.policy import Action, authorize
+from services.registry.records import SqlRecords
+from services.registry.schemas import NewPerson, ResidenceChangeIn
+from services.registry.steps import Step
 from services.registry.vault import Identity, Vault
 from shared.kernel.clock import today
 from shared.kernel.events import Envelope, PendingEvent
@@ -27,8 +27,33 @@ from shared.kernel.rules import RuleViolation
 from shared.kernel.uow import UnitOfWork
 from shared.runtime.auth import Principal, in_scope, require_scope
 from shared.runtime.errors import NotFound
-from shared.runtime.ratelimit import AccountLimit
 from shared.vn.units import AdminUnits
+
+
+class LookupLimit(Protocol):
+    """Identity lookups per account (PostgreSQL: shared.runtime.ratelimit.AccountLimit); 429 past the limit."""
+
+    async def spend(self, account: str) -> None: ...
+
+
+class RegistryRecords(Protocol):
+    """What a command reads and writes beside the events (PostgreSQL: records.SqlRecords; tests: in memory)."""
+
+    async def holder_of(self, conn: Any, citizen_key: str) -> tuple[str, str | None] | None: ...
+
+    async def add_identity(self, conn: Any, row: dict[str, object]) -> None: ...
+
+    async def sealed_identity(self, conn: Any, person_id: str) -> bytes | None: ...
+
+    async def update_identity(self, conn: Any, person_id: str, values: dict[str, object]) -> None: ...
+
+    async def likely_duplicates(self, conn: Any, person_id: str) -> list[str]: ...
+
+    async def project(self, conn: Any, sealed: Sequence[Envelope]) -> None: ...
+
+    async def audit(
+        self, conn: Any, who: Principal, action: str, person_id: str | None, unit_code: str | None, **detail: Any
+    ) -> None: ...
 
 
 def person_of(person_id: str, history: Sequence[Envelope]) -> Person:
@@ -38,12 +63,13 @@ def person_of(person_id: str, history: Sequence[Envelope]) -> Person:
 
 @dataclass
 class Registry:
-    """The registry's application service, over one database connection per call."""
+    """The registry's application service; every method runs inside the caller's unit of work."""
 
     store: EventStorePort
     units: AdminUnits
     vault: Vault
-    lookups: AccountLimit | None = None  # identity lookups per account, shared by every replica
+    lookups: LookupLimit | None = None  # identity lookups per account, shared by every replica
+    records: RegistryRecords = field(default_factory=SqlRecords)
     clock: Callable[[], date] = today
 
     @property
@@ -66,6 +92,7 @@ class Registry:
         Every check that needs no lookup comes first, so an invalid request never learns whether a citizen id
         is on record; the lookup itself is counted against the caller's identity lookups.
         """
+        authorize(who, Action.REGISTER)
         check_commune(self.units, new.commune_code, new.recorded_on)
         self.require_scope(who, new.commune_code)
         pending = Person.register(
@@ -75,7 +102,7 @@ class Registry:
         citizen_key = self.vault.citizen_key(new.citizen_id)
         if citizen_key is not None:
             await self.spend_lookup(who)
-        await refuse_known_citizen(conn, self.units, who, citizen_key, new.commune_code)
+            refuse_known_citizen(await self.records.holder_of(conn, citizen_key), self.units, who, new.commune_code)
         person_id = str(uuid7())
         sealed = await self.repository.save(uow, person_id, 0, pending, who.context())
         identity = Identity(
@@ -83,12 +110,14 @@ class Registry:
         )
         try:
             async with conn.begin_nested():
-                await conn.execute(identities.insert(), [self.identity_row(person_id, identity, new.commune_code)])
+                await self.records.add_identity(conn, self.identity_row(person_id, identity, new.commune_code))
         except IntegrityError:  # a concurrent registration won the race
-            await refuse_known_citizen(conn, self.units, who, citizen_key, new.commune_code)
+            if citizen_key is not None:
+                holder = await self.records.holder_of(conn, citizen_key)
+                refuse_known_citizen(holder, self.units, who, new.commune_code)
             raise
-        await project(conn, sealed)
-        await audit.record(conn, who, "register", person_id, new.commune_code, source=new.source)
+        await self.records.project(conn, sealed)
+        await self.records.audit(conn, who, "register", person_id, new.commune_code, source=new.source)
         return person_id, await self.likely_duplicates(conn, person_id)
 
     async def spend_lookup(self, who: Principal) -> None:
@@ -105,37 +134,28 @@ class Registry:
             "name_keys": self.vault.name_keys(identity.full_name),
         }
 
-    async def likely_duplicates(self, conn: AsyncConnection, person_id: str) -> list[str]:
+    async def likely_duplicates(self, conn: Any, person_id: str) -> list[str]:
         """Open records with the same folded name, date of birth and commune, which `merge` can resolve."""
-        key = select(identities.c.match_key).where(identities.c.person_id == person_id).scalar_subquery()
-        rows = await conn.execute(
-            select(identities.c.person_id)
-            .join(persons, persons.c.person_id == identities.c.person_id)
-            .where(identities.c.match_key == key, identities.c.person_id != person_id, persons.c.merged_into.is_(None))
-            .order_by(identities.c.person_id)
-        )
-        return [str(r.person_id) for r in rows]
+        return await self.records.likely_duplicates(conn, person_id)
 
-    async def determine(self, uow: UnitOfWork, who: Principal, person_id: str, body: DeterminationIn) -> int:
+    async def run(self, uow: UnitOfWork, who: Principal, person_id: str, step: Step, body: Any) -> int:
+        """One declared step on a person on record: authorize its action, load, decide, save; the new version."""
+        authorize(who, step.action)
         person = await self.load(uow, person_id, who)
-        on = self.clock()
-        pending = person.determine_addiction(body.result, body.facility, body.form_number, body.determined_on, on)
-        await self._append(uow, who, person, pending, "determine", result=body.result)
-        return person.version + 1
+        pending = step.decide(person, body, self.units, self.clock())
+        sealed = await self._append(uow, who, person, pending, step.action.value, **step.detail(body))
+        return sealed[-1].stream_version
 
     async def move(self, uow: UnitOfWork, who: Principal, person_id: str, body: ResidenceChangeIn) -> int:
-        person = await self.load(uow, person_id, who)
-        check_commune(self.units, body.commune_code, body.moved_on)
-        pending = person.change_residence(body.commune_code, body.moved_on, self.clock())
-        await self._append(uow, who, person, pending, "move", to_commune=body.commune_code)
-        conn = uow.conn
-        identity = await self.identity(conn, person_id)
+        """The move step, then the identity re-keyed for the new commune and village."""
+        version = await self.run(uow, who, person_id, steps.MOVE, body)
+        identity = await self.identity(uow.conn, person_id)
         moved = identity.model_copy(update={"village": body.village})
-        row = self.identity_row(person_id, moved, body.commune_code)
-        await conn.execute(update(identities).where(identities.c.person_id == person_id).values(row))
-        return person.version + 1
+        await self.records.update_identity(uow.conn, person_id, self.identity_row(person_id, moved, body.commune_code))
+        return version
 
     async def merge(self, uow: UnitOfWork, who: Principal, survivor_id: str, duplicate_id: str, on: date) -> None:
+        authorize(who, Action.MERGE)
         survivor = await self.load(uow, survivor_id, who)
         duplicate = await self.load(uow, duplicate_id, who)
         for_survivor, for_duplicate = survivor.merge(duplicate, on)
@@ -150,20 +170,14 @@ class Registry:
         await self._append(uow, who, duplicate, for_duplicate, "merge_closed", survivor_id=survivor_id)
         await self._append(uow, who, survivor, for_survivor, "merge_kept", duplicate_id=duplicate_id)
         if dropped.citizen_id and not kept.citizen_id:  # the survivor inherits the only known citizen id
-            await conn.execute(
-                update(identities).where(identities.c.person_id == duplicate_id).values(citizen_key=None)
-            )
+            await self.records.update_identity(conn, duplicate_id, {"citizen_key": None})
             row = self.identity_row(
                 survivor_id, kept.model_copy(update={"citizen_id": dropped.citizen_id}), survivor.commune_code
             )
-            await conn.execute(update(identities).where(identities.c.person_id == survivor_id).values(row))
+            await self.records.update_identity(conn, survivor_id, row)
 
-    async def record_death(self, uow: UnitOfWork, who: Principal, person_id: str, died_on: date) -> None:
-        person = await self.load(uow, person_id, who)
-        await self._append(uow, who, person, person.record_death(died_on, self.clock()), "record_death")
-
-    async def identity(self, conn: AsyncConnection, person_id: str) -> Identity:
-        sealed = await conn.scalar(select(identities.c.sealed).where(identities.c.person_id == person_id))
+    async def identity(self, conn: Any, person_id: str) -> Identity:
+        sealed = await self.records.sealed_identity(conn, person_id)
         if sealed is None:
             raise NotFound(f"no identity on file for person {person_id}")
         return self.vault.open(sealed)
@@ -176,8 +190,9 @@ class Registry:
         pending: list[PendingEvent],
         action: str,
         **detail: object,
-    ) -> None:
+    ) -> list[Envelope]:
         """Save what the person decided at the version read, project it and audit it, in the same unit of work."""
         sealed = await self.repository.save(uow, person.person_id, person.version, pending, who.context())
-        await project(uow.conn, sealed)
-        await audit.record(uow.conn, who, action, person.person_id, sealed[-1].unit_code, **detail)
+        await self.records.project(uow.conn, sealed)
+        await self.records.audit(uow.conn, who, action, person.person_id, sealed[-1].unit_code, **detail)
+        return sealed

@@ -8,11 +8,9 @@ commune, so the auditors of that area and its province officers (GET /registrati
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.registry.settings import RegistrySettings
-from services.registry.tables import identities, persons
 from shared.runtime.audit import AuditNote
 from shared.runtime.auth import Principal, in_scope
 from shared.runtime.errors import Conflict
@@ -67,22 +65,17 @@ class KnownCitizen(Conflict):
         self.audit_note = AuditNote("register_refused", existing_id, commune_code)
 
 
-async def refuse_known_citizen(
-    conn: AsyncConnection, units: AdminUnits, who: Principal, citizen_key: str | None, attempted_commune: str
+def refuse_known_citizen(
+    holder: tuple[str, str | None] | None, units: AdminUnits, who: Principal, attempted_commune: str
 ) -> None:
-    """Refuse a registration whose citizen id is on record: with the person inside the area, without outside."""
-    if citizen_key is None:
+    """Refuse a registration whose citizen id is on record: with the person inside the area, without outside.
+
+    `holder` is the person the citizen id is on record for and the commune they are managed in now
+    (None: not on record), as the registry's records find it (services/registry/records.py).
+    """
+    if holder is None:
         return
-    found = (
-        await conn.execute(
-            select(identities.c.person_id, persons.c.commune_code)
-            .outerjoin(persons, persons.c.person_id == identities.c.person_id)
-            .where(identities.c.citizen_key == citizen_key)
-        )
-    ).first()
-    if found is None:
-        return
-    existing, commune = str(found.person_id), found.commune_code
+    existing, commune = holder
     if commune is not None and in_scope(who, commune, units):
         raise KnownCitizen(existing, commune)
     raise OnRecordElsewhere(existing, commune, attempted_commune)
