@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.base.logs import current_correlation_id
 from shared.kernel.events import Actor, CommandContext
 from shared.runtime.errors import Forbidden, Unauthorized
-from shared.vn.units import AdminUnits
+from shared.vn.units import REFORM_DATE, AdminUnits, edition_for
 
 
 class Role(StrEnum):
@@ -117,6 +117,41 @@ def require_role(who: Principal, *roles: Role) -> None:
 def in_scope(who: Principal, unit_code: str, units: AdminUnits, on: date | None = None) -> bool:
     """True when the record's unit lies in the caller's unit subtree: the one area check of every service."""
     return units.is_within(unit_code, who.unit, on)
+
+
+class UnitAbolished(Forbidden):
+    code = "unit_abolished"
+
+
+def sees(who: Principal, units: AdminUnits, unit_code: str, recorded_on: date) -> bool:
+    """The area check in time: may `who` see a record whose unit was `unit_code` on `recorded_on`?
+
+    An account of today's units sees every record whose unit now (`AdminUnits.unit_now`: the successor of a
+    merged commune, the province while a split commune's person awaits assignment) lies in its subtree; the
+    commune police of a split commune's candidate successors see its people too, to assign them. An account of
+    an abolished unit (a district, a merged commune) sees the history recorded inside it before 2025-07-01.
+    """
+    if not units.is_current(who.unit):
+        return edition_for(recorded_on) == "2024" and units.is_within(unit_code, who.unit, recorded_on)
+    now = units.unit_now(unit_code, recorded_on)
+    if units.within_now(now, who.unit):
+        return True
+    return edition_for(recorded_on) == "2024" and units.split(unit_code) and who.unit in units.successors(unit_code)
+
+
+def refuse_if_abolished(who: Principal, units: AdminUnits, legal_date: date) -> None:
+    """403 for an account of an abolished unit recording anything dated on or after its abolition; it names the
+    units that took over (history before that date stays readable)."""
+    if units.is_current(who.unit) or edition_for(legal_date) == "2024":
+        return
+    heirs = units.successor_units(who.unit)
+    names = ", ".join(f"{u.code} {u.name}" for u in heirs)
+    raise UnitAbolished(
+        f"unit {who.unit} was abolished on {REFORM_DATE.isoformat()}: nothing dated {legal_date.isoformat()} may be "
+        f"recorded under it; its successors are {names} "
+        f"(đơn vị {who.unit} không còn từ 01/07/2025; hãy dùng tài khoản của đơn vị kế thừa: {names})",
+        successors=[u.code for u in heirs],
+    )
 
 
 def require_scope(

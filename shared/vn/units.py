@@ -112,6 +112,92 @@ class AdminUnits:
         """New (2025) communes an old commune's area went to; more than one means a partial merge."""
         return list(self._old_to_new.get(old_commune, []))
 
+    # --- units in time: what a record's unit is today -------------------------------------------------------
+
+    def is_current(self, code: str) -> bool:
+        """True for a unit of today's (2025) catalogue; False for one the reorganisation abolished."""
+        return code == NATIONAL or code in self._units["2025"]
+
+    def edition_of_account(self, code: str) -> Edition:
+        """The edition an account's unit is read in: today's, unless the unit was abolished."""
+        return "2025" if self.is_current(code) else "2024"
+
+    def unit_now(self, code: str, recorded_on: date) -> str:
+        """The unit of today responsible for a record whose unit was `code` on `recorded_on`.
+
+        A code recorded from 2025-07-01 is today's. An old commune merged whole maps to its successor; a split
+        one (several successors) maps to the province of its successors, whose officers assign each person to a
+        commune by a recorded decision: the mapping never guesses. An old district or province maps to the
+        province that took it over.
+        """
+        if code == NATIONAL or edition_for(recorded_on) == "2025":
+            return code
+        unit = self.get(code, edition="2024")
+        if unit.level == "commune":
+            successors = self.successors(code)
+            if len(successors) == 1:
+                return successors[0]
+        return self.province_now(code)
+
+    def province_now(self, old_code: str) -> str:
+        """Today's province holding (most of) an old unit's area: the province of its communes' successors."""
+        old = self.get(old_code, edition="2024")
+        communes = [old] if old.level == "commune" else self._communes_under(old_code)
+        provinces: dict[str, int] = {}
+        for commune in communes:
+            for new in self.successors(commune.code):
+                province = self._units["2025"][new].parent
+                if province is not None:
+                    provinces[province] = provinces.get(province, 0) + 1
+        if not provinces:
+            raise UnknownUnitError(f"no successor of {old_code!r} in the 2025 catalogue")
+        return max(sorted(provinces), key=lambda p: provinces[p])
+
+    def successor_units(self, old_code: str) -> list[Unit]:
+        """Today's units that took over an abolished unit's area: its communes' successors (or itself if current)."""
+        if self.is_current(old_code):
+            return [self.get(old_code, edition="2025")]
+        old = self.get(old_code, edition="2024")
+        communes = [old] if old.level == "commune" else self._communes_under(old_code)
+        codes = sorted({new for c in communes for new in self.successors(c.code)})
+        return [self._units["2025"][c] for c in codes]
+
+    def split(self, old_commune: str) -> bool:
+        """True for an old commune whose area went to several new communes (a person there needs a decision)."""
+        return len(self.successors(old_commune)) > 1
+
+    def _communes_under(self, code: str) -> list[Unit]:
+        found, frontier = [], [code]
+        while frontier:
+            for child in self._children.get(("2024", frontier.pop()), []):
+                (found.append(child) if child.level == "commune" else frontier.append(child.code))
+        return found
+
+    def within_now(self, inner_now: str, account_unit: str) -> bool:
+        """True when today's unit `inner_now` lies in a current account unit's subtree (today's catalogue)."""
+        if account_unit == NATIONAL or inner_now == account_unit:
+            return True
+        return inner_now in self._units["2025"] and account_unit in self.ancestors(inner_now, "2025")
+
+    def subtree_now(self, code: str) -> frozenset[str] | None:
+        """`code` and today's units below it (None for the whole country): what `unit_now` values an account sees."""
+        return self._subtree(code, "2025")
+
+    def subtree_then(self, code: str) -> frozenset[str] | None:
+        """`code` and the units below it in the 2024 catalogue (None for the whole country)."""
+        return self._subtree(code, "2024")
+
+    def _subtree(self, code: str, edition: Edition) -> frozenset[str] | None:
+        if code == NATIONAL:
+            return None
+        found: set[str] = set()
+        frontier = [code] if code in self._units[edition] else []
+        while frontier:
+            unit = self._units[edition][frontier.pop()]
+            found.add(unit.code)
+            frontier.extend(u.code for u in self._children.get((edition, unit.code), []))
+        return frozenset(found)
+
     def count(self, edition: Edition, level: Level) -> int:
         return sum(1 for u in self._units[edition].values() if u.level == level)
 
