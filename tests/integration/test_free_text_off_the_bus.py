@@ -153,7 +153,7 @@ async def test_typed_names_and_citizen_ids_never_reach_kafka(trio: Trio) -> None
     records = await _every_record(trio)
     kinds = {(r["value"]["event_type"], r["value"]["schema_version"]) for r in records if "value" in r}
     assert {("post_rehab_started", 2), ("case_dropped_out", 2), ("case_terminated", 2)} <= kinds
-    assert {("case_enrolled", 2), ("addiction_determined", 2), ("plan_issued", 1)} <= kinds
+    assert {("case_enrolled", 3), ("addiction_determined", 2), ("plan_issued", 1)} <= kinds
     post_rehab = next(r["value"] for r in records if r.get("value", {}).get("event_type") == "post_rehab_started")
     assert post_rehab["payload"]["mentor_named"] is True and "mentor" not in post_rehab["payload"]
     for record in records:

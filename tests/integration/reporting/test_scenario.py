@@ -154,8 +154,11 @@ async def test_coverage_lists_the_completer_still_waiting(scenario: System) -> N
     report = (await get(scenario, "/api/v1/reports/post-rehab-coverage", unit_code="220", as_of="2024-12-31")).json()
     assert (report["completers"], report["covered"], report["ratio"]) == (4, 3, 0.75)
     assert [(u["case_id"], u["days_waiting"], u["days_overdue"]) for u in report["uncovered"]] == [
-        (scenario.case_c, 120, 115)
+        (scenario.case_c, 120, 112)
     ]  # type: ignore[attr-defined]
+    # completed on Monday 2 September 2024 (National Day): 3 + 2 working days (Decree 116 Arts. 77-78) end on
+    # Tuesday 10 September, as 3 September is the adjacent holiday; 112 days overdue on 31 December
+    assert report["rules_from"] == "2022-01-01" and report["rules_unverified"] == []
 
 
 async def test_indicators_equal_the_hand_count_with_targets_and_status(scenario: System) -> None:
