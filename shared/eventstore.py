@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import copy_rows
+from shared.db import copy_rows, fetchrow
 from shared.events import CommandContext, Envelope, PendingEvent, seal
 from shared.notes import note_rows
 from shared.store_schema import event_notes, events, outbox
@@ -99,7 +99,7 @@ class EventStore:
             await self.append_sealed(conn, sealed, notes)
             return sealed
         args = (*self._arrays(sealed), stream_id, expected_version)
-        seen = (await _guarded(conn.exec_driver_sql(APPEND_SQL, args), sealed)).scalar_one()
+        seen = (await _guarded(fetchrow(conn, APPEND_SQL, args), sealed))[0]
         if seen != expected_version:
             raise ConcurrencyError(stream_id, expected_version, seen)
         await _write_notes(conn, notes)
@@ -116,7 +116,7 @@ class EventStore:
         if not sealed:
             return
         if len(sealed) < BULK_THRESHOLD:
-            await _guarded(conn.exec_driver_sql(APPEND_SEALED_SQL, self._arrays(sealed)), sealed)
+            await _guarded(fetchrow(conn, APPEND_SEALED_SQL, self._arrays(sealed)), sealed)
         else:
             await conn.execute(text(f"SELECT {_NOTIFY}"))  # also opens the transaction before COPY bypasses it
             await _guarded(self._copy(conn, sealed), sealed)
