@@ -31,6 +31,7 @@ from shared.base.metrics import (
 )
 from shared.kernel.db import is_transient
 from shared.kernel.events import Envelope
+from shared.kernel.eventstore import OutboxWakeup, wrote_outbox
 from shared.kernel.kafka import dlq_topic
 from shared.kernel.store_schema import consumer_positions, dead_letters
 
@@ -146,6 +147,9 @@ class IdempotentConsumer:
                         set_={"stream_version": stmt.excluded.stream_version},
                     )
                 )
+            appended = wrote_outbox(conn)
+        if appended:  # committed: a handler that appended (cases following a move) wakes the relay
+            OutboxWakeup.of(self.engine).poke()
         rec, env = batch[-1]
         CONSUMER_APPLIED.labels(self.name, rec.topic).inc(result.applied)
         LAST_EVENT_TIME.labels(self.name, rec.topic).set(env.recorded_at.timestamp())

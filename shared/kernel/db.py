@@ -6,18 +6,24 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Table
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import JSON, Table, event
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 
 def make_engine(dsn: str, schema: str, pool_size: int = 10, application_name: str = "rehab") -> AsyncEngine:
-    """An engine whose connections use `schema` first on their search path; nothing connects yet."""
-    return create_async_engine(
+    """An engine whose connections use `schema` first on their search path; nothing connects yet.
+
+    No pre-ping: SQLAlchemy's costs three round trips (BEGIN, a query, ROLLBACK) on every checkout, more than a
+    command's own work. A connection the server closed (a restart, an idle kill) is already known to asyncpg, so
+    the checkout asks asyncpg for free and the pool replaces it; one that dies mid-command fails that command as
+    transient (503, retried by consumers) and SQLAlchemy then recycles every connection the pool held.
+    """
+    engine = create_async_engine(
         dsn,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
             "server_settings": {"search_path": schema, "application_name": application_name},
@@ -25,6 +31,14 @@ def make_engine(dsn: str, schema: str, pool_size: int = 10, application_name: st
             "command_timeout": 60,
         },
     )
+    event.listen(engine.sync_engine.pool, "checkout", _closed_is_gone)
+    return engine
+
+
+def _closed_is_gone(_: Any, record: ConnectionPoolEntry, __: PoolProxiedConnection) -> None:
+    driver: Any = record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")  # the pool connects anew
 
 
 # SQLSTATEs of a server that is going away or not there yet: connection exceptions (class 08), admin or crash
@@ -82,6 +96,28 @@ async def copy_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[
     except Exception as exc:
         if type(exc).__name__ == "UniqueViolationError":
             raise IntegrityError(f"COPY into {table.name}", None, exc) from exc
+        raise
+
+
+async def fetchrow(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> Any:
+    """One statement straight on asyncpg (its own prepared-statement cache), inside `conn`'s transaction.
+
+    For a hot statement: SQLAlchemy's execute costs more client time than the round trip. What SQLAlchemy would
+    do around it is done here: the transaction is begun (SQLAlchemy begins lazily, on the first statement), and a
+    unique violation comes out as an IntegrityError; other driver errors keep their SQLSTATE (is_transient,
+    is_bad_data read it).
+    """
+    if not conn.in_transaction():
+        await conn.begin()  # as autobegin would: the caller's commit() then commits this statement
+    raw = await conn.get_raw_connection()
+    adapter: Any = raw.dbapi_connection
+    if adapter._transaction is None:  # SQLAlchemy's asyncpg adapter sends BEGIN before its first statement
+        await adapter._start_transaction()
+    try:
+        return await raw.driver_connection.fetchrow(sql, *args)  # type: ignore[union-attr]
+    except Exception as exc:
+        if type(exc).__name__ == "UniqueViolationError":
+            raise IntegrityError(sql, args, exc) from exc
         raise
 
 

@@ -1,31 +1,39 @@
 """Event store on PostgreSQL: append with an expected version, load a stream; notes and outbox rows in the same tx.
 
-An append is one prepared statement, one round trip: the version check, the event rows, their outbox rows and a
-NOTIFY that wakes the relay (delivered on commit) are CTEs of a single INSERT. The version check compares the
-stream's version in the statement's snapshot with the expected one (this catches a caller that is ahead of the
-stream, where no key would collide); UNIQUE (stream_id, stream_version) catches a writer that committed after
-that snapshot was taken. Each envelope is serialized once: its JSON text becomes both events.envelope and the
-outbox value.
+An append is one prepared statement, one round trip: the version check, the event rows and their outbox rows
+are CTEs of a single INSERT. The version check compares the stream's version in the statement's snapshot with
+the expected one (this catches a caller that is ahead of the stream, where no key would collide); UNIQUE
+(stream_id, stream_version) catches a writer that committed after that snapshot was taken. Each envelope is
+serialized once: its JSON text becomes both events.envelope and the outbox value.
+
+The relay is woken after the commit, by a NOTIFY the process sends at most one at a time (`OutboxWakeup`): a
+NOTIFY inside the append's transaction would take PostgreSQL's cluster-wide notify lock at every commit and
+hold it through the WAL flush, serialising all appends. A lost wake-up costs one poll.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+import weakref
 from collections.abc import Awaitable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.kernel.db import copy_rows
+from shared.kernel.db import copy_rows, fetchrow
 from shared.kernel.events import CommandContext, Envelope, PendingEvent, seal
 from shared.kernel.notes import note_rows
 from shared.kernel.store_schema import event_notes, events, outbox
 
 R = TypeVar("R")
+log = logging.getLogger("rehab.outbox")
 BULK_THRESHOLD = 100
 OUTBOX_CHANNEL = "rehab_outbox"  # NOTIFY channel prefix; the schema follows, so each outbox wakes its own relay
 _NOTIFY = f"pg_notify('{OUTBOX_CHANNEL}:' || current_schema(), '')"
@@ -33,7 +41,7 @@ _ROWS = """unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::
         $8::text[], $9::text[]) WITH ORDINALITY
         AS r (event_id, stream_id, stream_version, event_type, schema_version, occurred_on, recorded_at, envelope,
               headers, n)"""
-_WRITE = f"""ins AS (
+_WRITE = """ins AS (
     INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, occurred_on, recorded_at,
                         envelope)
     SELECT event_id, stream_id, stream_version, event_type, schema_version, occurred_on, recorded_at, envelope::jsonb
@@ -41,15 +49,83 @@ _WRITE = f"""ins AS (
 ), ob AS (
     INSERT INTO outbox (event_id, topic, key, value, headers, created_at)
     SELECT event_id, $10, stream_id, convert_to(envelope, 'UTF8'), headers::jsonb, $11 FROM src ORDER BY n
-), woke AS (SELECT {_NOTIFY} FROM (SELECT FROM src LIMIT 1) AS any_row)"""
+)"""
 # $12 stream, $13 expected version; the result is the version the statement saw (== $13 when it appended)
 APPEND_SQL = f"""WITH cur AS (SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $12),
 src AS (SELECT * FROM {_ROWS} WHERE (SELECT v FROM cur) = $13::int),
 {_WRITE}
-SELECT (SELECT v FROM cur), (SELECT count(*) FROM woke)"""
+SELECT (SELECT v FROM cur), (SELECT count(*) FROM src)"""
 APPEND_SEALED_SQL = f"""WITH src AS (SELECT * FROM {_ROWS}),
 {_WRITE}
-SELECT count(*) FROM woke"""
+SELECT count(*) FROM src"""
+
+
+_OUTBOX_WRITTEN = "rehab.outbox_written"  # set on a connection whose transaction wrote outbox rows
+
+
+def wrote_outbox(conn: AsyncConnection) -> bool:
+    """Whether the transaction just ended on `conn` wrote outbox rows (and forget it): call after commit/rollback."""
+    return bool(conn.info.pop(_OUTBOX_WRITTEN, False))
+
+
+class OutboxWakeup:
+    """Wakes the relays of one engine's schema after commits: one NOTIFY in flight at a time, the rest coalesced.
+
+    `poke()` never waits: a NOTIFY is sent at once when none is in flight, and one more after it when commits came
+    meanwhile, so an idle relay wakes a round trip after a commit, and a busy system sends a few NOTIFYs a second
+    instead of one per append. Nothing depends on it: a missed wake-up waits for the relay's poll.
+    """
+
+    _of: ClassVar[weakref.WeakKeyDictionary[Any, OutboxWakeup]] = weakref.WeakKeyDictionary()
+    LINGER = 1.0  # seconds the connection is kept after the last wake-up
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine, self._again = engine, False
+        self._task: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None
+        self._poked = asyncio.Event()
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> OutboxWakeup:
+        wakeup = cls._of.get(engine.sync_engine)
+        if wakeup is None:
+            wakeup = cls._of[engine.sync_engine] = cls(engine)
+        return wakeup
+
+    def poke(self) -> None:
+        self._again = True
+        self._poked.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._send())
+
+    async def _send(self) -> None:
+        try:
+            while self._again:
+                while self._again:
+                    self._again = False
+                    if self._conn is None:  # its own connection: a pool's overflow one would reconnect each time
+                        self._conn = await self._engine.connect()
+                    await self._conn.exec_driver_sql(f"SELECT {_NOTIFY}")
+                    await self._conn.commit()
+                self._poked.clear()  # keep the connection while commits keep coming, then give it back
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._poked.wait(), self.LINGER)
+        except Exception as exc:  # the relay's poll picks the rows up
+            log.debug("outbox wake-up not sent: %s", exc)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+
+def committed(engine: AsyncEngine, conn: AsyncConnection) -> None:
+    """After a commit on `conn`: wake the relay if the transaction wrote outbox rows."""
+    if wrote_outbox(conn):
+        OutboxWakeup.of(engine).poke()
 
 
 class ConcurrencyError(Exception):
@@ -99,10 +175,11 @@ class EventStore:
             await self.append_sealed(conn, sealed, notes)
             return sealed
         args = (*self._arrays(sealed), stream_id, expected_version)
-        seen = (await _guarded(conn.exec_driver_sql(APPEND_SQL, args), sealed)).scalar_one()
+        seen = (await _guarded(fetchrow(conn, APPEND_SQL, args), sealed))[0]
         if seen != expected_version:
             raise ConcurrencyError(stream_id, expected_version, seen)
         await _write_notes(conn, notes)
+        conn.info[_OUTBOX_WRITTEN] = True
         return sealed
 
     async def append_sealed(
@@ -116,11 +193,12 @@ class EventStore:
         if not sealed:
             return
         if len(sealed) < BULK_THRESHOLD:
-            await _guarded(conn.exec_driver_sql(APPEND_SEALED_SQL, self._arrays(sealed)), sealed)
+            await _guarded(fetchrow(conn, APPEND_SEALED_SQL, self._arrays(sealed)), sealed)
         else:
             await conn.execute(text(f"SELECT {_NOTIFY}"))  # also opens the transaction before COPY bypasses it
             await _guarded(self._copy(conn, sealed), sealed)
         await _write_notes(conn, notes or {})
+        conn.info[_OUTBOX_WRITTEN] = True
 
     def _arrays(self, sealed: Sequence[Envelope]) -> tuple[Any, ...]:
         """The append statement's $1..$11: one array per column, each envelope serialized once."""

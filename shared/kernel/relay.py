@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text
@@ -30,6 +31,19 @@ log = logging.getLogger("rehab.relay")
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
 IN_FLIGHT = 3  # batches sent and awaiting their acks and marks while the next is read: marking 1,000 rows is slow
+PENDING_SQL = """SELECT id, topic, key, value, headers::text, created_at FROM outbox
+WHERE published_at IS NULL AND id > $1 ORDER BY id LIMIT $2"""  # the partial index outbox_pending, in id order
+
+
+class Pending(NamedTuple):
+    """An outbox row as the producer takes it."""
+
+    id: int
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    created_at: datetime
 
 
 class OutboxRelay:
@@ -119,58 +133,60 @@ class OutboxRelay:
         return await self._settle(rows, await self._send(rows))
 
     async def drain(self) -> int:
-        """Publish until a batch comes back short; later batches are read and sent while earlier ones are marked.
+        """Publish until a batch comes back short; the next batch is read while one is sent, earlier ones marked.
 
-        Each batch holds only ids above the previous one's, so nothing is sent twice; a row committed late with a
-        lower id is found by the next drain, which starts from the lowest pending id again.
+        Each batch holds only ids above the previous one's, so nothing is sent twice and the sends keep id order
+        (the next read only overlaps the current batch's sends, it is sent after them); a row committed late with
+        a lower id is found by the next drain, which starts from the lowest pending id again.
         """
-        total, after, settling = 0, None, deque[asyncio.Future[int]]()
+        total, settling = 0, deque[asyncio.Future[int]]()
+        reading: asyncio.Future[list[Pending]] | None = asyncio.ensure_future(self._pending())
         try:
-            while True:
-                rows = await self._pending(after)
+            while reading is not None:
+                rows = await reading
+                reading = None
+                if len(rows) == self.batch_size:  # more is waiting: read it while this batch goes out
+                    reading = asyncio.ensure_future(self._pending(rows[-1].id))
+                    await asyncio.sleep(0)  # let the read reach the database before the sends hold the loop
                 settling.append(asyncio.ensure_future(self._settle(rows, await self._send(rows))))
-                while settling and (len(settling) > IN_FLIGHT or len(rows) < self.batch_size):
+                while settling and (len(settling) > IN_FLIGHT or reading is None):
                     total += await settling.popleft()
-                if len(rows) < self.batch_size:
-                    return total
-                after = rows[-1].id
-        finally:  # a failure mid-drain: let the batches in flight finish or fail on their own
-            await asyncio.gather(*settling, return_exceptions=True)
+            return total
+        finally:  # a failure mid-drain: let the read and the batches in flight finish or fail on their own
+            await asyncio.gather(*settling, *([reading] if reading is not None else []), return_exceptions=True)
 
-    async def _pending(self, after: int | None = None) -> list[Any]:
-        query = select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers, outbox.c.created_at)
-        query = query.where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(self.batch_size)
-        if after is not None:
-            query = query.where(outbox.c.id > after)
+    async def _pending(self, after: int = 0) -> list[Pending]:
+        """Up to batch_size unpublished rows above `after`, in id order, ready to send (the hot read: raw asyncpg)."""
         async with self.engine.connect() as conn:
-            rows = list((await conn.execute(query)).all())
-            await conn.rollback()
-        return rows
-
-    async def _send(self, rows: list[Any]) -> list[asyncio.Future[Any]]:
-        if not rows:
-            return []
-        producer = await self._ensure_producer()
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            rows = await driver.fetch(PENDING_SQL, after, self.batch_size)
         return [
-            await producer.send(
-                self.topic_of(r.topic),
-                value=r.value,
-                key=r.key.encode(),
-                headers=[(k, str(v).encode()) for k, v in r.headers.items()],
-            )
-            for r in rows
+            Pending(id, topic, key.encode(), value, [(k, str(v).encode()) for k, v in json.loads(headers).items()], at)
+            for id, topic, key, value, headers, at in rows
         ]
 
-    async def _settle(self, rows: list[Any], futures: list[asyncio.Future[Any]]) -> int:
+    async def _send(self, rows: list[Pending]) -> list[asyncio.Future[Any]]:
+        if not rows:
+            return []
+        producer, topics = await self._ensure_producer(), {t: self.topic_of(t) for t in {r.topic for r in rows}}
+        return [await producer.send(topics[r.topic], value=r.value, key=r.key, headers=r.headers) for r in rows]
+
+    async def _settle(self, rows: list[Pending], futures: list[asyncio.Future[Any]]) -> int:
         """Wait for Kafka to acknowledge every row, then mark them; returns how many."""
         if not rows:
             OUTBOX_BACKLOG.labels(self.service).set(0)
             return 0
-        await asyncio.gather(*futures)
+        try:  # in send order: the same wait as gather, without a callback and a result list per row
+            for future in futures:
+                await future
+        except BaseException:
+            for future in futures:  # a failed send: the others' errors are retrieved, not logged at exit
+                future.add_done_callback(_retrieve)
+            raise
         await self.mark_published([r.id for r in rows])
-        now = datetime.now(UTC)
+        now, latency = datetime.now(UTC), PUBLISH_LATENCY.labels(self.service)
         for r in rows:
-            PUBLISH_LATENCY.labels(self.service).observe((now - r.created_at).total_seconds())
+            latency.observe((now - r.created_at).total_seconds())
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         if len(rows) < self.batch_size:  # a full batch means more is waiting: count when caught up (and on scrape)
             await self.refresh_backlog()
@@ -226,3 +242,8 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
         self._wake.clear()
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

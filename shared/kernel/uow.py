@@ -12,6 +12,8 @@ from typing import Any, Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from shared.kernel.eventstore import committed, wrote_outbox
+
 
 class UnitOfWork(Protocol):
     """A transaction the stores, repositories and projections write through (`conn`)."""
@@ -55,12 +57,14 @@ class SqlUnitOfWork:
             await self.rollback()
         finally:
             assert self._conn is not None
+            wrote_outbox(self._conn)  # a rolled-back append leaves nothing to wake the relay for
             await self._conn.close()
             self._conn = self._tx = None
 
     async def commit(self) -> None:
-        assert self._tx is not None
+        assert self._tx is not None and self._conn is not None
         await self._tx.commit()
+        committed(self._engine, self._conn)  # wakes the relay when the transaction wrote outbox rows
 
     async def rollback(self) -> None:
         if self._tx is not None and self._tx.is_active:

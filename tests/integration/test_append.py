@@ -18,6 +18,7 @@ from shared.kernel.events import CommandContext, Envelope, Event, PendingEvent, 
 from shared.kernel.eventstore import BULK_THRESHOLD, ConcurrencyError, EventStore, kafka_headers
 from shared.kernel.kafka import make_producer
 from shared.kernel.relay import OutboxRelay
+from shared.kernel.uow import SqlUnitOfWork
 from tests.integration.conftest import Stack
 from tests.support.polling import wait_for
 
@@ -35,10 +36,13 @@ def pending(n: int, notes: dict[str, str] | None = None) -> PendingEvent:
 
 
 async def append(stack: Stack, stream: str, expected: int, count: int = 1) -> list[Envelope]:
-    async with stack.engine.begin() as conn:
-        return await EventStore(stack.topic).append(
-            conn, stream, expected, [pending(i) for i in range(count)], CommandContext()
+    """An append as a command makes it: in a unit of work, whose commit wakes the relay."""
+    async with SqlUnitOfWork(stack.engine) as uow:
+        sealed = await EventStore(stack.topic).append(
+            uow.conn, stream, expected, [pending(i) for i in range(count)], CommandContext()
         )
+        await uow.commit()
+        return sealed
 
 
 async def rows(stack: Stack, stream: str) -> tuple[int, int]:
