@@ -20,10 +20,16 @@ from services.cases.schemas import (
     CasePage,
     CompletionIn,
     DropoutIn,
+    DrugTestIn,
     EnrolmentIn,
+    MonitoringEndIn,
+    MonitoringIn,
+    MoveNoticeIn,
+    MoveReportIn,
     PostRehabEndIn,
     PostRehabIn,
     RelapseIn,
+    RelapseRuledOutIn,
     ReturnIn,
     TerminationIn,
 )
@@ -119,6 +125,57 @@ async def relapse(
     return await _run(request, cases, who, case_id, steps.RELAPSE, body)
 
 
+@router.post("/cases/{case_id}/drug-tests", summary="Record a drug test (in treatment or under post-rehab management)")
+async def drug_test(
+    case_id: UUID, body: DrugTestIn, who: CurrentPrincipal, request: Request, cases: CasesService
+) -> dict[str, Any]:
+    return await _run(request, cases, who, case_id, steps.DRUG_TEST, body)
+
+
+@router.post(
+    "/cases/{case_id}/relapse-ruled-out",
+    summary="After a positive test during post-rehab management: no relapse found, the management goes on",
+)
+async def relapse_ruled_out(
+    case_id: UUID, body: RelapseRuledOutIn, who: CurrentPrincipal, request: Request, cases: CasesService
+) -> dict[str, Any]:
+    return await _run(request, cases, who, case_id, steps.RULE_OUT_RELAPSE, body)
+
+
+@router.post(
+    "/cases/{case_id}/move-notice",
+    summary="The sending commune police notified the receiving commune of a managed person's move",
+)
+async def move_notice(
+    case_id: UUID, body: MoveNoticeIn, who: CurrentPrincipal, request: Request, cases: CasesService
+) -> dict[str, Any]:
+    return await _run(request, cases, who, case_id, steps.MOVE_NOTICE, body)
+
+
+@router.post("/cases/{case_id}/move-report", summary="The managed person reported at the new place of residence")
+async def move_report(
+    case_id: UUID, body: MoveReportIn, who: CurrentPrincipal, request: Request, cases: CasesService
+) -> dict[str, Any]:
+    return await _run(request, cases, who, case_id, steps.MOVE_REPORT, body)
+
+
+@router.post(
+    "/cases/{case_id}/electronic-monitoring",
+    summary="Order electronic monitoring (commune police chief; from 2026-07-01, Law 120/2025 Art. 12, unverified)",
+)
+async def order_monitoring(
+    case_id: UUID, body: MonitoringIn, who: CurrentPrincipal, request: Request, cases: CasesService
+) -> dict[str, Any]:
+    return await _run(request, cases, who, case_id, steps.ORDER_MONITORING, body)
+
+
+@router.post("/cases/{case_id}/electronic-monitoring/end", summary="End the running electronic monitoring order")
+async def end_monitoring(
+    case_id: UUID, body: MonitoringEndIn, who: CurrentPrincipal, request: Request, cases: CasesService
+) -> dict[str, Any]:
+    return await _run(request, cases, who, case_id, steps.END_MONITORING, body)
+
+
 @router.get("/cases/{case_id}", response_model=CaseOut, summary="One case")
 async def get_case(case_id: UUID, who: CurrentPrincipal, request: Request) -> CaseOut:
     rt = runtime_of(request)
@@ -146,7 +203,11 @@ async def list_cases(
             return await search_cases(conn, rt.units, who, person, commune_code, state, page, page_size)
 
 
-@router.get("/deadlines", summary="Completers awaiting a post-rehab decision, absconders, periods ending, overruns")
+@router.get(
+    "/deadlines",
+    summary="Completers awaiting a post-rehab decision, absconders, periods ending, overruns, positive tests during "
+    "post-rehab management, the notices and reports owed for moves",
+)
 async def get_deadlines(
     who: CurrentPrincipal,
     request: Request,

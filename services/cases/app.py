@@ -23,7 +23,8 @@ def spec() -> ServiceSpec:
         name="cases",
         title="Cases: treatment episodes and post-rehab management",
         description="Enrolment per modality, abscondment and return, dropout, completion, post-rehab management, "
-        "relapse; deadlines officials must meet.",
+        "relapse; drug tests, the notice and report of a managed person's move, electronic monitoring orders; "
+        "deadlines officials must meet.",
         topic=CASES_TOPIC,
         migrations=MIGRATIONS,
         routers=[router],

@@ -29,6 +29,10 @@ from shared.vn.units import AdminUnits
 Decision = Callable[[Case], list[PendingEvent]]
 
 
+def _own_commune(case: Case) -> str:
+    return case.commune_code
+
+
 class CaseViews(Protocol):
     """The read side a command consults and keeps current (PostgreSQL: SqlCaseViews; tests: a fake)."""
 
@@ -91,11 +95,20 @@ class Cases:
             raise
         return case_id
 
-    async def act(self, uow: UnitOfWork, who: Principal, case_id: str, action: str, decide: Decision) -> Case:
-        """Apply one command to an existing case; returns the case after it."""
+    async def act(
+        self,
+        uow: UnitOfWork,
+        who: Principal,
+        case_id: str,
+        action: str,
+        decide: Decision,
+        unit: Callable[[Case], str] | None = None,
+    ) -> Case:
+        """Apply one command to an existing case (the caller must be in the area of `unit`, by default the case's
+        commune); returns the case after it."""
         loaded = await self.repository.load(uow, case_id)
         case = loaded.aggregate
-        if case.version == 0 or not in_scope(who, case.commune_code, self.units):
+        if case.version == 0 or not in_scope(who, (unit or _own_commune)(case), self.units):
             raise NotFound(f"no case {case_id} in your area ({who.unit})")
         authorize(who, action, case.modality)
         await self.save(uow, loaded.history, case, decide(case), who.context())
@@ -103,7 +116,14 @@ class Cases:
 
     async def run(self, uow: UnitOfWork, who: Principal, case_id: str, step: Step, body: Any) -> Case:
         """One declared step: authorize its action, then let the case decide with this service's rules and clock."""
-        return await self.act(uow, who, case_id, step.action, lambda c: step.decide(c, body, self.rules, self.clock()))
+        return await self.act(
+            uow,
+            who,
+            case_id,
+            step.action,
+            lambda c: step.decide(c, body, self.rules, self.clock()),
+            lambda c: step.unit_of(c, body),
+        )
 
     async def follow(self, uow: UnitOfWork, case_id: str, decide: Decision, ctx: CommandContext) -> list[Envelope]:
         """A fact from elsewhere that changes a case (a move, a death): no caller to authorize, the system acts."""

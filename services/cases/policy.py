@@ -20,6 +20,15 @@ POLICY: dict[str, dict[Role, frozenset[str]]] = {
     "start_post_rehab": {Role.COMMUNE_OFFICER: ANY, Role.DISTRICT_OFFICER: ANY},
     "end_post_rehab": {Role.COMMUNE_OFFICER: ANY, Role.DISTRICT_OFFICER: ANY},
     "relapse": {**_OFFICERS, Role.COMMUNE_POLICE: ANY, Role.HEALTH_FACILITY: ANY},
+    # the duties of issue 16 item 7: tests by the police or the testing facility; a positive one's decision as a
+    # relapse's; the move notice by the sending commune police (Law 73 Art. 43(2)), the person's report taken by
+    # the receiving commune; electronic monitoring by the commune police chief (Law 120/2025 Art. 12, unverified)
+    "drug_test": {**_OFFICERS, Role.COMMUNE_POLICE: ANY, Role.HEALTH_FACILITY: ANY},
+    "rule_out_relapse": {**_OFFICERS, Role.COMMUNE_POLICE: ANY},
+    "move_notice": {Role.COMMUNE_POLICE: ANY},
+    "move_report": {Role.COMMUNE_POLICE: ANY, Role.COMMUNE_OFFICER: ANY},
+    "order_monitoring": {Role.COMMUNE_POLICE: ANY},
+    "end_monitoring": {Role.COMMUNE_POLICE: ANY},
 }
 
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.cases.domain.case import OPEN_STATES, Case, PersonFacts
@@ -22,11 +22,18 @@ from services.cases.domain.events import (
     CaseDroppedOut,
     CaseEnrolled,
     CaseTerminated,
+    CaseTransferred,
+    DrugTestRecorded,
+    ElectronicMonitoringEnded,
+    ElectronicMonitoringOrdered,
+    MoveNoticeSent,
+    MoveReported,
     PostRehabEnded,
     PostRehabStarted,
     RelapseRecorded,
 )
-from services.cases.tables import cases, directory
+from services.cases.domain.rules import RuleBook, rulebook
+from services.cases.tables import case_moves, cases, directory, drug_tests, monitoring_orders
 from shared.kernel.events import Envelope
 from shared.kernel.notes import Notes, load_notes, with_legacy
 
@@ -53,6 +60,7 @@ def case_row(case_id: str, history: Sequence[Envelope], notes: Mapping[UUID, Not
         "absconded_days": case.absconded_days,
         "completed_on": case.completed_on,
         "closed_on": case.closed_on,
+        "positive_test_on": case.positive_test_on,
         "updated_at": datetime.now(UTC),
     }
     for env in history:
@@ -81,13 +89,84 @@ def case_row(case_id: str, history: Sequence[Envelope], notes: Mapping[UUID, Not
     return row
 
 
-async def project(conn: AsyncConnection, case_id: str, history: Sequence[Envelope]) -> None:
-    """Upsert the case's row from its whole history (a few events: cheap, and always exact)."""
-    await _upsert(conn, case_row(case_id, history, await load_notes(conn, [e.event_id for e in history])))
+def duty_rows(
+    case_id: str, history: Sequence[Envelope], notes: Mapping[UUID, Notes], rules: RuleBook
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows of the case's duties: drug tests, the moves of post-rehab management with their deadlines (from
+    the rule set in force on the day of the move), electronic monitoring orders with who ordered them."""
+    tests: list[dict[str, Any]] = []
+    moves: dict[int, dict[str, Any]] = {}
+    orders: dict[int, dict[str, Any]] = {}
+    case = Case(case_id)  # replayed alongside: a move brings duties when it happens under post-rehab management
+    for env in history:
+        event = CASE_EVENTS.decode(env)
+        match event:
+            case CaseTransferred() if case.state == "post_rehab":
+                ruleset = rules.on(env.occurred_on)
+                moves[env.stream_version] = {
+                    "case_id": case_id,
+                    "version": env.stream_version,
+                    "person_id": case.person_id,
+                    "from_commune": event.from_commune,
+                    "to_commune": event.to_commune,
+                    "moved_on": env.occurred_on,
+                    "notice_due_on": ruleset.move_notice_due(env.occurred_on),
+                    "noticed_on": None,
+                    "report_due_on": ruleset.move_report_due(env.occurred_on),
+                    "reported_on": None,
+                    "rules_from": ruleset.valid_from,
+                }
+            case MoveNoticeSent():
+                moves[event.move]["noticed_on"] = env.occurred_on
+            case MoveReported():
+                moves[event.move]["reported_on"] = env.occurred_on
+            case DrugTestRecorded():
+                facility = notes.get(env.event_id, {}).get("facility")
+                tests.append(
+                    {
+                        "case_id": case_id,
+                        "version": env.stream_version,
+                        "tested_on": event.tested_on,
+                        "result": event.result,
+                        "during": event.during,
+                        "facility": facility,
+                    }
+                )
+            case ElectronicMonitoringOrdered():
+                orders[env.stream_version] = {
+                    "case_id": case_id,
+                    "version": env.stream_version,
+                    "ordered_by": env.actor.sub,
+                    "ordered_by_unit": env.actor.unit,
+                    "ordered_on": event.ordered_on,
+                    "starts_on": event.starts_on,
+                    "ends_on": event.ends_on,
+                    "ended_on": None,
+                }
+            case ElectronicMonitoringEnded():
+                orders[event.order]["ended_on"] = env.occurred_on
+        case.apply(event, env.occurred_on, env.unit_code)
+    return {"drug_tests": tests, "case_moves": list(moves.values()), "monitoring_orders": list(orders.values())}
+
+
+DUTY_TABLES = {"drug_tests": drug_tests, "case_moves": case_moves, "monitoring_orders": monitoring_orders}
+
+
+async def project(
+    conn: AsyncConnection, case_id: str, history: Sequence[Envelope], rules: RuleBook | None = None
+) -> None:
+    """Upsert the case's row and rewrite its duties' rows from its whole history (a few events: cheap, exact)."""
+    notes = await load_notes(conn, [e.event_id for e in history])
+    await _upsert(conn, case_row(case_id, history, notes))
+    for name, rows in duty_rows(case_id, history, notes, rules or rulebook()).items():
+        table = DUTY_TABLES[name]
+        await conn.execute(delete(table).where(table.c.case_id == case_id))
+        if rows:
+            await conn.execute(insert(table), rows)
 
 
 async def _upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
-    statement = insert(cases).values(row)
+    statement = upsert(cases).values(row)
     await conn.execute(statement.on_conflict_do_update(index_elements=[cases.c.case_id], set_=row))
 
 

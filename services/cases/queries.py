@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.cases.domain.rules import DEADLINE_RULES, RuleBook, rules_unverified
-from services.cases.schemas import CaseOut, CasePage
-from services.cases.tables import cases
+from services.cases.domain.rules import DEADLINE_RULES, MOVE_RULES, RuleBook, rules_unverified
+from services.cases.schemas import CaseOut, CasePage, DrugTestOut, MonitoringOut, MoveOut
+from services.cases.tables import case_moves, cases, drug_tests, monitoring_orders
 from shared.runtime.audit import read_trail, record, record_shown
 from shared.runtime.auth import Principal, in_scope, require_scope
 from shared.runtime.errors import NotFound
@@ -22,10 +22,16 @@ from shared.vn.units import AdminUnits
 
 def _area(units: AdminUnits, who: Principal, unit_code: str | None) -> list[Any]:
     """Conditions restricting rows to `unit_code` (default: the caller's unit), which must be in the caller's area."""
+    within = _within(units, who, unit_code)
+    return [] if within is None else [cases.c.commune_code.in_(within)]
+
+
+def _within(units: AdminUnits, who: Principal, unit_code: str | None) -> list[str] | None:
+    """The communes of `unit_code` (default: the caller's unit), which must be in the caller's area; None: all."""
     unit = unit_code or who.unit
     require_scope(who, unit, units)
     within = units.units_within(unit)
-    return [] if within is None else [cases.c.commune_code.in_(sorted(within))]
+    return None if within is None else sorted(within)
 
 
 async def read_case(conn: AsyncConnection, units: AdminUnits, who: Principal, case_id: str) -> CaseOut:
@@ -33,7 +39,17 @@ async def read_case(conn: AsyncConnection, units: AdminUnits, who: Principal, ca
     if row is None or not in_scope(who, row.commune_code, units):
         raise NotFound(f"no case {case_id} in your area ({who.unit})")
     await record(conn, who, "read_case", str(row.person_id), row.commune_code, case_id=case_id)
-    return _out(row._mapping)
+    mine = {"case_id": case_id}
+    tests = await conn.execute(select(drug_tests).filter_by(**mine).order_by(drug_tests.c.version))
+    moves = await conn.execute(select(case_moves).filter_by(**mine).order_by(case_moves.c.version))
+    orders = await conn.execute(select(monitoring_orders).filter_by(**mine).order_by(monitoring_orders.c.version))
+    return _out(row._mapping).model_copy(
+        update={
+            "drug_tests": [DrugTestOut.model_validate(t._mapping) for t in tests],
+            "moves": [MoveOut.model_validate({**m._mapping, "move": m.version}) for m in moves],
+            "monitoring": [MonitoringOut.model_validate({**o._mapping, "order": o.version}) for o in orders],
+        }
+    )
 
 
 async def search_cases(
@@ -88,6 +104,12 @@ async def deadlines(
     overrun = await conn.execute(
         select(cases).where(*area, cases.c.state == "active", cases.c.planned_end < as_of).order_by(cases.c.planned_end)
     )
+    positive = await conn.execute(
+        select(cases)
+        .where(*area, cases.c.state == "post_rehab", cases.c.positive_test_on.is_not(None))
+        .order_by(cases.c.positive_test_on)
+    )
+    notices, reports = await _move_duties(conn, _within(units, who, unit_code), as_of)
     due = ruleset.post_rehab_decision_due
     lists = {
         "as_of": as_of.isoformat(),
@@ -111,6 +133,19 @@ async def deadlines(
         "planned_end_passed": [
             _item(r, planned_end=r.planned_end.isoformat(), days_past=(as_of - r.planned_end).days) for r in overrun
         ],
+        # Law 73/2021 Art. 32(4): a relapse into addiction during post-rehab management leads to compulsory rehab;
+        # a positive test is not yet a relapse, so the commune decides: record the relapse, or rule it out
+        "positive_test_during_post_rehab": [
+            _item(
+                r,
+                tested_on=r.positive_test_on.isoformat(),
+                days_waiting=(as_of - r.positive_test_on).days,
+                to_do="decide relapse (addiction determination; Law 73/2021 Art. 32(4))",
+            )
+            for r in positive
+        ],
+        "move_notices_pending": notices,
+        "move_reports_pending": reports,
     }
     shown = [
         (i["person_id"], i["commune_code"], {"case_id": i["case_id"], "list": name})
@@ -124,6 +159,42 @@ async def deadlines(
         "rules_from": ruleset.valid_from.isoformat(),
         "rules_unverified": rules_unverified(as_of, DEADLINE_RULES),
     }
+
+
+async def _move_duties(
+    conn: AsyncConnection, within: list[str] | None, as_of: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The notices and the reports of moves still owed on `as_of`, on the lists of the sending commune and of the
+    receiving one; each with its deadline from the rule set in force on the day of the move."""
+    area = [] if within is None else [or_(case_moves.c.from_commune.in_(within), case_moves.c.to_commune.in_(within))]
+    rows = (
+        await conn.execute(
+            select(case_moves, cases.c.modality, cases.c.commune_code)
+            .join(cases, cases.c.case_id == case_moves.c.case_id)
+            .where(*area, cases.c.state == "post_rehab", case_moves.c.moved_on <= as_of)
+            .order_by(case_moves.c.moved_on, case_moves.c.case_id)
+        )
+    ).all()
+
+    def item(r: Any, due_on: date) -> dict[str, Any]:
+        ends = (("sending", r.from_commune), ("receiving", r.to_commune))
+        sides = [side for side, code in ends if within is None or code in within]
+        return _item(
+            r,
+            move=r.version,
+            from_commune=r.from_commune,
+            to_commune=r.to_commune,
+            moved_on=r.moved_on.isoformat(),
+            due_on=due_on.isoformat(),
+            overdue=as_of > due_on,
+            side=sides[0] if len(sides) == 1 else "both",  # whose list it is on: the sender's, the receiver's
+            rules_from=r.rules_from.isoformat(),
+            rules_unverified=rules_unverified(r.moved_on, MOVE_RULES),
+        )
+
+    notices = [item(r, r.notice_due_on) for r in rows if r.noticed_on is None and r.notice_due_on is not None]
+    reports = [item(r, r.report_due_on) for r in rows if r.reported_on is None and r.report_due_on is not None]
+    return notices, reports
 
 
 def _shown(items: list[CaseOut]) -> list[tuple[str, str, dict[str, Any]]]:

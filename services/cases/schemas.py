@@ -7,6 +7,7 @@ Numbers of decisions and certificates are document references; facilities, reaso
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -70,6 +71,66 @@ class RelapseIn(_Body):
     detected_on: date
 
 
+class DrugTestIn(_Body):
+    tested_on: date
+    result: Literal["positive", "negative"]
+    facility: FreeText | None = Field(default=None, max_length=200)
+
+
+class RelapseRuledOutIn(_Body):
+    decided_on: date
+    reason: FreeText = Field(default="", max_length=500)
+
+
+class MoveNoticeIn(_Body):
+    noticed_on: date
+    move: int | None = Field(default=None, ge=1, description="the move (as the work list names it); the latest one")
+
+
+class MoveReportIn(_Body):
+    reported_on: date
+    move: int | None = Field(default=None, ge=1, description="the move (as the work list names it); the latest one")
+
+
+class MonitoringIn(_Body):
+    ordered_on: date
+    starts_on: date
+    ends_on: date
+
+
+class MonitoringEndIn(_Body):
+    ended_on: date
+
+
+class DrugTestOut(BaseModel):
+    tested_on: date
+    result: str
+    during: str
+    facility: str | None
+
+
+class MoveOut(BaseModel):
+    move: int
+    from_commune: str
+    to_commune: str
+    moved_on: date
+    notice_due_on: date | None
+    noticed_on: date | None
+    report_due_on: date | None
+    reported_on: date | None
+    rules_from: date
+
+
+class MonitoringOut(BaseModel):
+    order: int
+    ordered_by: str
+    ordered_by_unit: str
+    ordered_on: date
+    starts_on: date
+    ends_on: date
+    ended_on: date | None
+
+
 class CaseOut(BaseModel):
     case_id: str
     person_id: str
@@ -99,6 +160,10 @@ class CaseOut(BaseModel):
     closed_on: date | None
     close_reason: str | None
     relapsed_on: date | None
+    positive_test_on: date | None = None  # a positive test during post-rehab management awaiting a decision
+    drug_tests: list[DrugTestOut] = []  # the duties (issue 16 item 7), shown on one case (GET /cases/{id})
+    moves: list[MoveOut] = []
+    monitoring: list[MonitoringOut] = []
 
 
 class CasePage(BaseModel):

@@ -17,10 +17,23 @@ from shared.kernel.events import PendingEvent
 
 @dataclass(frozen=True)
 class Step:
-    """A command on an existing case: `action` is authorized (services/cases/policy.py), then `decide` runs."""
+    """A command on an existing case: `action` is authorized (services/cases/policy.py), then `decide` runs.
+
+    `unit` names the commune whose area the caller must be in: the case's own by default; the sending commune for
+    the notice of a move, which the sending commune's police owe after the case has left for the receiving one.
+    """
 
     action: str
     decide: Callable[[Case, Any, RuleBook, date], list[PendingEvent]]
+    unit: Callable[[Case, Any], str] | None = None
+
+    def unit_of(self, case: Case, body: Any) -> str:
+        return case.commune_code if self.unit is None else self.unit(case, body)
+
+
+def _sending_commune(case: Case, body: Any) -> str:
+    move = case.move(body.move)
+    return case.commune_code if move is None else move.from_commune
 
 
 COMPLETE = Step("complete", lambda c, b, rules, on: c.complete(b.completed_on, b.certificate_number, rules, on))
@@ -36,3 +49,14 @@ START_POST_REHAB = Step(
 )
 END_POST_REHAB = Step("end_post_rehab", lambda c, b, rules, on: c.end_post_rehab(b.ended_on, b.certificate_number, on))
 RELAPSE = Step("relapse", lambda c, b, rules, on: c.record_relapse(b.detected_on, on))
+DRUG_TEST = Step("drug_test", lambda c, b, rules, on: c.record_drug_test(b.tested_on, b.result, b.facility, on))
+RULE_OUT_RELAPSE = Step("rule_out_relapse", lambda c, b, rules, on: c.rule_out_relapse(b.decided_on, b.reason, on))
+MOVE_NOTICE = Step(
+    "move_notice", lambda c, b, rules, on: c.notify_move(b.move, b.noticed_on, on), unit=_sending_commune
+)
+MOVE_REPORT = Step("move_report", lambda c, b, rules, on: c.report_move(b.move, b.reported_on, on))
+ORDER_MONITORING = Step(
+    "order_monitoring",
+    lambda c, b, rules, on: c.order_monitoring(b.ordered_on, b.starts_on, b.ends_on, rules, on),
+)
+END_MONITORING = Step("end_monitoring", lambda c, b, rules, on: c.end_monitoring(b.ended_on, on))

@@ -1,4 +1,5 @@
-"""The cases service's tables beside the kernel's: its directory of persons, the cases read model, the audit log."""
+"""The cases service's tables beside the kernel's: its directory of persons, the cases read model (with the duties
+of issue 16 item 7: drug tests, moves, electronic monitoring), the audit log."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ cases = Table(
     Column("closed_on", Date),
     Column("close_reason", Text),
     Column("relapsed_on", Date),
+    Column("positive_test_on", Date),  # a positive test during post-rehab management awaiting a decision
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index(
         "one_open_case_per_person",
@@ -67,4 +69,47 @@ cases = Table(
     ),
     Index("cases_by_unit", "commune_code", "state"),
     Index("cases_by_person", "person_id"),
+)
+
+# The duties, one row per event that created them, rewritten from the case's history with its row
+drug_tests = Table(
+    "drug_tests",
+    metadata,
+    Column("case_id", UUID(as_uuid=False), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("tested_on", Date, nullable=False),
+    Column("result", Text, nullable=False),
+    Column("during", Text, nullable=False),
+    Column("facility", Text),
+)
+
+case_moves = Table(
+    "case_moves",
+    metadata,
+    Column("case_id", UUID(as_uuid=False), primary_key=True),
+    Column("version", Integer, primary_key=True),  # the stream version of the case_transferred event
+    Column("person_id", UUID(as_uuid=False), nullable=False),
+    Column("from_commune", Text, nullable=False),
+    Column("to_commune", Text, nullable=False),
+    Column("moved_on", Date, nullable=False),
+    Column("notice_due_on", Date),  # null: the law in force on the move date sets no deadline
+    Column("noticed_on", Date),
+    Column("report_due_on", Date),
+    Column("reported_on", Date),
+    Column("rules_from", Date, nullable=False),  # the rule set in force on the move date
+    Index("case_moves_by_sender", "from_commune"),
+    Index("case_moves_by_receiver", "to_commune"),
+)
+
+monitoring_orders = Table(
+    "monitoring_orders",
+    metadata,
+    Column("case_id", UUID(as_uuid=False), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("ordered_by", Text, nullable=False),  # the account (token subject) that recorded the order
+    Column("ordered_by_unit", Text, nullable=False),
+    Column("ordered_on", Date, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("ended_on", Date),
 )

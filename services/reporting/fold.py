@@ -26,6 +26,17 @@ CASES = {
     "relapse_recorded",
     "case_transferred",
 }
+# The duties of issue 16 item 7 (drug tests, move notices and reports, electronic monitoring) change no report
+# yet: they are read, so that none is dead-lettered, and fold to nothing but the stream's version.
+DUTIES = {
+    "drug_test_recorded",
+    "relapse_ruled_out",
+    "move_notice_sent",
+    "move_reported",
+    "electronic_monitoring_ordered",
+    "electronic_monitoring_ended",
+}
+CASES |= DUTIES
 PLANS = {"plan_issued", "plan_revised"}
 CLOSING = {
     "case_dropped_out": "dropped_out",

@@ -29,7 +29,7 @@ from shared.kernel.migrations import migrate
 from tests.support.services import fresh_schema, owner_dsn
 
 SERVICES = {"registry": registry, "cases": cases, "quotas": quotas, "reporting": reporting}
-HEADS = {"registry": "registry_0004", "cases": "cases_0003", "quotas": "quotas_0001", "reporting": "reporting_0002"}
+HEADS = {"registry": "registry_0004", "cases": "cases_0004", "quotas": "quotas_0001", "reporting": "reporting_0002"}
 OLD_LEDGER = """CREATE TABLE schema_migrations (component TEXT NOT NULL, version INT NOT NULL,
     description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"""
 
@@ -104,8 +104,8 @@ async def test_two_services_starting_at_once_migrate_the_schema_once() -> None:
         left = await differences(engines[0], declared(cases))
         for engine in engines:
             await engine.dispose()
-    assert sorted(len(applied) for applied in runs) == [0, 6]  # one did the work, the other found it done
-    assert heads == {"cases_0003"} and left == []
+    assert sorted(len(applied) for applied in runs) == [0, 7]  # one did the work, the other found it done
+    assert heads == {"cases_0004"} and left == []
 
 
 async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts() -> None:

@@ -21,9 +21,15 @@ from services.cases.domain.events import (
     CaseReturned,
     CaseTerminated,
     CaseTransferred,
+    DrugTestRecorded,
+    ElectronicMonitoringEnded,
+    ElectronicMonitoringOrdered,
+    MoveNoticeSent,
+    MoveReported,
     PostRehabEnded,
     PostRehabStarted,
     RelapseRecorded,
+    RelapseRuledOut,
 )
 from services.cases.domain.rules import Course, Modality, RuleBook
 from shared.kernel.events import Event, PendingEvent
@@ -35,6 +41,8 @@ State = Literal[
 ]
 OPEN_STATES: frozenset[str] = frozenset({"active", "absconded", "completed", "post_rehab"})
 RESIDENTIAL: frozenset[str] = frozenset({"compulsory", "voluntary_facility"})
+AT_HOME: frozenset[str] = frozenset({"voluntary_community", "methadone"})  # treatment where the person lives
+TestResult = Literal["positive", "negative"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,32 @@ class PersonFacts:
     sex: str | None
     birth_year: int | None
     on_record: bool = True
+
+
+@dataclass
+class Move:
+    """A move of a person under post-rehab management, and the duties it brought (`version`: its transfer's)."""
+
+    version: int
+    from_commune: str
+    to_commune: str
+    moved_on: date
+    noticed_on: date | None = None
+    reported_on: date | None = None
+
+
+@dataclass
+class Monitoring:
+    """An electronic monitoring order (`version`: the stream version of the order)."""
+
+    version: int
+    ordered_on: date
+    starts_on: date
+    ends_on: date
+    ended_on: date | None = None
+
+    def running_on(self, on: date) -> bool:
+        return self.ended_on is None and on <= self.ends_on
 
 
 @dataclass
@@ -72,6 +106,9 @@ class Case:
     closed_on: date | None = None
     last_on: date = date.min
     history: list[tuple[str, date]] = field(default_factory=list)
+    positive_test_on: date | None = None  # a positive test during post-rehab management awaiting a decision
+    moves: list[Move] = field(default_factory=list)
+    monitoring: Monitoring | None = None  # the latest electronic monitoring order
 
     @classmethod
     def from_history(cls, case_id: str, events: Iterable[tuple[Event, date, str]]) -> Case:
@@ -123,9 +160,24 @@ class Case:
             case CaseTerminated():
                 self.state, self.closed_on = "terminated", occurred_on
             case RelapseRecorded():
-                self.state, self.closed_on = "relapsed", occurred_on
+                self.state, self.closed_on, self.positive_test_on = "relapsed", occurred_on, None
             case CaseTransferred():
-                pass
+                if self.state == "post_rehab":  # the moves whose duties the law sets (Law 73 Art. 43(2))
+                    self.moves.append(Move(self.version, event.from_commune, event.to_commune, occurred_on))
+            case DrugTestRecorded():
+                if event.result == "positive" and event.during == "post_rehab" and self.positive_test_on is None:
+                    self.positive_test_on = event.tested_on
+            case RelapseRuledOut():
+                self.positive_test_on = None
+            case MoveNoticeSent():
+                self._moved(event.move).noticed_on = occurred_on
+            case MoveReported():
+                self._moved(event.move).reported_on = occurred_on
+            case ElectronicMonitoringOrdered():
+                self.monitoring = Monitoring(self.version, event.ordered_on, event.starts_on, event.ends_on)
+            case ElectronicMonitoringEnded():
+                if self.monitoring is not None and self.monitoring.version == event.order:
+                    self.monitoring.ended_on = occurred_on
 
     # --- decisions -------------------------------------------------------------------------------------------
 
@@ -253,6 +305,80 @@ class Case:
         self._may("relapse", detected_on, today, "detected_on")
         return self._event(RelapseRecorded(), detected_on)
 
+    def record_drug_test(
+        self, tested_on: date, result: TestResult, facility: str | None, today: date
+    ) -> list[PendingEvent]:
+        """A drug test of a person in treatment or under post-rehab management (Law 73/2021 Art. 22(1)).
+
+        A positive result during post-rehab management does not close the case: the ground for compulsory rehab
+        is a relapse into addiction (Law 73/2021 Art. 32(4), "trong thời gian quản lý sau cai nghiện ma túy mà tái
+        nghiện"), which a test alone does not establish. The case goes on the work list until the commune records
+        the relapse (`record_relapse`) or rules it out (`rule_out_relapse`).
+        """
+        self._may("drug_test", tested_on, today, "tested_on")
+        during = "post_rehab" if self.state == "post_rehab" else "treatment"
+        event = DrugTestRecorded(tested_on=tested_on, result=result, during=during, facility_named=bool(facility))
+        return self._event(event, tested_on, {"facility": facility} if facility else None)
+
+    def rule_out_relapse(self, decided_on: date, reason: str, today: date) -> list[PendingEvent]:
+        self._may("rule_out_relapse", decided_on, today, "decided_on")
+        if self.positive_test_on is None:
+            raise no.no_positive_test()
+        event = RelapseRuledOut(tested_on=self.positive_test_on, reason_given=bool(reason))
+        return self._event(event, decided_on, {"reason": reason} if reason else None)
+
+    def move(self, version: int | None) -> Move | None:
+        """The move a duty is recorded for: the one whose transfer is stream version `version`, else the latest."""
+        if version is None:
+            return self.moves[-1] if self.moves else None
+        return next((m for m in self.moves if m.version == version), None)
+
+    def _moved(self, version: int) -> Move:
+        return next(m for m in self.moves if m.version == version)
+
+    def notify_move(self, version: int | None, noticed_on: date, today: date) -> list[PendingEvent]:
+        """The sending commune police notified the receiving commune (dated on or after the move, in any state)."""
+        move = self._duty(version, noticed_on, today, "noticed_on")
+        if move.noticed_on is not None:
+            raise no.already_recorded("notice", move.noticed_on)
+        event = MoveNoticeSent(
+            move=move.version, moved_on=move.moved_on, from_commune=move.from_commune, to_commune=move.to_commune
+        )
+        return self._event(event, noticed_on)
+
+    def report_move(self, version: int | None, reported_on: date, today: date) -> list[PendingEvent]:
+        """The person reported at the new place of residence."""
+        move = self._duty(version, reported_on, today, "reported_on")
+        if move.reported_on is not None:
+            raise no.already_recorded("report", move.reported_on)
+        return self._event(MoveReported(move=move.version, moved_on=move.moved_on), reported_on)
+
+    def order_monitoring(
+        self, ordered_on: date, starts_on: date, ends_on: date, rules: RuleBook, today: date
+    ) -> list[PendingEvent]:
+        """Electronic monitoring by the commune police chief: only where the law in force on `ordered_on` has it,
+        for voluntary rehab at home or in the community, substitution therapy or post-rehab management."""
+        self._may("order_monitoring", ordered_on, today, "ordered_on")
+        ruleset = rules.on(ordered_on)
+        if not ruleset.electronic_monitoring:
+            raise no.monitoring_not_in_force(ordered_on, ruleset.valid_from)
+        if self.state == "active" and self.modality not in AT_HOME:
+            raise no.monitoring_not_applicable(self.modality, self.state)
+        if starts_on < ordered_on:
+            raise no.out_of_order("starts_on", starts_on, "ordered_on", ordered_on)
+        if ends_on <= starts_on:
+            raise no.out_of_order("ends_on", ends_on, "starts_on", starts_on)
+        if self.monitoring is not None and self.monitoring.running_on(ordered_on):
+            raise no.monitoring_running(self.monitoring.starts_on, self.monitoring.ends_on)
+        event = ElectronicMonitoringOrdered(ordered_on=ordered_on, starts_on=starts_on, ends_on=ends_on)
+        return self._event(event, ordered_on)
+
+    def end_monitoring(self, ended_on: date, today: date) -> list[PendingEvent]:
+        self._may("end_monitoring", ended_on, today, "ended_on")
+        if self.monitoring is None or not self.monitoring.running_on(ended_on):
+            raise no.no_monitoring()
+        return self._event(ElectronicMonitoringEnded(order=self.monitoring.version), ended_on)
+
     def transfer(self, to_commune: str, moved_on: date) -> list[PendingEvent]:
         """Follow the person to another commune; closed cases stay where they were."""
         if not self.is_open or to_commune == self.commune_code:
@@ -276,6 +402,17 @@ class Case:
         if on < self.last_on:
             raise no.before_last_event(field_name, on, self.last_on, self.history[-1][0])
 
+    def _duty(self, version: int | None, on: date, today: date, field_name: str) -> Move:
+        if self.version == 0:
+            raise no.unknown_case(self.case_id)
+        move = self.move(version)
+        if move is None:
+            raise no.unknown_move(version)
+        no.not_future(field_name, on, today)
+        if on < move.moved_on:
+            raise no.out_of_order(field_name, on, "moved_on", move.moved_on)
+        return move
+
     def _event(self, event: Event, on: date, notes: dict[str, str] | None = None) -> list[PendingEvent]:
         return [PendingEvent(event=event, occurred_on=on, unit_code=self.commune_code, notes=notes or {})]
 
@@ -289,4 +426,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "start_post_rehab": frozenset({"completed"}),
     "end_post_rehab": frozenset({"post_rehab"}),
     "relapse": frozenset({"completed", "post_rehab"}),
+    "drug_test": frozenset({"active", "post_rehab"}),
+    "rule_out_relapse": frozenset({"post_rehab"}),
+    "order_monitoring": frozenset({"active", "post_rehab"}),
+    "end_monitoring": OPEN_STATES,
 }

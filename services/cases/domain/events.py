@@ -149,3 +149,72 @@ class CaseTransferred(Event):
 
     from_commune: str
     to_commune: str
+
+
+# --- the duties of Law 73/2021 and Law 120/2025 (issue 16 item 7): facts about the case, no person's text ---
+
+
+@CASE_EVENTS.register
+class DrugTestRecorded(Event):
+    """A drug test of the person (Law 73/2021 Art. 22(1)); the facility that ran it is a note."""
+
+    event_type = "drug_test_recorded"
+
+    tested_on: date
+    result: Literal["positive", "negative"]
+    during: Literal["treatment", "post_rehab"]
+    facility_named: bool
+
+
+@CASE_EVENTS.register
+class RelapseRuledOut(Event):
+    """After a positive test during post-rehab management, the commune found no relapse into addiction; the
+    management goes on. The reason is a note."""
+
+    event_type = "relapse_ruled_out"
+
+    tested_on: date  # the positive test this answers
+    reason_given: bool
+
+
+@CASE_EVENTS.register
+class MoveNoticeSent(Event):
+    """The sending commune police notified the receiving commune of a managed person's move."""
+
+    event_type = "move_notice_sent"
+
+    move: int  # the stream version of the case_transferred event of that move
+    moved_on: date
+    from_commune: str
+    to_commune: str
+
+
+@CASE_EVENTS.register
+class MoveReported(Event):
+    """The managed person reported to the commune of their new residence."""
+
+    event_type = "move_reported"
+
+    move: int
+    moved_on: date
+
+
+@CASE_EVENTS.register
+class ElectronicMonitoringOrdered(Event):
+    """The commune police chief ordered electronic monitoring (Law 120/2025 Art. 12, unverified); the envelope's
+    actor is who ordered it."""
+
+    event_type = "electronic_monitoring_ordered"
+
+    ordered_on: date
+    starts_on: date
+    ends_on: date
+
+
+@CASE_EVENTS.register
+class ElectronicMonitoringEnded(Event):
+    """An electronic monitoring order was ended before its term."""
+
+    event_type = "electronic_monitoring_ended"
+
+    order: int  # the stream version of its electronic_monitoring_ordered event

@@ -35,6 +35,10 @@ ACTION_EN = {
     "start_post_rehab": "start post-rehab management",
     "end_post_rehab": "end post-rehab management",
     "relapse": "record a relapse",
+    "drug_test": "record a drug test",
+    "rule_out_relapse": "rule out a relapse",
+    "order_monitoring": "order electronic monitoring",
+    "end_monitoring": "end electronic monitoring",
 }
 ACTION_VI = {
     "abscond": "ghi nhận bỏ trốn",
@@ -45,6 +49,10 @@ ACTION_VI = {
     "start_post_rehab": "quyết định quản lý sau cai nghiện",
     "end_post_rehab": "kết thúc quản lý sau cai nghiện",
     "relapse": "ghi nhận tái nghiện",
+    "drug_test": "ghi nhận kết quả xét nghiệm ma túy",
+    "rule_out_relapse": "kết luận không tái nghiện",
+    "order_monitoring": "quyết định giám sát điện tử",
+    "end_monitoring": "kết thúc giám sát điện tử",
 }
 
 
@@ -210,3 +218,67 @@ def post_rehab_length(modality: str, legal: int, months: int, since: date) -> Ru
 
 def unknown_case(case_id: str) -> RuleViolation:
     return RuleViolation("unknown_case", f"no case {case_id}", f"không có hồ sơ {case_id}", kind="not_found")
+
+
+def no_positive_test() -> RuleViolation:
+    return RuleViolation(
+        "no_positive_test",
+        "no positive drug test of this post-rehab management awaits a decision",
+        "không có kết quả xét nghiệm dương tính nào đang chờ kết luận",
+    )
+
+
+def unknown_move(move: int | None) -> RuleViolation:
+    which = f"move {move}" if move is not None else "a move"
+    return RuleViolation(
+        "unknown_move",
+        f"the case has no {which} under post-rehab management that owes this duty",
+        "hồ sơ không có lần chuyển nơi cư trú nào trong thời gian quản lý sau cai nghiện cần ghi nhận việc này",
+        kind="invalid",
+        field="move",
+    )
+
+
+def already_recorded(what: str, on: date) -> RuleViolation:
+    return RuleViolation(
+        "already_recorded",
+        f"the {what} of this move was already recorded on {on}",
+        f"việc này đã được ghi nhận ngày {on}",
+    )
+
+
+def monitoring_not_in_force(on: date, since: date) -> RuleViolation:
+    return RuleViolation(
+        "monitoring_not_in_force",
+        f"electronic monitoring is not a measure of the law in force on {on} (rules from {since}); "
+        "it exists from 2026-07-01 (Law 120/2025)",
+        f"ngày {on} pháp luật chưa quy định biện pháp giám sát điện tử (áp dụng từ 01/7/2026, Luật 120/2025)",
+        kind="invalid",
+        field="ordered_on",
+    )
+
+
+def monitoring_not_applicable(modality: str, state: str) -> RuleViolation:
+    return RuleViolation(
+        "monitoring_not_applicable",
+        f"electronic monitoring applies to voluntary rehab at home or in the community, substitution therapy and "
+        f"post-rehab management; this {modality} case is {STATE_EN[state]}",
+        f"giám sát điện tử chỉ áp dụng với người cai nghiện tự nguyện tại gia đình, cộng đồng, người điều trị "
+        f"bằng thuốc thay thế và người bị quản lý sau cai nghiện; hồ sơ {modality} {STATE_VI[state]}",
+    )
+
+
+def monitoring_running(starts_on: date, ends_on: date) -> RuleViolation:
+    return RuleViolation(
+        "monitoring_running",
+        f"an electronic monitoring order from {starts_on} to {ends_on} is running: end it first",
+        f"đang có quyết định giám sát điện tử từ {starts_on} đến {ends_on}: cần kết thúc trước",
+    )
+
+
+def no_monitoring() -> RuleViolation:
+    return RuleViolation(
+        "no_monitoring",
+        "no electronic monitoring order of this case is running",
+        "hồ sơ không có quyết định giám sát điện tử nào đang thực hiện",
+    )

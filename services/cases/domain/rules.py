@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +36,10 @@ class RuleSet(Versioned):
     post_rehab_file_working_days: int
     post_rehab_decision_working_days: int
     post_rehab_ending_notice_days: int
+    move_notice_working_days: int | None
+    move_notice_hours: int | None
+    move_report_hours: int | None
+    electronic_monitoring: bool
     adult_age: int
     minimum_age: int
 
@@ -52,10 +56,32 @@ class RuleSet(Versioned):
         completion, then the chair's decision within its working days of the police chief's request."""
         return add_working_days(completed_on, self.post_rehab_file_working_days + self.post_rehab_decision_working_days)
 
+    def move_notice_due(self, moved_on: date) -> date | None:
+        """The last day for the sending commune police to notify the receiving commune of a move on `moved_on`:
+        within hours when the rules say so (Law 120/2025), else within working days (Law 73/2021); None: no duty."""
+        if self.move_notice_hours is not None:
+            return _within_hours(moved_on, self.move_notice_hours)
+        if self.move_notice_working_days is not None:
+            return add_working_days(moved_on, self.move_notice_working_days)
+        return None
+
+    def move_report_due(self, moved_on: date) -> date | None:
+        """The last day for the person to report at the new place of residence; None where the law sets none."""
+        return None if self.move_report_hours is None else _within_hours(moved_on, self.move_report_hours)
+
     def post_rehab(self, modality: Modality, group: AgeGroup) -> int:
         """Months of post-rehab management that follow completion of `modality`."""
         key = f"compulsory_{group}" if modality == "compulsory" else modality
         return self.post_rehab_months[key]
+
+
+def _within_hours(on: date, hours: int) -> date:
+    """The last day of a period of `hours` from an event known only by its date `on`.
+
+    The system records the day of a move, not its hour, so the period is taken to start at the end of that day
+    (the reading most favourable to the person who owes the duty): 24 hours from a move on D run out on D + 1.
+    """
+    return on + timedelta(days=-(-hours // 24))
 
 
 class RuleBook(BaseModel):
@@ -75,6 +101,8 @@ def rulebook(path: Path = RULES_FILE) -> RuleBook:
 
 # The numbers the work lists and the overdue flags use
 DEADLINE_RULES = ("post_rehab_file_working_days", "post_rehab_decision_working_days", "post_rehab_ending_notice_days")
+# The numbers a move's duties use, from the rule set in force on the day of the move
+MOVE_RULES = ("move_notice_working_days", "move_notice_hours", "move_report_hours")
 
 
 def rules_unverified(on: date, used: Sequence[str]) -> list[str]:
