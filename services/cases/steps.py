@@ -19,8 +19,8 @@ from shared.kernel.events import PendingEvent
 class Step:
     """A command on an existing case: `action` is authorized (services/cases/policy.py), then `decide` runs.
 
-    `unit` names the commune whose area the caller must be in: the case's own by default; the sending commune for
-    the notice of a move, which the sending commune's police owe after the case has left for the receiving one.
+    `unit` names the commune whose area the caller must be in: the case's own by default; for a move's notice the
+    sending commune (its police owe it after the case has left), for the person's report the receiving one.
     """
 
     action: str
@@ -34,6 +34,11 @@ class Step:
 def _sending_commune(case: Case, body: Any) -> str:
     move = case.move(body.move)
     return case.commune_code if move is None else move.from_commune
+
+
+def _receiving_commune(case: Case, body: Any) -> str:
+    move = case.move(body.move)
+    return case.commune_code if move is None else move.to_commune  # the case's, unless it has moved on since
 
 
 COMPLETE = Step("complete", lambda c, b, rules, on: c.complete(b.completed_on, b.certificate_number, rules, on))
@@ -54,7 +59,9 @@ RULE_OUT_RELAPSE = Step("rule_out_relapse", lambda c, b, rules, on: c.rule_out_r
 MOVE_NOTICE = Step(
     "move_notice", lambda c, b, rules, on: c.notify_move(b.move, b.noticed_on, on), unit=_sending_commune
 )
-MOVE_REPORT = Step("move_report", lambda c, b, rules, on: c.report_move(b.move, b.reported_on, on))
+MOVE_REPORT = Step(
+    "move_report", lambda c, b, rules, on: c.report_move(b.move, b.reported_on, on), unit=_receiving_commune
+)
 ORDER_MONITORING = Step(
     "order_monitoring",
     lambda c, b, rules, on: c.order_monitoring(b.ordered_on, b.starts_on, b.ends_on, rules, on),

@@ -115,6 +115,8 @@ async def test_typed_names_and_citizen_ids_never_reach_kafka(trio: Trio) -> None
             {"decision_number": "QĐ-QLSC-3", "decided_on": "2025-01-22", "starts_on": "2025-01-22", "mentor": "M"},
             {"mentor": MENTOR},
         ),
+        ("drug-tests", {"tested_on": "2025-02-01", "result": "positive", "facility": "TYT"}, {"facility": PERSON}),
+        ("relapse-ruled-out", {"decided_on": "2025-02-05", "reason": "x"}, {"reason": PERSON}),
         ("post-rehab/end", {"ended_on": "2025-03-01", "certificate_number": "GCN-2"}, {}),
     ]
     for path, body, free in steps:
@@ -144,6 +146,7 @@ async def test_typed_names_and_citizen_ids_never_reach_kafka(trio: Trio) -> None
     district = cases.auth(*DISTRICT)
     a = (await cases.http.get(f"/api/v1/cases/{case_a}", headers=district)).json()
     assert (a["mentor"], a["facility"], a["state"]) == (MENTOR, PERSON, "post_rehab_ended")
+    assert a["drug_tests"][0]["facility"] == PERSON
     for close in ("dropout", "termination"):
         got = (await cases.http.get(f"/api/v1/cases/{closed[close]}", headers=district)).json()
         assert got["close_reason"] == PERSON, got
@@ -154,6 +157,7 @@ async def test_typed_names_and_citizen_ids_never_reach_kafka(trio: Trio) -> None
     kinds = {(r["value"]["event_type"], r["value"]["schema_version"]) for r in records if "value" in r}
     assert {("post_rehab_started", 2), ("case_dropped_out", 2), ("case_terminated", 2)} <= kinds
     assert {("case_enrolled", 3), ("addiction_determined", 2), ("plan_issued", 1)} <= kinds
+    assert {("drug_test_recorded", 1), ("relapse_ruled_out", 1)} <= kinds
     post_rehab = next(r["value"] for r in records if r.get("value", {}).get("event_type") == "post_rehab_started")
     assert post_rehab["payload"]["mentor_named"] is True and "mentor" not in post_rehab["payload"]
     for record in records:

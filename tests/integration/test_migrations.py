@@ -7,7 +7,7 @@ migrate a schema once (the advisory lock).
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.cases import tables as cases
+from services.cases.domain.events import CaseCompleted, CaseEnrolled, CaseTransferred, PostRehabStarted
 from services.quotas import tables as quotas
 from services.registry import tables as registry
 from services.reporting import tables as reporting
@@ -25,6 +26,8 @@ from services.reporting.facts import facts
 from shared.base.settings import ServiceSettings
 from shared.kernel import store_schema
 from shared.kernel.db import make_engine
+from shared.kernel.events import SYSTEM_ACTOR, Envelope, Event
+from shared.kernel.ids import uuid7
 from shared.kernel.migrations import migrate
 from tests.support.services import fresh_schema, owner_dsn
 
@@ -142,3 +145,92 @@ async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts()
         await engine.dispose()
     assert [a.split()[0] for a in applied] == ["reporting_0002"]
     assert rows == [("x", 1, date(2024, 1, 10), date(2025, 1, 10)), ("x", 2, date(2024, 3, 31), date(2025, 2, 9))]
+
+
+async def test_moves_made_under_post_rehab_before_cases_0004_get_their_duties() -> None:
+    """cases_0004 on a deployment with moves already made: the rows the projection would write, by migration."""
+    person = "0190b5a0-0000-7000-8000-000000000001"
+    enrolled = CaseEnrolled(
+        person_id=person,
+        modality="voluntary_community",
+        decision_number="QD",
+        decided_on=date(2025, 1, 10),
+        started_on=date(2025, 1, 10),
+        planned_months=6,
+        court_decision_number=None,
+        sex=None,
+        birth_year=1990,
+        course_number=1,
+    )
+    post_rehab = PostRehabStarted(
+        decision_number="QD-2",
+        decided_on=date(2025, 7, 15),
+        starts_on=date(2025, 7, 15),
+        months=12,
+        ends_on=date(2026, 7, 15),
+        mentor_named=True,
+        days_waited=5,
+    )
+    moved = CaseTransferred(from_commune="07616", to_commune="07615")
+    lives: dict[str, list[tuple[Event, date, str]]] = {
+        "0190b5a0-0000-7000-8000-0000000000aa": [
+            (enrolled, date(2025, 1, 10), "07616"),
+            (CaseCompleted(certificate_number="G", served_days=181), date(2025, 7, 10), "07616"),
+            (post_rehab, date(2025, 7, 15), "07616"),
+            (moved, date(2026, 7, 10), "07615"),
+        ],
+        "0190b5a0-0000-7000-8000-0000000000bb": [  # moved in treatment: no duty
+            (enrolled, date(2025, 1, 10), "07616"),
+            (moved, date(2025, 3, 1), "07615"),
+        ],
+    }
+    rows = [
+        Envelope(
+            event_id=uuid7(),
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            stream_id=case_id,
+            stream_version=version,
+            occurred_on=on,
+            recorded_at=datetime.now(UTC),
+            actor=SYSTEM_ACTOR,
+            unit_code=unit,
+            correlation_id="mig",
+            payload=event.model_dump(mode="json"),
+        )
+        for case_id, life in lives.items()
+        for version, (event, on, unit) in enumerate(life, start=1)
+    ]
+    async with fresh_schema("mig") as schema:
+        engine = make_engine(owner_dsn(ServiceSettings()), schema, 1)
+        await migrate(engine, schema, locations(cases), ["kernel@head", "cases_0003"])
+        async with engine.begin() as conn:
+            await conn.execute(
+                store_schema.events.insert(),
+                [
+                    {
+                        "event_id": e.event_id,
+                        "stream_id": e.stream_id,
+                        "stream_version": e.stream_version,
+                        "event_type": e.event_type,
+                        "schema_version": e.schema_version,
+                        "occurred_on": e.occurred_on,
+                        "recorded_at": e.recorded_at,
+                        "envelope": e.model_dump(mode="json"),
+                    }
+                    for e in rows
+                ],
+            )
+        applied = await migrate(engine, schema, locations(cases))
+        async with engine.connect() as conn:
+            found = [
+                tuple(r)
+                for r in await conn.execute(
+                    text("SELECT case_id::text, version, moved_on, notice_due_on, report_due_on FROM case_moves")
+                )
+            ]
+        await engine.dispose()
+    assert [a.split()[0] for a in applied] == ["cases_0004"]
+    assert found == [
+        ("0190b5a0-0000-7000-8000-0000000000aa", 4, date(2026, 7, 10), date(2026, 7, 11), date(2026, 7, 11))
+    ]

@@ -1,9 +1,15 @@
 """the duties of issue 16 item 7: drug tests, the moves of managed persons with their deadlines, electronic
 monitoring orders; and the positive test of a post-rehab management awaiting a decision"""
 
+from itertools import groupby
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
+
+from services.cases.domain.rules import rulebook
+from services.cases.projection import duty_rows
+from shared.kernel.events import Envelope
 
 revision = "cases_0004"
 down_revision = "cases_0003"
@@ -38,6 +44,7 @@ def upgrade() -> None:
     )
     op.create_index("case_moves_by_sender", "case_moves", ["from_commune"])
     op.create_index("case_moves_by_receiver", "case_moves", ["to_commune"])
+    moves = _moves_already_made(op.get_bind())
     op.create_table(
         "monitoring_orders",
         sa.Column("case_id", UUID, primary_key=True),
@@ -49,3 +56,21 @@ def upgrade() -> None:
         sa.Column("ends_on", sa.Date, nullable=False),
         sa.Column("ended_on", sa.Date),
     )
+    if moves:
+        op.bulk_insert(sa.table("case_moves", *(sa.column(name) for name in moves[0])), moves)
+
+
+def _moves_already_made(conn: sa.Connection) -> list[dict[str, object]]:
+    """The moves made under post-rehab management before this revision, with the duties they owe: the same rows
+    the projection writes (the other duties' events did not exist before it)."""
+    events = conn.execute(
+        sa.text(
+            "SELECT stream_id, envelope FROM events WHERE stream_id IN"
+            " (SELECT stream_id FROM events WHERE event_type = 'case_transferred') ORDER BY stream_id, stream_version"
+        )
+    )
+    rows: list[dict[str, object]] = []
+    for case_id, stream in groupby(events, key=lambda e: str(e.stream_id)):
+        history = [Envelope.model_validate(e.envelope) for e in stream]
+        rows.extend(duty_rows(case_id, history, {}, rulebook())["case_moves"])
+    return rows
