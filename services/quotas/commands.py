@@ -9,12 +9,12 @@ from typing import Any, Protocol
 
 from services.quotas.domain.events import PLAN_EVENTS, Target
 from services.quotas.domain.plan import Allocation, Plan, check_children_fit, plan_stream
-from services.quotas.hierarchy import unit_for_year
+from services.quotas.hierarchy import REFORM_YEAR, unit_for_year
 from services.quotas.projection import SqlPlanViews
 from shared.kernel.clock import today
 from shared.kernel.repository import EventStorePort, Repository
 from shared.kernel.uow import UnitOfWork
-from shared.runtime.auth import Principal, Role, require_scope
+from shared.runtime.auth import Principal, Role, in_scope, refuse_if_abolished, require_scope
 from shared.runtime.errors import Forbidden
 from shared.vn.units import NATIONAL, AdminUnits
 
@@ -31,6 +31,23 @@ class PlanViews(Protocol):
     async def children(self, conn: Any, year: int, parent: str) -> list[Allocation]: ...
 
     async def project(self, conn: Any, plan: Plan, parent: str | None, name: str, level: str) -> None: ...
+
+
+def require_plan_scope(who: Principal, units: AdminUnits, unit_code: str, year: int) -> None:
+    """The area check of a plan write, in the hierarchy of the plan's year.
+
+    A plan to 2025 names the units of that time and stays as issued; its writers are checked as before. From
+    2026 a plan names today's units only (a province sets its communes' quotas directly): the unit must lie in
+    the writer's area in today's catalogue, and an account of a unit the reorganisation abolished writes no such
+    plan (a 403 that names the units that took over).
+    """
+    if year <= REFORM_YEAR:
+        require_scope(who, unit_code, units)
+        return
+    first_day = date(year, 1, 1)
+    refuse_if_abolished(who, units, first_day)
+    if not in_scope(who, unit_code, units, first_day):
+        raise Forbidden(f"unit {unit_code} is outside your area ({who.unit})")
 
 
 @dataclass(frozen=True)
@@ -69,7 +86,7 @@ class Plans:
         unit = unit_for_year(self.units, unit_code, year)
         if who.role not in WRITERS:
             raise Forbidden(f"role {who.role.value} may not write plans (district or province officers)")
-        require_scope(who, unit_code, self.units)
+        require_plan_scope(who, self.units, unit_code, year)
         parent = unit.parent if unit.parent and unit.parent != NATIONAL else None
         conn = uow.conn
         await self.views.lock(conn, year, {unit_code, parent or unit_code})  # the writes that could break the same sums

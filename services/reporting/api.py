@@ -15,6 +15,7 @@ from sqlalchemy import text
 from services.reporting.apply import SWAP_LOCK, topic_status
 from services.reporting.exports import to_csv, to_xlsx
 from services.reporting.facts import current
+from services.reporting.hierarchy import BEFORE_REFORM, Hierarchy, forward, hierarchy_of
 from services.reporting.periods import parse_period, report_day
 from services.reporting.rebuild import Rebuild
 from services.reporting.reports import Reports
@@ -22,9 +23,10 @@ from services.topology import ALL_TOPICS
 from shared.kernel.clock import today
 from shared.kernel.kafka import make_admin, make_consumer
 from shared.kernel.subscriber import consumer_group
-from shared.runtime.auth import CurrentPrincipal, Principal, Role, require_role, require_scope
-from shared.runtime.errors import Conflict, Invalid
+from shared.runtime.auth import CurrentPrincipal, Principal, Role, UnitAbolished, require_role
+from shared.runtime.errors import Conflict, Forbidden, Invalid
 from shared.runtime.service import Composition, Runtime, runtime_of
+from shared.vn.units import NATIONAL, REFORM_DATE, AdminUnits
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 READERS = (
@@ -52,8 +54,14 @@ def rebuilder(request: Request) -> Rebuild:
     return rebuild
 
 
+class ReportUnitAbolished(Invalid):
+    """A report of a period after 2025-07-01 asked for a unit the reorganisation abolished."""
+
+    code = "unit_abolished"
+
+
 @asynccontextmanager
-async def reports_for(request: Request, who: Principal, unit_code: str) -> AsyncIterator[Reports]:
+async def reports_for(request: Request, who: Principal, unit_code: str, hierarchy: Hierarchy) -> AsyncIterator[Reports]:
     """Reports on the current generation, in one snapshot that a generation swap waits for."""
     require_role(who, *READERS)
     rt = runtime_of(request)
@@ -62,17 +70,71 @@ async def reports_for(request: Request, who: Principal, unit_code: str) -> Async
             "unit_code is not a known administrative unit code (mã đơn vị hành chính không hợp lệ)",
             {"unit_code": "unknown unit code (mã đơn vị không tồn tại)"},
         )
-    require_scope(who, unit_code, rt.units)
+    authorize_report(who, rt.units, unit_code, hierarchy)
     async with rt.engine.begin() as conn:
         await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
         yield Reports(conn, await current(conn), rt.units)
 
 
+def authorize_report(who: Principal, units: AdminUnits, unit_code: str, hierarchy: Hierarchy) -> None:
+    """May `who` read the report of `unit_code` in `hierarchy`? Refuses with the reason (and the successors).
+
+    A period before 2025-07-01 is read on the units of that time: an account of an abolished unit (a district, a
+    merged commune) reads the units inside it; an account of today's units reads every former unit whose records
+    it took over (the 07615 officer reads Xã An Bá's 2024 report; province 24 reads Huyện Sơn Động's and old
+    Bắc Ninh's). A later period is on today's units only: a unit the reform abolished has no report of it, and
+    an account of one reads none (both answers name the units that took over).
+    """
+    outside = Forbidden(f"unit {unit_code} is outside your area ({who.unit})")
+    if hierarchy.edition == "2024":
+        if unit_code != NATIONAL and not units.exists(unit_code, BEFORE_REFORM):
+            raise Invalid(
+                f"unit {unit_code} only exists from {REFORM_DATE.isoformat()}: a report of a period before it is "
+                f"read on the units of that time (đơn vị {unit_code} chỉ có từ 01/07/2025; báo cáo kỳ trước đó "
+                "dùng đơn vị hành chính cũ)",
+                {"unit_code": "not a unit before 2025-07-01 (không phải đơn vị trước 01/07/2025)"},
+            )
+        if who.unit == NATIONAL:
+            return
+        if not units.is_current(who.unit):
+            if not units.is_within(unit_code, who.unit, BEFORE_REFORM):
+                raise outside
+            return
+        now = forward(units).then_now(unit_code)
+        inherited = now is not None and units.within_now(now, who.unit)
+        candidate = units.split(unit_code) and who.unit in units.successors(unit_code)
+        if not (inherited or candidate):
+            raise outside
+        return
+    if unit_code != NATIONAL and not units.is_current(unit_code):
+        heirs = units.successor_units(unit_code)
+        names = ", ".join(f"{u.code} {u.name}" for u in heirs)
+        raise ReportUnitAbolished(
+            f"unit {unit_code} was abolished on {REFORM_DATE.isoformat()}: a report of a period ending after that "
+            f"is made for the units that took it over: {names} (đơn vị {unit_code} không còn từ 01/07/2025; báo "
+            f"cáo kỳ sau ngày này lập theo đơn vị kế thừa: {names})",
+            {"unit_code": f"abolished on {REFORM_DATE.isoformat()} (đã giải thể từ 01/07/2025)"},
+            successors=[u.code for u in heirs],
+        )
+    if not units.is_current(who.unit):
+        heirs = units.successor_units(who.unit)
+        names = ", ".join(f"{u.code} {u.name}" for u in heirs)
+        raise UnitAbolished(
+            f"unit {who.unit} was abolished on {REFORM_DATE.isoformat()}: its account reads reports of periods "
+            f"before that date; later ones are read by its successors {names} (đơn vị {who.unit} không còn từ "
+            f"01/07/2025; báo cáo kỳ sau ngày này do đơn vị kế thừa xem: {names})",
+            successors=[u.code for u in heirs],
+        )
+    if not units.within_now(unit_code, who.unit):
+        raise outside
+
+
 @router.get("/reports/quota-progress", summary="Quota, achieved and ratio per child unit and in total")
 async def quota_progress(who: CurrentPrincipal, request: Request, year: Year, unit_code: str | None = None) -> Any:
-    async with reports_for(request, who, unit_code or who.unit) as reports:
-        return await reports.quota_progress(year, unit_code or who.unit)
+    hierarchy = hierarchy_of(date(year, 1, 1), date(year, 12, 31))
+    async with reports_for(request, who, unit_code or who.unit, hierarchy) as reports:
+        return await reports.quota_progress(year, unit_code or who.unit, hierarchy)
 
 
 @router.get("/reports/post-rehab-coverage", summary="Completers, covered, ratio, and the uncovered with days waiting")
@@ -84,7 +146,7 @@ async def coverage(
     period: str | None = None,
 ) -> Any:
     span = parse_period(period, as_of or (None if period else today()))
-    async with reports_for(request, who, unit_code or who.unit) as reports:
+    async with reports_for(request, who, unit_code or who.unit, hierarchy_of(span.start, span.end)) as reports:
         return await reports.coverage(unit_code or who.unit, span)
 
 
@@ -97,7 +159,7 @@ async def indicators(
     as_of: date | None = None,
 ) -> Any:
     span = parse_period(period, as_of or (None if period else today()))
-    async with reports_for(request, who, unit_code or who.unit) as reports:
+    async with reports_for(request, who, unit_code or who.unit, hierarchy_of(span.start, span.end)) as reports:
         return await reports.indicators(unit_code or who.unit, span)
 
 
@@ -105,8 +167,9 @@ async def indicators(
 async def outstanding(
     who: CurrentPrincipal, request: Request, unit_code: str | None = None, as_of: date | None = None
 ) -> Any:
-    async with reports_for(request, who, unit_code or who.unit) as reports:
-        return await reports.outstanding(unit_code or who.unit, report_day(as_of or today()))
+    on = report_day(as_of or today())
+    async with reports_for(request, who, unit_code or who.unit, hierarchy_of(on, on)) as reports:
+        return await reports.outstanding(unit_code or who.unit, on)
 
 
 @router.get("/reports/periodic", summary="The 6-month or annual report as JSON, CSV or XLSX (Vietnamese headings)")
@@ -118,8 +181,9 @@ async def periodic(
     format: Literal["json", "csv", "xlsx"] = "json",
 ) -> Response:
     unit = unit_code or who.unit
-    async with reports_for(request, who, unit) as reports:
-        report = await reports.periodic(unit, parse_period(period))
+    span = parse_period(period)
+    async with reports_for(request, who, unit, hierarchy_of(span.start, span.end)) as reports:
+        report = await reports.periodic(unit, span)
     name = f"bao-cao-{unit}-{report['period']}"  # a catalogue code and a rebuilt period label: nothing else
     if format == "csv":
         return Response(

@@ -129,6 +129,8 @@ def to_csv(report: dict[str, Any]) -> str:
             report["end"],
         ]
     )
+    if report.get("mapped_forward"):  # on today's units: the header says so (a 2024 report is as it was)
+        w.writerow(["Ghi chú", report["hierarchy_note_vi"], "Đơn vị hành chính từ", report["hierarchy"]])
     w.writerow(["Phần", "Chỉ số", "Giá trị", "Chỉ tiêu", "Đánh giá", "Mã"])
     w.writerows(["Chỉ số", *r] for r in indicator_rows(report))
     w.writerow(["Phần", "Đơn vị", "Mã đơn vị", "Hình thức", "Chỉ tiêu", "Thực hiện", "Tỷ lệ"])
@@ -191,7 +193,7 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
         sheet.title, first = name, False
         sheet.append([title])
         sheet["A1"].font = Font(bold=True, size=13)
-        sheet.append([f"Từ ngày {report['start']} đến ngày {report['end']}"])
+        sheet.append([f"Từ ngày {report['start']} đến ngày {report['end']}{_note(report)}"])
         sheet.append([])
         sheet.append(header)
         for cell in sheet[4]:
@@ -206,6 +208,11 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return _fixed_zip(out.getvalue(), (stamp.year, stamp.month, stamp.day, 0, 0, 0))
+
+
+def _note(report: dict[str, Any]) -> str:
+    """The second heading line's note on the units a report mapped forward onto (nothing for a 2024 report)."""
+    return f" - {report['hierarchy_note_vi']}" if report.get("mapped_forward") else ""
 
 
 def _no_formulas(sheet: Any) -> None:

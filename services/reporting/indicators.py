@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.facts import Facts
+from services.reporting.hierarchy import Scope, area
 from services.reporting.periods import Period, age_band
 
 MODALITIES = ("compulsory", "voluntary_community", "voluntary_facility", "methadone")
@@ -25,21 +25,13 @@ def _valid_at(table: str, key: str, column: str) -> str:
 
 
 def _unit_at(table: str, key: str) -> str:
-    """The commune of each row of `table` (residences, case_units) on :d."""
-    return _valid_at(table, key, "commune_code")
+    """The commune of each row of `table` (residences, case_units) on :d, and the day it was recorded from."""
+    return _valid_at(table, key, "commune_code, valid_from AS unit_from")
 
 
-@dataclass
-class Scope:
-    """The communes a report covers (None: the whole country)."""
-
-    codes: list[str] | None
-
-    def params(self) -> dict[str, Any]:
-        return {"all": self.codes is None, "area": self.codes or []}
-
-
-AREA = "(:all OR {col} = ANY(:area))"
+def _area(alias: str) -> str:
+    """The scope condition on a unit CTE `alias` (cu, pu): its commune as recorded from its date (hierarchy.py)."""
+    return area(f"{alias}.commune_code", f"{alias}.unit_from")
 
 
 class Figures:
@@ -53,7 +45,7 @@ class Figures:
 
     async def enrolments_by_commune(self, p: Period) -> list[Any]:
         return await self._rows(
-            "SELECT enrolled_commune AS commune, modality, sex, birth_year FROM {g}cases"
+            "SELECT enrolled_commune AS commune, started_on, modality, sex, birth_year FROM {g}cases"
             " WHERE started_on BETWEEN :s AND :e ORDER BY case_id",
             s=p.start,
             e=p.end,
@@ -62,9 +54,10 @@ class Figures:
     async def completers(self, p: Period, scope: Scope) -> list[Any]:
         return await self._rows(
             f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')})"
-            " SELECT c.case_id, c.person_id, c.modality, c.completed_on, c.post_rehab_decided_on, cu.commune_code"
+            " SELECT c.case_id, c.person_id, c.modality, c.completed_on, c.post_rehab_decided_on,"
+            " cu.commune_code, cu.unit_from"
             " FROM {g}cases c JOIN cu USING (case_id) WHERE c.completed_on BETWEEN :s AND :e AND "
-            + AREA.format(col="cu.commune_code")
+            + _area("cu")
             + " ORDER BY c.completed_on, c.case_id",
             s=p.start,
             e=p.end,
@@ -76,12 +69,12 @@ class Figures:
         """People on record at the period's end, with whether they received a service during it."""
         return await self._rows(
             f"WITH pu AS ({_unit_at('{g}residences', 'person_id')})"
-            " SELECT p.person_id, p.sex, p.birth_year, p.status, pu.commune_code,"
+            " SELECT p.person_id, p.sex, p.birth_year, p.status, pu.commune_code, pu.unit_from,"
             " EXISTS (SELECT 1 FROM {g}cases c WHERE c.person_id = p.person_id AND c.started_on <= :e"
             "   AND (c.closed_on IS NULL OR c.closed_on >= :s)) AS served"
             " FROM {g}persons p JOIN pu USING (person_id)"
             " WHERE p.registered_on <= :e AND (p.closed_on IS NULL OR p.closed_on > :e) AND "
-            + AREA.format(col="pu.commune_code")
+            + _area("pu")
             + " ORDER BY p.person_id",
             s=p.start,
             e=p.end,
@@ -98,7 +91,7 @@ class Figures:
             " FROM {g}persons p JOIN pu USING (person_id)"
             " WHERE p.registered_on < :s AND p.addict_on < :s AND (p.closed_on IS NULL OR p.closed_on >= :s)"
             " AND NOT EXISTS (SELECT 1 FROM {g}cases c WHERE c.person_id = p.person_id AND c.started_on < :s"
-            "   AND (c.closed_on IS NULL OR c.closed_on >= :s)) AND " + AREA.format(col="pu.commune_code"),
+            "   AND (c.closed_on IS NULL OR c.closed_on >= :s)) AND " + _area("pu"),
             s=p.start,
             e=p.end,
             d=p.start,
@@ -111,7 +104,7 @@ class Figures:
             f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')})"
             " SELECT count(*) AS n FROM {g}cases c JOIN cu USING (case_id) WHERE c.modality = 'methadone'"
             " AND c.started_on <= :d AND (c.completed_on IS NULL OR c.completed_on > :d)"
-            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND " + AREA.format(col="cu.commune_code"),
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND " + _area("cu"),
             d=on,
             **scope.params(),
         )
@@ -120,12 +113,10 @@ class Figures:
     async def absconders(self, on: date, scope: Scope) -> list[Any]:
         return await self._rows(
             f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')})"
-            " SELECT a.case_id, c.person_id, c.modality, cu.commune_code, a.absconded_on"
+            " SELECT a.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, a.absconded_on"
             " FROM {g}abscondments a JOIN {g}cases c USING (case_id) JOIN cu USING (case_id)"
             " WHERE a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d)"
-            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
-            + AREA.format(col="cu.commune_code")
-            + " ORDER BY a.absconded_on, a.case_id",
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND " + _area("cu") + " ORDER BY a.absconded_on, a.case_id",
             d=on,
             **scope.params(),
         )
@@ -133,12 +124,10 @@ class Figures:
     async def awaiting_decision(self, on: date, scope: Scope) -> list[Any]:
         return await self._rows(
             f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')})"
-            " SELECT c.case_id, c.person_id, c.modality, cu.commune_code, c.completed_on FROM {g}cases c"
+            " SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, c.completed_on FROM {g}cases c"
             " JOIN cu USING (case_id) WHERE c.completed_on <= :d"
             " AND (c.post_rehab_decided_on IS NULL OR c.post_rehab_decided_on > :d)"
-            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
-            + AREA.format(col="cu.commune_code")
-            + " ORDER BY c.completed_on, c.case_id",
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND " + _area("cu") + " ORDER BY c.completed_on, c.case_id",
             d=on,
             **scope.params(),
         )
@@ -146,10 +135,11 @@ class Figures:
     async def ending_post_rehab(self, on: date, until: date, scope: Scope) -> list[Any]:
         return await self._rows(
             f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')})"
-            " SELECT c.case_id, c.person_id, c.modality, cu.commune_code, c.post_rehab_ends_on FROM {g}cases c"
+            " SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, c.post_rehab_ends_on"
+            " FROM {g}cases c"
             " JOIN cu USING (case_id) WHERE c.post_rehab_decided_on <= :d AND c.post_rehab_ends_on <= :u"
             " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
-            + AREA.format(col="cu.commune_code")
+            + _area("cu")
             + " ORDER BY c.post_rehab_ends_on, c.case_id",
             d=on,
             u=until,
@@ -164,12 +154,12 @@ class Figures:
         return await self._rows(
             f"WITH cu AS ({_unit_at('{g}case_units', 'case_id')}),"
             f" pe AS ({_valid_at('{g}case_planned_ends', 'case_id', 'planned_end')})"
-            " SELECT c.case_id, c.person_id, c.modality, cu.commune_code, pe.planned_end FROM {g}cases c"
+            " SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, pe.planned_end FROM {g}cases c"
             " JOIN pe USING (case_id) JOIN cu USING (case_id)"
             " WHERE pe.planned_end < :d AND (c.completed_on IS NULL OR c.completed_on > :d)"
             " AND (c.closed_on IS NULL OR c.closed_on > :d) AND NOT EXISTS (SELECT 1 FROM {g}abscondments a"
             "   WHERE a.case_id = c.case_id AND a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d))"
-            " AND " + AREA.format(col="cu.commune_code") + " ORDER BY pe.planned_end, c.case_id",
+            " AND " + _area("cu") + " ORDER BY pe.planned_end, c.case_id",
             d=on,
             **scope.params(),
         )

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.facts import Facts
-from services.reporting.indicators import MODALITIES, Figures, Scope, breakdown
+from services.reporting.hierarchy import BEFORE_REFORM, Hierarchy, Scope, forward, hierarchy_of
+from services.reporting.indicators import MODALITIES, Figures, breakdown
 from services.reporting.periods import Period
 from services.reporting.rules import DECISION_DUE, ENDING_NOTICE, Deadlines, deadlines, rules_used
 from shared.vn.rulebook import in_force
@@ -25,19 +26,21 @@ class Reports:
         self, conn: AsyncConnection, f: Facts, units: AdminUnits, rules: tuple[Deadlines, ...] | None = None
     ) -> None:
         self.figures, self.units, self.rules = Figures(conn, f), units, rules or deadlines()
+        self.forward = forward(units)
 
     def overdue(self, completed_on: date, on: date) -> int:
         """Days past the deadline for a post-rehab decision, by the rules in force on `on` (0 within it)."""
         return max((on - in_force(self.rules, on).post_rehab_decision_due(completed_on)).days, 0)
 
-    def scope(self, unit_code: str) -> Scope:
-        within = self.units.units_within(unit_code)
-        return Scope(None if within is None else sorted(within))
+    def scope(self, unit_code: str, hierarchy: Hierarchy) -> Scope:
+        """The recorded codes inside `unit_code` in the hierarchy: then (2024), or mapped forward (2025)."""
+        return self.forward.scope(unit_code, hierarchy)
 
-    def name(self, unit_code: str, year: int) -> str:
+    def name(self, unit_code: str, hierarchy: Hierarchy) -> str:
+        """The unit's name in the hierarchy the report uses (07615 is Thị trấn An Châu in 2024, Xã Sơn Động now)."""
         if unit_code == NATIONAL:
             return "Việt Nam"
-        editions: tuple[Edition, ...] = (_edition(year), "2024", "2025")
+        editions: tuple[Edition, ...] = (hierarchy.edition, "2024", "2025")
         for edition in editions:
             try:
                 return self.units.get(unit_code, edition=edition).name
@@ -45,47 +48,105 @@ class Reports:
                 continue
         return unit_code
 
-    async def quota_progress(self, year: int, unit_code: str) -> dict[str, Any]:
-        """Per child unit and in total: quota, achieved (enrolments by legal date in the year), ratio."""
+    def mapped(self, row: Any, hierarchy: Hierarchy) -> dict[str, Any]:
+        """A listed record's unit today, beside the unit it was recorded under, in a report mapped forward."""
+        if not hierarchy.mapped_forward:
+            return {}
+        return {"unit_now": self.forward.now(row.commune_code, row.unit_from)}
+
+    async def quota_progress(self, year: int, unit_code: str, hierarchy: Hierarchy | None = None) -> dict[str, Any]:
+        """Per child unit and in total: quota, achieved (enrolments by legal date in the year), ratio.
+
+        The year's hierarchy by default: to 2024 the three-level one, the plans as issued; from 2025 today's
+        units, each plan counted in the unit that took over the unit it was issued for (`_mapped_quotas`), and
+        each enrolment in the unit its record belongs to today.
+        """
         period = Period(str(year), date(year, 1, 1), date(year, 12, 31))
+        h = hierarchy or hierarchy_of(period.start, period.end)
         enrolments = await self.figures.enrolments_by_commune(period)
         plans = await self.figures.plans_of(year)
-        own = plans.get(unit_code)
         modalities = sorted(
             {m for p in plans.values() for m in p.quotas} or {"compulsory", "voluntary_community"}, key=MODALITIES.index
         )
+        quota_of = self._quotas_then(plans) if h.edition == "2024" else self._mapped_quotas(year, plans)
         rows = []
-        for child in self.units.children(unit_code, _edition(year)):
-            within: frozenset[str] = self.units.units_within(child.code) or frozenset()
-            achieved = {m: sum(1 for e in enrolments if e.modality == m and e.commune in within) for m in modalities}
-            plan = plans.get(child.code)
-            if plan is None and not any(achieved.values()):
+        for child in self.units.children(unit_code, h.edition):
+            scope = self.scope(child.code, h)
+            achieved = {
+                m: sum(1 for e in enrolments if e.modality == m and scope.holds(e.commune, e.started_on))
+                for m in modalities
+            }
+            quota = quota_of(child.code)
+            if quota is None and not any(achieved.values()):
                 continue
-            rows.append(_progress_row(child.code, child.name, plan.quotas if plan else {}, achieved, modalities))
-        scope = self.units.units_within(unit_code)
+            rows.append(_progress_row(child.code, child.name, quota or {}, achieved, modalities))
+        scope = self.scope(unit_code, h)
         total_achieved = {
-            m: sum(1 for e in enrolments if e.modality == m and (scope is None or e.commune in scope))
+            m: sum(1 for e in enrolments if e.modality == m and scope.holds(e.commune, e.started_on))
             for m in modalities
         }
-        total_quota = dict(own.quotas) if own else {m: sum(r["quota"][m] or 0 for r in rows) for m in modalities}
-        total = _progress_row(unit_code, self.name(unit_code, year), total_quota, total_achieved, modalities)
+        own = quota_of(unit_code)
+        total_quota = dict(own) if own is not None else {m: sum(r["quota"][m] or 0 for r in rows) for m in modalities}
+        total = _progress_row(unit_code, self.name(unit_code, h), total_quota, total_achieved, modalities)
         return {
             "year": year,
             "unit_code": unit_code,
             "unit_name": total["unit_name"],
+            **h.header(),
             "modalities": modalities,
             "units": rows,
             "total": total,
         }
 
+    def _quotas_then(self, plans: dict[str, Any]) -> Any:
+        """A unit's quotas as issued: its own plan of the year."""
+
+        def quota(code: str) -> dict[str, int] | None:
+            plan = plans.get(code)
+            return None if plan is None else dict(plan.quotas)
+
+        return quota
+
+    def _mapped_quotas(self, year: int, plans: dict[str, Any]) -> Any:
+        """Quotas of today's units from the year's plans: a 2026 plan names today's units already; a 2025 plan,
+        issued for a former unit, counts in the unit that took that unit over (a merged commune's in its
+        successor, a district's in its province). Under a unit, only the plans with no planned unit above them
+        inside it count, so a district's plan and its communes' are never added twice."""
+        placed: dict[str, tuple[str, list[str]]] = {}  # planned code -> (its unit now, its planned ancestors)
+        for code in plans:
+            edition: Edition = "2024" if year <= 2025 and self.units.exists(code, BEFORE_REFORM) else "2025"
+            now = self.forward.then_now(code) if edition == "2024" else code
+            if now is None:
+                continue
+            try:
+                above = self.units.ancestors(code, edition)[1:]
+            except (KeyError, UnknownUnitError):
+                continue
+            placed[code] = (now, [a for a in above if a in plans])
+
+        def quota(unit: str) -> dict[str, int] | None:
+            inside = {c for c, (now, _) in placed.items() if self.units.within_now(now, unit)}
+            top = [c for c in sorted(inside) if not any(a in inside for a in placed[c][1])]
+            if not top:
+                return None
+            summed: dict[str, int] = {}
+            for code in top:
+                for modality, n in plans[code].quotas.items():
+                    summed[modality] = summed.get(modality, 0) + n
+            return summed
+
+        return quota
+
     async def coverage(self, unit_code: str, period: Period) -> dict[str, Any]:
         """Completers in the period, those with a post-rehab decision by its end, and the ones still waiting."""
-        rows = await self.figures.completers(period, self.scope(unit_code))
+        h = hierarchy_of(period.start, period.end)
+        rows = await self.figures.completers(period, self.scope(unit_code, h))
         covered = [r for r in rows if r.post_rehab_decided_on is not None and r.post_rehab_decided_on <= period.end]
         waiting = [r for r in rows if r not in covered]
         return {
             "unit_code": unit_code,
-            "unit_name": self.name(unit_code, period.year),
+            "unit_name": self.name(unit_code, h),
+            **h.header(),
             "period": period.label,
             "as_of": period.end.isoformat(),
             **rules_used(period.end, DECISION_DUE),
@@ -102,17 +163,18 @@ class Reports:
                     "completed_on": r.completed_on.isoformat(),
                     "days_waiting": (period.end - r.completed_on).days,
                     "days_overdue": self.overdue(r.completed_on, period.end),
+                    **self.mapped(r, h),
                 }
                 for r in waiting
             ],
         }
 
     async def indicators(self, unit_code: str, period: Period) -> dict[str, Any]:
-        scope = self.scope(unit_code)
+        h = hierarchy_of(period.start, period.end)
+        scope = self.scope(unit_code, h)
         enrolments = await self.figures.enrolments_by_commune(period)
-        inside = [e for e in enrolments if scope.codes is None or e.commune in set(scope.codes)]
-        plan = await self.figures.plan(period.year, unit_code)
-        quotas, targets = (dict(plan.quotas), list(plan.targets)) if plan else ({}, [])
+        inside = [e for e in enrolments if scope.holds(e.commune, e.started_on)]
+        quotas, targets = await self._plan_of(period.year, unit_code, h)
         coverage = await self.coverage(unit_code, period)
         people = await self.figures.on_record(period, scope)
         served = sum(1 for r in people if r.served)
@@ -170,15 +232,31 @@ class Reports:
             )
         return {
             "unit_code": unit_code,
-            "unit_name": self.name(unit_code, period.year),
+            "unit_name": self.name(unit_code, h),
+            **h.header(),
             "period": period.label,
             "start": period.start.isoformat(),
             "end": period.end.isoformat(),
             "indicators": out,
         }
 
+    async def _plan_of(self, year: int, unit_code: str, h: Hierarchy) -> tuple[dict[str, int], list[Any]]:
+        """The quotas and targets a report compares with: the unit's own plan as issued in the three-level
+        hierarchy; on today's units, the year's plans mapped forward, with targets only from a plan of the unit itself
+        as it is today (a former unit's targets are not moved onto its successor)."""
+        if h.edition == "2024":
+            plan = await self.figures.plan(year, unit_code)
+            return (dict(plan.quotas), list(plan.targets)) if plan else ({}, [])
+        plans = await self.figures.plans_of(year)
+        quotas = self._mapped_quotas(year, plans)(unit_code) or {}
+        own = plans.get(unit_code)
+        if own is None or (year <= 2025 and self.units.exists(unit_code, BEFORE_REFORM)):
+            return quotas, []
+        return quotas, list(own.targets)
+
     async def outstanding(self, unit_code: str, on: date) -> dict[str, Any]:
-        scope = self.scope(unit_code)
+        h = hierarchy_of(on, on)
+        scope = self.scope(unit_code, h)
         absconders = await self.figures.absconders(on, scope)
         awaiting = await self.figures.awaiting_decision(on, scope)
         notice = timedelta(days=in_force(self.rules, on).post_rehab_ending_notice_days)
@@ -186,6 +264,9 @@ class Reports:
         overrun = await self.figures.overrunning(on, scope)
         return {
             "as_of": on.isoformat(),
+            "unit_code": unit_code,
+            "unit_name": self.name(unit_code, h),
+            **h.header(),
             **rules_used(on, DECISION_DUE + ENDING_NOTICE),
             "absconders_at_large": [
                 {
@@ -195,6 +276,7 @@ class Reports:
                     "commune_code": r.commune_code,
                     "absconded_on": r.absconded_on.isoformat(),
                     "days_at_large": (on - r.absconded_on).days,
+                    **self.mapped(r, h),
                 }
                 for r in absconders
             ],
@@ -207,6 +289,7 @@ class Reports:
                     "completed_on": r.completed_on.isoformat(),
                     "days_waiting": (on - r.completed_on).days,
                     "days_overdue": self.overdue(r.completed_on, on),
+                    **self.mapped(r, h),
                 }
                 for r in awaiting
             ],
@@ -217,6 +300,7 @@ class Reports:
                     "commune_code": r.commune_code,
                     "ends_on": r.post_rehab_ends_on.isoformat(),
                     "days_left": (r.post_rehab_ends_on - on).days,
+                    **self.mapped(r, h),
                 }
                 for r in ending
             ],
@@ -228,6 +312,7 @@ class Reports:
                     "commune_code": r.commune_code,
                     "planned_end": r.planned_end.isoformat(),
                     "days_past": (on - r.planned_end).days,
+                    **self.mapped(r, h),
                 }
                 for r in overrun
             ],
@@ -235,17 +320,16 @@ class Reports:
 
     async def periodic(self, unit_code: str, period: Period) -> dict[str, Any]:
         """The 6-month or annual report: indicators, quota progress, coverage, breakdowns, outstanding."""
-        scope = self.scope(unit_code)
+        h = hierarchy_of(period.start, period.end)
+        scope = self.scope(unit_code, h)
         enrolments = [
-            e
-            for e in await self.figures.enrolments_by_commune(period)
-            if scope.codes is None or e.commune in set(scope.codes)
+            e for e in await self.figures.enrolments_by_commune(period) if scope.holds(e.commune, e.started_on)
         ]
         people = await self.figures.on_record(period, scope)
         return {
             "report": "periodic",
             **(await self.indicators(unit_code, period)),
-            "quota_progress": await self.quota_progress(period.year, unit_code),
+            "quota_progress": await self.quota_progress(period.year, unit_code, h),
             "coverage": await self.coverage(unit_code, period),
             "breakdowns": {
                 "enrolments_by_modality_and_sex": breakdown(enrolments, period.end, "modality", "sex"),
@@ -256,10 +340,6 @@ class Reports:
             },
             "outstanding": await self.outstanding(unit_code, period.end),
         }
-
-
-def _edition(year: int) -> Edition:
-    return "2024" if year <= 2025 else "2025"
 
 
 def _ratio(part: int, whole: int | None) -> float | None:

@@ -29,7 +29,13 @@ class System:
     reporting: ServiceClient
 
     async def person(
-        self, commune: str, born: str, sex: str = "male", status: str = "addict", recorded_on: str = "2023-12-01"
+        self,
+        commune: str,
+        born: str,
+        sex: str = "male",
+        status: str = "addict",
+        recorded_on: str = "2023-12-01",
+        facility: str = "220",
     ) -> str:
         officer = self.registry.auth("commune_officer", commune)
         body = {
@@ -48,7 +54,7 @@ class System:
             determined = await self.registry.http.post(
                 f"/api/v1/persons/{person_id}/addiction-determinations",
                 json={"result": "addicted", "determined_on": day, "facility": "TTYT Sơn Động", "form_number": "P"},
-                headers=self.registry.auth("health_facility", "220"),
+                headers=self.registry.auth("health_facility", facility),
             )
             assert determined.status_code == 201, determined.text
         return person_id
@@ -68,9 +74,15 @@ class System:
         await wait_until(listed, lambda got: got == status, 30, 0.1, f"{person_id} in the cases directory as {status}")
 
     async def enrol(
-        self, person_id: str, modality: str, started: str, months: int | None = None, decided: str | None = None
+        self,
+        person_id: str,
+        modality: str,
+        started: str,
+        months: int | None = None,
+        decided: str | None = None,
+        role: tuple[str, str] | None = None,
     ) -> str:
-        role = ("health_facility", "220") if modality == "methadone" else ("district_officer", "220")
+        role = role or (("health_facility", "220") if modality == "methadone" else ("district_officer", "220"))
         body: dict[str, Any] = {
             "person_id": person_id,
             "modality": modality,

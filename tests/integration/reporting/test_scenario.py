@@ -117,10 +117,8 @@ async def caught_up(system: System, events: int) -> None:
     )
 
 
-async def get(system: System, path: str, **params: str) -> Any:
-    answer = await system.reporting.http.get(
-        path, params=params, headers=system.reporting.auth("district_officer", "220")
-    )
+async def get(system: System, path: str, who: tuple[str, str] = ("district_officer", "220"), **params: str) -> Any:
+    answer = await system.reporting.http.get(path, params=params, headers=system.reporting.auth(*who))
     assert answer.status_code == 200, answer.text
     return answer
 
@@ -253,6 +251,16 @@ async def test_the_deadline_lists_of_the_cases_service_per_unit(scenario: System
     year_end = (await get(scenario, "/api/v1/reports/outstanding", unit_code="220", as_of="2024-12-31")).json()
     assert [a["days_at_large"] for a in year_end["absconders_at_large"]] == [244]  # A, since 2024-05-01
     assert year_end["post_rehab_ending_within_30_days"] == [] and year_end["planned_end_passed"] == []
-    later = (await get(scenario, "/api/v1/reports/outstanding", unit_code="220", as_of="2025-08-01")).json()
+    # after the reform Huyện Sơn Động has no report: its cases are on province 24's lists, mapped to their communes
+    gone = await scenario.reporting.http.get(
+        "/api/v1/reports/outstanding",
+        params={"unit_code": "220", "as_of": "2025-08-01"},
+        headers=scenario.reporting.auth("district_officer", "220"),
+    )
+    assert gone.status_code == 422 and gone.json()["error"]["code"] == "unit_abolished", gone.text
+    assert "07615" in gone.json()["error"]["successors"] and "07615 Xã Sơn Động" in gone.json()["error"]["message"]
+    province = ("province_officer", "24")
+    later = (await get(scenario, "/api/v1/reports/outstanding", province, unit_code="24", as_of="2025-08-01")).json()
+    assert later["unit_name"] == "Tỉnh Bắc Ninh" and later["mapped_forward"] is True
     assert [(e["case_id"], e["days_left"]) for e in later["post_rehab_ending_within_30_days"]] == [(scenario.case_f, 2)]  # type: ignore[attr-defined]
     assert [(o["case_id"], o["days_past"]) for o in later["planned_end_passed"]] == [(scenario.case_j, 31)]  # type: ignore[attr-defined]
