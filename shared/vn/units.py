@@ -137,6 +137,8 @@ class AdminUnits:
             successors = self.successors(code)
             if len(successors) == 1:
                 return successors[0]
+            if not successors:  # missing from the mapping data: the province that took over its old province
+                return self.province_now(self.ancestors(code, "2024")[-2])
         return self.province_now(code)
 
     def province_now(self, old_code: str) -> str:
@@ -149,6 +151,8 @@ class AdminUnits:
                 province = self._units["2025"][new].parent
                 if province is not None:
                     provinces[province] = provinces.get(province, 0) + 1
+        if not provinces and old.parent not in (None, NATIONAL):  # a district without communes (an island)
+            return self.province_now(old.parent)
         if not provinces:
             raise UnknownUnitError(f"no successor of {old_code!r} in the 2025 catalogue")
         return max(sorted(provinces), key=lambda p: provinces[p])

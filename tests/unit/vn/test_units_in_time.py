@@ -49,3 +49,9 @@ def test_an_abolished_unit_reads_its_history_and_records_nothing_after_its_aboli
         refuse_if_abolished(district, UNITS, AFTER)
     assert "07615" in refused.value.extra["successors"] and "Xã Sơn Động" in refused.value.message
     refuse_if_abolished(account(Role.COMMUNE_OFFICER, "07615"), UNITS, AFTER)
+
+
+def test_every_old_unit_has_a_unit_now() -> None:
+    """Communes the mapping data leaves out (563) and island districts without communes go to their province's."""
+    assert all(UNITS.unit_now(code, BEFORE) for code in UNITS.subtree_then("VN") or UNITS._units["2024"])
+    assert UNITS.unit_now("09175", BEFORE) == "24" and UNITS.unit_now("318", BEFORE) == UNITS.province_now("31")
