@@ -16,7 +16,7 @@ import httpx
 
 from shared.base.settings import PlatformSettings
 from shared.runtime.auth import TokenCodec
-from shared.vn.units import admin_units
+from shared.vn.units import REFORM_DATE, admin_units
 
 SON_DONG = sorted(unit.code for unit in admin_units().children("220"))  # the 17 communes of Huyện Sơn Động
 FAMILY = ["Nguyễn", "Trần", "Hoàng", "Vi", "Nông", "La", "Hà", "Lương", "Chu", "Đặng", "Ninh", "Dương", "Lăng"]
@@ -107,9 +107,26 @@ class Demo:
             bar = f"  demo data [{'#' * (30 * self.done // PEOPLE):<30}] {self.done}/{PEOPLE} people"
             print(f"\r{bar}" if end == "" else bar, end=end, file=sys.stderr, flush=True)
 
+    @staticmethod
+    def official(who: tuple[str, str], on: date, commune: str, recorded: date) -> tuple[str, str]:
+        """The account that records a fact dated `on`: Huyện Sơn Động's and its old communes' until 2025-07-01,
+        then today's unit responsible for the person (the successor commune; the province's health facilities)."""
+        if on < REFORM_DATE:
+            return who
+        now = admin_units().unit_now(commune, recorded)
+        role, _ = who
+        if role == "health_facility":
+            return role, admin_units().get(now, edition="2025").parent or now
+        return ("commune_officer" if role == "district_officer" else role), now
+
     async def treatment(self, plan: dict[str, Any], person_id: str, commune: str) -> None:
         modality, start = plan["life"], plan["determined_on"] + timedelta(days=plan["start_after"])
         months = {"compulsory": 12, "voluntary_community": 6, "voluntary_facility": 6}.get(modality)
+        recorded = date.fromisoformat(plan["person"]["recorded_on"])
+
+        def by(who: tuple[str, str], on: date) -> tuple[str, str]:
+            return self.official(who, on, commune, recorded)
+
         role = ("health_facility", "220") if modality == "methadone" else ("district_officer", "220")
         body = {
             "person_id": person_id,
@@ -122,7 +139,7 @@ class Demo:
             "court_decision_number": f"{person_id[-3:]}/QĐ-TA" if modality == "compulsory" else None,
         }
         for _ in range(100):  # the cases service learns of the person from the registry's events
-            answer = await self.post("cases", "/api/v1/cases", body, *role)
+            answer = await self.post("cases", "/api/v1/cases", body, *by(role, start))
             if answer.status_code not in (409, 422) or answer.json()["error"]["code"] not in (
                 "unknown_person",
                 "not_determined_addicted",
@@ -139,12 +156,15 @@ class Demo:
                 case,
                 "abscondment",
                 {"absconded_on": (start + timedelta(days=40)).isoformat()},
-                ("commune_police", commune),
+                by(("commune_police", commune), start + timedelta(days=40)),
             )
             return self._count("absconded, at large")
         if modality != "compulsory" and outcome < 0.25:
             await self.step(
-                case, "dropout", {"dropped_on": (start + timedelta(days=60)).isoformat(), "reason": "tự ý bỏ"}, role
+                case,
+                "dropout",
+                {"dropped_on": (start + timedelta(days=60)).isoformat(), "reason": "tự ý bỏ"},
+                by(role, start + timedelta(days=60)),
             )
             return self._count("dropped out")
         if modality == "methadone" and outcome < 0.8:
@@ -153,7 +173,10 @@ class Demo:
         if finished > date(2026, 10, 1):
             return self._count("in treatment")
         await self.step(
-            case, "completion", {"completed_on": finished.isoformat(), "certificate_number": f"GCN-{case[-5:]}"}, role
+            case,
+            "completion",
+            {"completed_on": finished.isoformat(), "certificate_number": f"GCN-{case[-5:]}"},
+            by(role, finished),
         )
         if not plan["covered"]:
             return self._count("completed, awaiting a post-rehab decision")
@@ -167,7 +190,7 @@ class Demo:
                 "starts_on": decided.isoformat(),
                 "mentor": "Hội Cựu chiến binh xã",
             },
-            ("commune_officer", commune),
+            by(("commune_officer", commune), decided),
         )
         self._count("completed, under post-rehab management")
 
