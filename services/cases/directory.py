@@ -1,5 +1,8 @@
 """The cases service's directory of persons, fed by `rehab.registry.events`; a move carries the open case along.
 
+Each person's commune is kept as the registry recorded it, with today's unit responsible (`unit_now`, from the
+catalogue) and the date it was recorded. A decision assigning a person of a split commune is followed like a move.
+
 This is the cases side of the registry's event contract: it reads payload fields by name and never imports
 the registry's code. An event type it has never heard of, or a newer schema version, is a poison message.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import update
@@ -18,12 +22,14 @@ from services.cases.commands import Cases, Decision
 from services.cases.tables import directory
 from shared.kernel.events import SYSTEM_ACTOR, CommandContext, Envelope, UnknownEventError
 from shared.kernel.uow import BoundUnitOfWork
+from shared.vn.units import AdminUnits
 
 log = logging.getLogger("rehab.cases.directory")
 KNOWN_VERSIONS = {
     "person_registered": 1,
     "addiction_determined": 2,  # v2 has no facility; this reads only the status, in both
     "residence_changed": 1,
+    "person_assigned_after_reorganisation": 1,  # a split commune's person assigned: followed like a move
     "records_merged": 1,
     "person_died": 1,
 }
@@ -51,7 +57,7 @@ async def apply_registry_event(cases: Cases, conn: AsyncConnection, env: Envelop
         case "person_registered":
             row = {
                 "person_id": env.stream_id,
-                "commune_code": p["commune_code"],
+                **commune_columns(cases.units, p["commune_code"], env.occurred_on),
                 "status": p["status"],
                 "sex": p.get("sex"),
                 "birth_year": p.get("birth_year"),
@@ -62,14 +68,26 @@ async def apply_registry_event(cases: Cases, conn: AsyncConnection, env: Envelop
             )
         case "addiction_determined":
             await conn.execute(update(directory).where(person).values(status=p["status"]))
-        case "residence_changed":
-            await conn.execute(update(directory).where(person).values(commune_code=p["to_commune"]))
-            await _follow_open_case(cases, conn, env, lambda case: case.transfer(p["to_commune"], env.occurred_on))
+        case "residence_changed" | "person_assigned_after_reorganisation":
+            to, on = p["to_commune"], env.occurred_on
+            await conn.execute(update(directory).where(person).values(commune_columns(cases.units, to, on)))
+            await _follow_open_case(
+                cases, conn, env, lambda case: case.transfer(cases.units.code_on(to, on, max(on, case.last_on)), on)
+            )
         case "records_merged" if p.get("duplicate_id") == env.stream_id:
             await conn.execute(update(directory).where(person).values(on_record=False))
         case "person_died":
             await conn.execute(update(directory).where(person).values(on_record=False))
             await _follow_open_case(cases, conn, env, lambda case: case.close_on_death(env.occurred_on))
+
+
+def commune_columns(units: AdminUnits, commune_code: str, recorded_on: date) -> dict[str, object]:
+    """The commune as recorded, today's unit responsible for it and the date it was recorded."""
+    return {
+        "commune_code": commune_code,
+        "unit_now": units.unit_now_or_code(commune_code, recorded_on),
+        "unit_on": recorded_on,
+    }
 
 
 async def _follow_open_case(cases: Cases, conn: AsyncConnection, env: Envelope, decide: Decision) -> None:

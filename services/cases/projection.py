@@ -7,7 +7,8 @@ own text, read beside the events and never published.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +37,7 @@ from services.cases.domain.rules import RuleBook, rulebook
 from services.cases.tables import case_moves, cases, directory, drug_tests, monitoring_orders
 from shared.kernel.events import Envelope
 from shared.kernel.notes import Notes, load_notes, with_legacy
+from shared.vn.units import admin_units
 
 TEXT_FIELDS = ("facility", "reason", "mentor")  # what v1 payloads carried as typed
 
@@ -45,13 +47,29 @@ def case_of(case_id: str, history: Sequence[Envelope]) -> Case:
     return Case.from_history(case_id, ((CASE_EVENTS.decode(e), e.occurred_on, e.unit_code) for e in history))
 
 
+def unit_since(history: Sequence[Envelope]) -> date:
+    """The legal date the case's unit code was recorded: its enrolment, or the transfer that gave it its unit now."""
+    since = history[0].occurred_on
+    for before, env in pairwise(history):
+        if env.unit_code != before.unit_code:
+            since = env.occurred_on
+    return since
+
+
 def case_row(case_id: str, history: Sequence[Envelope], notes: Mapping[UUID, Notes]) -> dict[str, Any]:
-    """The read-model row of a case: its state plus the decision details officials look up."""
+    """The read-model row of a case: its state plus the decision details officials look up.
+
+    Its unit stays as recorded; `unit_now` is today's unit responsible for it, from the catalogue (a rebuild
+    gives the same), which every area check reads.
+    """
     case = case_of(case_id, history)
+    unit_on = unit_since(history)
     row: dict[str, Any] = {
         "case_id": case_id,
         "person_id": case.person_id,
         "commune_code": case.commune_code,
+        "unit_now": admin_units().unit_now_or_code(case.commune_code, unit_on),
+        "unit_on": unit_on,
         "modality": case.modality,
         "state": case.state,
         "version": case.version,
@@ -177,7 +195,9 @@ class SqlCaseViews:
         row = (await conn.execute(select(directory).where(directory.c.person_id == person_id))).first()
         if row is None:
             return None
-        return PersonFacts(row.person_id, row.commune_code, row.status, row.sex, row.birth_year, row.on_record)
+        return PersonFacts(
+            row.person_id, row.commune_code, row.status, row.sex, row.birth_year, row.on_record, row.unit_on
+        )
 
     async def open_case(self, conn: AsyncConnection, person_id: str) -> tuple[str, str] | None:
         query = select(cases.c.case_id, cases.c.state).where(

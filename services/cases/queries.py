@@ -14,29 +14,26 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.cases.domain.rules import DEADLINE_RULES, MOVE_RULES, RuleBook, rules_unverified
 from services.cases.schemas import CaseOut, CasePage, DrugTestOut, MonitoringOut, MoveOut
 from services.cases.tables import case_moves, cases, drug_tests, monitoring_orders
+from shared.runtime.area import area_conditions, asked_unit_in_area, audit_area
 from shared.runtime.audit import read_trail, record, record_shown
-from shared.runtime.auth import Principal, in_scope, require_scope
-from shared.runtime.errors import NotFound
+from shared.runtime.auth import Principal, sees
+from shared.runtime.errors import Forbidden, NotFound
 from shared.vn.units import AdminUnits
 
 
 def _area(units: AdminUnits, who: Principal, unit_code: str | None) -> list[Any]:
-    """Conditions restricting rows to `unit_code` (default: the caller's unit), which must be in the caller's area."""
-    within = _within(units, who, unit_code)
-    return [] if within is None else [cases.c.commune_code.in_(within)]
+    """Conditions restricting rows to `unit_code` (default: the caller's unit), which must be in the caller's area.
 
-
-def _within(units: AdminUnits, who: Principal, unit_code: str | None) -> list[str] | None:
-    """The communes of `unit_code` (default: the caller's unit), which must be in the caller's area; None: all."""
-    unit = unit_code or who.unit
-    require_scope(who, unit, units)
-    within = units.units_within(unit)
-    return None if within is None else sorted(within)
+    By today's hierarchy: a case recorded in a commune merged on 2025-07-01 is its successor's (`unit_now`); an
+    abolished unit's account sees the cases recorded inside it before (shared/runtime/area.py).
+    """
+    c = cases.c
+    return area_conditions(who, units, unit_code, code=c.commune_code, now=c.unit_now, on=c.unit_on)
 
 
 async def read_case(conn: AsyncConnection, units: AdminUnits, who: Principal, case_id: str) -> CaseOut:
     row = (await conn.execute(select(cases).where(cases.c.case_id == case_id))).first()
-    if row is None or not in_scope(who, row.commune_code, units):
+    if row is None or not sees(who, units, row.commune_code, row.unit_on):
         raise NotFound(f"no case {case_id} in your area ({who.unit})")
     await record(conn, who, "read_case", str(row.person_id), row.commune_code, case_id=case_id)
     mine = {"case_id": case_id}
@@ -161,6 +158,17 @@ async def deadlines(
     }
 
 
+def _within(units: AdminUnits, who: Principal, unit_code: str | None) -> list[str] | None:
+    """The unit codes (either edition) whose moves are on the lists of `unit_code` (default: the caller's unit),
+    which must be in the caller's area; None: all. A move keeps its communes' codes of its date, so today's units
+    and the old ones that map into them are both listed."""
+    asked = unit_code or who.unit
+    if not asked_unit_in_area(who, units, asked):
+        raise Forbidden(f"unit {asked} is outside your area ({who.unit})")
+    within = units.codes_now_within(asked) if units.is_current(who.unit) else units.subtree_then(asked)
+    return None if within is None else sorted(within)
+
+
 async def _move_duties(
     conn: AsyncConnection, within: list[str] | None, as_of: date
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -219,4 +227,4 @@ async def read_audit(
     conn: AsyncConnection, units: AdminUnits, who: Principal, person_id: str | None, page: int, page_size: int
 ) -> dict[str, Any]:
     """Who read the cases of persons in the auditor's area (or from it), newest first."""
-    return await read_trail(conn, units.units_within(who.unit), person_id, page, page_size)
+    return await read_trail(conn, audit_area(who, units), person_id, page, page_size)

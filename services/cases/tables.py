@@ -19,7 +19,9 @@ directory = Table(
     "directory",
     metadata,
     Column("person_id", UUID(as_uuid=False), primary_key=True),
-    Column("commune_code", Text, nullable=False),
+    Column("commune_code", Text, nullable=False),  # as the registry recorded it, in the edition of `unit_on`
+    Column("unit_now", Text, nullable=False),  # today's unit responsible (AdminUnits.unit_now)
+    Column("unit_on", Date, nullable=False),  # the legal date the commune code was recorded
     Column("status", Text, nullable=False),
     Column("sex", Text),
     Column("birth_year", Integer),
@@ -31,7 +33,9 @@ cases = Table(
     metadata,
     Column("case_id", UUID(as_uuid=False), primary_key=True),
     Column("person_id", UUID(as_uuid=False), nullable=False),
-    Column("commune_code", Text, nullable=False),
+    Column("commune_code", Text, nullable=False),  # the case's unit as recorded (its events' unit code)
+    Column("unit_now", Text, nullable=False),  # today's unit responsible: what areas see
+    Column("unit_on", Date, nullable=False),  # the date the case's unit was recorded (enrolment or transfer)
     Column("modality", Text, nullable=False),
     Column("state", Text, nullable=False),
     Column("version", Integer, nullable=False),
@@ -68,6 +72,7 @@ cases = Table(
         postgresql_where=text("state IN ('active', 'absconded', 'completed', 'post_rehab')"),
     ),
     Index("cases_by_unit", "commune_code", "state"),
+    Index("cases_by_unit_now", "unit_now", "state"),
     Index("cases_by_person", "person_id"),
 )
 

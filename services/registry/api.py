@@ -17,16 +17,19 @@ from services.registry.imports.worker import ImportWorker
 from services.registry.policy import Action, authorize
 from services.registry.queries import (
     MAX_PAGE_SIZE,
+    pending_assignments,
     read_audit,
     read_person,
     registration_attempts,
     search_persons,
 )
 from services.registry.schemas import (
+    AssignmentIn,
     DeathIn,
     DeterminationIn,
     MergeIn,
     NewPerson,
+    PendingPage,
     PersonOut,
     PersonPage,
     ResidenceChangeIn,
@@ -38,7 +41,7 @@ from shared.base.logs import current_correlation_id
 from shared.kernel.clock import today
 from shared.kernel.ids import uuid7
 from shared.kernel.uow import SqlUnitOfWork
-from shared.runtime.auth import CurrentPrincipal, in_scope
+from shared.runtime.auth import CurrentPrincipal, refuse_if_abolished, sees
 from shared.runtime.errors import Invalid, NotFound
 from shared.runtime.service import Composition, Runtime, runtime_of
 from shared.runtime.tabular import UnreadableFile
@@ -179,6 +182,42 @@ async def death(
 
 
 @router.post(
+    "/persons/{person_id}/assignment",
+    status_code=201,
+    summary="Assign a person of a commune split on 2025-07-01 to one of its successors (a recorded decision)",
+)
+async def assign(
+    person_id: UUID, body: AssignmentIn, who: CurrentPrincipal, request: Request, registry: RegistryService
+) -> dict[str, Any]:
+    rt = runtime_of(request)
+    async with audit.attempt(rt.engine, who, "assign", str(person_id)), SqlUnitOfWork(rt.engine) as uow:
+        version = await registry.run(uow, who, str(person_id), steps.ASSIGN, body)
+        await uow.commit()
+    return {"person_id": str(person_id), "version": version, "commune_code": body.commune_code}
+
+
+@router.get(
+    "/reorganisation/pending",
+    response_model=PendingPage,
+    tags=["reorganisation"],
+    summary="People of communes split on 2025-07-01 awaiting assignment to a successor commune (audited)",
+)
+async def pending(
+    who: CurrentPrincipal,
+    request: Request,
+    registry: RegistryService,
+    unit_code: Annotated[str | None, Query(pattern=r"^(VN|[0-9]{2,5})$")] = None,
+    page: Page = 1,
+    page_size: PageSize = 50,
+) -> PendingPage:
+    rt = runtime_of(request)
+    async with audit.attempt(rt.engine, who, "read_pending"):
+        authorize(who, Action.READ_PENDING)
+        async with rt.engine.begin() as conn:
+            return await pending_assignments(conn, registry, who, unit_code, page, page_size)
+
+
+@router.post(
     "/persons/imports",
     status_code=202,
     summary="Import a police review list (CSV or XLSX)",
@@ -195,6 +234,7 @@ async def submit_import(who: CurrentPrincipal, request: Request, imports: Import
     when = form.recorded_on or on
     if when > on:
         raise Invalid("recorded_on is in the future", {"recorded_on": "date is in the future (ngày trong tương lai)"})
+    refuse_if_abolished(who, imports.registry.units, when)
     worker = imports
     try:
         import_id = await worker.submit(
@@ -213,7 +253,7 @@ async def import_report(import_id: UUID, who: CurrentPrincipal, request: Request
     rt = runtime_of(request)
     async with rt.engine.connect() as conn:
         job = (await conn.execute(select(imports).where(imports.c.import_id == str(import_id)))).first()
-    if job is None or not in_scope(who, job.actor["unit"], rt.units):
+    if job is None or not sees(who, rt.units, job.actor["unit"], job.recorded_on):
         raise NotFound(f"no import {import_id} in your area")
     return {
         "import_id": str(job.import_id),

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.registry import steps
 from services.registry.communes import check_commune
-from services.registry.dedupe import refuse_known_citizen
+from services.registry.dedupe import Holder, refuse_known_citizen
 from services.registry.domain.events import REGISTRY_EVENTS
 from services.registry.domain.person import Person
 from services.registry.policy import Action, authorize
@@ -25,8 +25,8 @@ from shared.kernel.ids import uuid7
 from shared.kernel.repository import EventStorePort, Repository
 from shared.kernel.rules import RuleViolation
 from shared.kernel.uow import UnitOfWork
-from shared.runtime.auth import Principal, in_scope, require_scope
-from shared.runtime.errors import NotFound
+from shared.runtime.auth import Principal, refuse_if_abolished, sees
+from shared.runtime.errors import Forbidden, NotFound
 from shared.vn.units import AdminUnits
 
 
@@ -39,7 +39,7 @@ class LookupLimit(Protocol):
 class RegistryRecords(Protocol):
     """What a command reads and writes beside the events (PostgreSQL: records.SqlRecords; tests: in memory)."""
 
-    async def holder_of(self, conn: Any, citizen_key: str) -> tuple[str, str | None] | None: ...
+    async def holder_of(self, conn: Any, citizen_key: str) -> Holder | None: ...
 
     async def add_identity(self, conn: Any, row: dict[str, object]) -> None: ...
 
@@ -77,14 +77,26 @@ class Registry:
         return Repository(self.store, person_of)
 
     async def load(self, uow: UnitOfWork, person_id: str, who: Principal) -> Person:
-        """The person as of their last event; 404 when unknown or outside the caller's area (no leak)."""
+        """The person as of their last event; 404 when unknown or outside the caller's area (no leak).
+
+        The area is today's: a person registered in a commune merged on 2025-07-01 is its successor's.
+        """
         person = (await self.repository.load(uow, person_id)).aggregate
-        if person.version == 0 or not in_scope(who, person.commune_code, self.units):
+        if person.version == 0 or not self.sees(who, person.commune_code, person.commune_on):
             raise NotFound(f"no person {person_id} in your area ({who.unit})")
         return person
 
-    def require_scope(self, who: Principal, commune_code: str) -> None:
-        require_scope(who, commune_code, self.units, noun="commune")
+    def sees(self, who: Principal, commune_code: str, recorded_on: date | None) -> bool:
+        """The area check in time (shared.runtime.auth.sees) of a commune code recorded on `recorded_on`."""
+        return recorded_on is not None and sees(who, self.units, commune_code, recorded_on)
+
+    def refuse_if_abolished(self, who: Principal, legal_date: date) -> None:
+        """403 naming the successors for an abolished unit's account recording a fact dated after the reform."""
+        refuse_if_abolished(who, self.units, legal_date)
+
+    def require_scope(self, who: Principal, commune_code: str, recorded_on: date) -> None:
+        if not self.sees(who, commune_code, recorded_on):
+            raise Forbidden(f"commune {commune_code} is outside your area ({who.unit})")
 
     async def register(self, uow: UnitOfWork, who: Principal, new: NewPerson) -> tuple[str, list[str]]:
         """Put a person on record; returns the new id and the ids of likely duplicates to review.
@@ -93,8 +105,9 @@ class Registry:
         is on record; the lookup itself is counted against the caller's identity lookups.
         """
         authorize(who, Action.REGISTER)
+        self.refuse_if_abolished(who, new.recorded_on)
         check_commune(self.units, new.commune_code, new.recorded_on)
-        self.require_scope(who, new.commune_code)
+        self.require_scope(who, new.commune_code, new.recorded_on)
         pending = Person.register(
             new.commune_code, new.status, new.source, new.sex, new.date_of_birth, new.recorded_on, self.clock()
         )
@@ -141,6 +154,7 @@ class Registry:
     async def run(self, uow: UnitOfWork, who: Principal, person_id: str, step: Step, body: Any) -> int:
         """One declared step on a person on record: authorize its action, load, decide, save; the new version."""
         authorize(who, step.action)
+        self.refuse_if_abolished(who, step.legal_date(body))
         person = await self.load(uow, person_id, who)
         pending = step.decide(person, body, self.units, self.clock())
         sealed = await self._append(uow, who, person, pending, step.action.value, **step.detail(body))
@@ -156,6 +170,7 @@ class Registry:
 
     async def merge(self, uow: UnitOfWork, who: Principal, survivor_id: str, duplicate_id: str, on: date) -> None:
         authorize(who, Action.MERGE)
+        self.refuse_if_abolished(who, on)
         survivor = await self.load(uow, survivor_id, who)
         duplicate = await self.load(uow, duplicate_id, who)
         for_survivor, for_duplicate = survivor.merge(duplicate, on)

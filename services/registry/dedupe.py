@@ -8,15 +8,19 @@ commune, so the auditors of that area and its province officers (GET /registrati
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.registry.settings import RegistrySettings
 from shared.runtime.audit import AuditNote
-from shared.runtime.auth import Principal, in_scope
+from shared.runtime.auth import Principal, sees
 from shared.runtime.errors import Conflict
 from shared.runtime.ratelimit import AccountLimit
 from shared.vn.units import AdminUnits
 
+# who a citizen id is on record for, the commune they are managed in now and the date it was recorded
+Holder = tuple[str, str | None, date | None]
 ELSEWHERE = "register_refused_elsewhere"  # the audit action the province officers' read lists
 _ELSEWHERE_EN = (
     "a person with this citizen id is already on record outside your area, so nothing was created; to manage them "
@@ -65,17 +69,16 @@ class KnownCitizen(Conflict):
         self.audit_note = AuditNote("register_refused", existing_id, commune_code)
 
 
-def refuse_known_citizen(
-    holder: tuple[str, str | None] | None, units: AdminUnits, who: Principal, attempted_commune: str
-) -> None:
+def refuse_known_citizen(holder: Holder | None, units: AdminUnits, who: Principal, attempted_commune: str) -> None:
     """Refuse a registration whose citizen id is on record: with the person inside the area, without outside.
 
-    `holder` is the person the citizen id is on record for and the commune they are managed in now
-    (None: not on record), as the registry's records find it (services/registry/records.py).
+    `holder` is the person the citizen id is on record for, the commune they are managed in now and the date it
+    was recorded (None: not on record), as the registry's records find it (services/registry/records.py); the
+    area is today's (shared.runtime.auth.sees).
     """
     if holder is None:
         return
-    existing, commune = holder
-    if commune is not None and in_scope(who, commune, units):
+    existing, commune, recorded_on = holder
+    if commune is not None and recorded_on is not None and sees(who, units, commune, recorded_on):
         raise KnownCitizen(existing, commune)
     raise OnRecordElsewhere(existing, commune, attempted_commune)

@@ -18,6 +18,8 @@ class Action(StrEnum):
     IMPORT = "import"
     READ_AUDIT = "read_audit"
     READ_ATTEMPTS = "read_registration_attempts"  # refused registrations of persons in the area (dedupe.py)
+    READ_PENDING = "read_pending_assignments"  # persons of communes split on 2025-07-01, awaiting a decision
+    ASSIGN = "assign_after_reorganisation"  # the decision that assigns such a person to a successor commune
 
 
 _OFFICIALS = {Role.COMMUNE_OFFICER, Role.COMMUNE_POLICE, Role.DISTRICT_OFFICER, Role.PROVINCE_OFFICER}
@@ -32,6 +34,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.IMPORT: frozenset(_OFFICIALS),
     Action.READ_AUDIT: frozenset({Role.AUDITOR}),
     Action.READ_ATTEMPTS: frozenset({Role.PROVINCE_OFFICER, Role.DISTRICT_OFFICER, Role.AUDITOR}),
+    Action.READ_PENDING: frozenset({Role.PROVINCE_OFFICER, Role.COMMUNE_POLICE}),
+    Action.ASSIGN: frozenset({Role.PROVINCE_OFFICER, Role.COMMUNE_POLICE}),
 }
 
 

@@ -6,6 +6,7 @@ It is a projection like any other: `rebuild` replays the event store into it fro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy import func, update
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.registry.domain.events import (
     REGISTRY_EVENTS,
     AddictionDetermined,
+    PersonAssignedAfterReorganisation,
     PersonDied,
     PersonRegistered,
     RecordsMerged,
@@ -24,6 +26,17 @@ from shared.kernel.db import copy_rows
 from shared.kernel.events import Envelope
 from shared.kernel.eventstore import BULK_THRESHOLD
 from shared.kernel.notes import Notes, load_notes, with_legacy
+from shared.vn.units import admin_units
+
+
+def commune_columns(commune_code: str, recorded_on: date) -> dict[str, object]:
+    """The commune as recorded, today's unit responsible for it (from the catalogue: a rebuild gives the same) and
+    the date it was recorded, which says which edition the code is read in."""
+    return {
+        "commune_code": commune_code,
+        "unit_now": admin_units().unit_now_or_code(commune_code, recorded_on),
+        "unit_on": recorded_on,
+    }
 
 
 async def project(conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
@@ -47,7 +60,7 @@ def _registered_row(env: Envelope) -> dict[str, object]:
     return {
         "person_id": env.stream_id,
         "version": env.stream_version,
-        "commune_code": event.commune_code,
+        **commune_columns(event.commune_code, env.occurred_on),
         "status": event.status,
         "sex": event.sex,
         "birth_year": event.birth_year,
@@ -77,8 +90,8 @@ async def _apply(conn: AsyncConnection, env: Envelope, notes: dict[UUID, Notes])
                 "determinations": persons.c.determinations
                 + func.jsonb_build_array(func.jsonb_build_object(*[x for k, v in entry.items() for x in (k, v)])),
             }
-        case ResidenceChanged():
-            values["commune_code"] = event.to_commune
+        case ResidenceChanged() | PersonAssignedAfterReorganisation():
+            values |= commune_columns(event.to_commune, env.occurred_on)
         case RecordsMerged() if event.duplicate_id == env.stream_id:
             values["merged_into"] = event.survivor_id
         case PersonDied():

@@ -10,11 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.registry import audit
 from services.registry.commands import Registry
 from services.registry.dedupe import ELSEWHERE
-from services.registry.schemas import PersonOut, PersonPage, normalise_citizen_id
+from services.registry.schemas import (
+    Candidate,
+    PendingAssignment,
+    PendingPage,
+    PersonOut,
+    PersonPage,
+    normalise_citizen_id,
+)
 from services.registry.tables import audit_log, identities, persons
+from shared.runtime.area import area_conditions, audit_area
 from shared.runtime.audit import newest_first, read_trail
-from shared.runtime.auth import Principal, in_scope, require_scope
+from shared.runtime.auth import Principal
 from shared.runtime.errors import NotFound
+from shared.vn.units import NATIONAL, REFORM_DATE
 
 MAX_PAGE_SIZE = 200
 
@@ -28,7 +37,7 @@ async def read_person(conn: AsyncConnection, registry: Registry, who: Principal,
             .where(persons.c.person_id == person_id)
         )
     ).first()
-    if row is None or not in_scope(who, row.commune_code, registry.units):
+    if row is None or not registry.sees(who, row.commune_code, row.unit_on):
         raise NotFound(f"no person {person_id} in your area ({who.unit})")
     await audit.record(conn, who, "read", person_id, row.commune_code)
     out = _person_out(registry, row._mapping)
@@ -46,15 +55,12 @@ async def search_persons(
     page: int,
     page_size: int,
 ) -> PersonPage:
-    """Open records in the caller's area, filtered by commune, status and name words or citizen id."""
-    conditions: list[Any] = [persons.c.merged_into.is_(None)]
-    if commune_code:
-        require_scope(who, commune_code, registry.units, noun="commune")
-        conditions.append(persons.c.commune_code == commune_code)
-    else:
-        area = registry.units.units_within(who.unit)
-        if area is not None:
-            conditions.append(persons.c.commune_code.in_(sorted(area)))
+    """Open records in the caller's area, filtered by commune, status and name words or citizen id.
+
+    The area, and a commune asked for, are today's units: a person registered in a commune merged on 2025-07-01
+    is listed under its successor (an abolished unit's account lists what was recorded inside it before).
+    """
+    conditions: list[Any] = [persons.c.merged_into.is_(None), *_area(registry, who, commune_code)]
     if status:
         conditions.append(persons.c.status == status)
     if q and q.strip():
@@ -103,7 +109,7 @@ async def read_audit(
     conn: AsyncConnection, registry: Registry, who: Principal, person_id: str | None, page: int, page_size: int
 ) -> dict[str, Any]:
     """Audit entries about records in the auditor's area, or made from it, newest first."""
-    return await read_trail(conn, registry.units.units_within(who.unit), person_id, page, page_size)
+    return await read_trail(conn, audit_area(who, registry.units), person_id, page, page_size)
 
 
 async def registration_attempts(
@@ -114,7 +120,7 @@ async def registration_attempts(
     The officer who tried was told nothing about the person; this is how the area that manages them finds out.
     """
     conditions: list[Any] = [audit_log.c.action == ELSEWHERE]
-    area = registry.units.units_within(who.unit)
+    area = audit_area(who, registry.units)
     if area is not None:
         conditions.append(audit_log.c.unit_code.in_(sorted(area)))
     rows = await newest_first(conn, audit_log, conditions, page, page_size)
@@ -130,3 +136,55 @@ async def registration_attempts(
         for r in rows
     ]
     return {"items": items, "page": page, "page_size": page_size}
+
+
+def _area(registry: Registry, who: Principal, unit_code: str | None) -> list[Any]:
+    """The rows of `unit_code` (default: the caller's unit) the caller sees, by today's hierarchy (403 outside)."""
+    c = persons.c
+    return area_conditions(who, registry.units, unit_code, code=c.commune_code, now=c.unit_now, on=c.unit_on)
+
+
+async def pending_assignments(
+    conn: AsyncConnection, registry: Registry, who: Principal, unit_code: str | None, page: int, page_size: int
+) -> PendingPage:
+    """Open records of communes split on 2025-07-01: the province's work list until a decision assigns each.
+
+    Their unit now is the province (AdminUnits.unit_now never guesses a split), so the list is the open records in
+    the caller's area whose unit now is a province; ids and codes only, with the candidate successor communes.
+    """
+    units = registry.units
+    provinces = sorted(u.code for u in units.children(NATIONAL, "2025"))
+    conditions: list[Any] = [
+        persons.c.merged_into.is_(None),
+        persons.c.died_on.is_(None),
+        persons.c.unit_on < REFORM_DATE,
+        persons.c.unit_now.in_(provinces),
+        *_area(registry, who, unit_code),
+    ]
+    total = await conn.scalar(select(func.count()).select_from(persons).where(*conditions))
+    rows = await conn.execute(
+        select(persons)
+        .where(*conditions)
+        .order_by(persons.c.commune_code, persons.c.registered_on, persons.c.person_id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    items = [
+        PendingAssignment(
+            person_id=str(r.person_id),
+            version=r.version,
+            commune_code=r.commune_code,
+            commune_name=units.get(r.commune_code, r.unit_on).name,
+            recorded_on=r.unit_on,
+            unit_now=r.unit_now,
+            status=r.status,
+            candidates=[
+                Candidate(commune_code=c, name=units.get(c, edition="2025").name)
+                for c in units.successors(r.commune_code)
+            ],
+        )
+        for r in rows
+    ]
+    shown: list[tuple[str, str, dict[str, Any]]] = [(i.person_id, i.commune_code, {}) for i in items]
+    await audit.record_shown(conn, who, "read_pending", shown, unit_code or who.unit, page=page, total=total)
+    return PendingPage(items=items, page=page, page_size=page_size, total=int(total or 0))

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.registry import audit
+from services.registry.dedupe import Holder
 from services.registry.projection import project
 from services.registry.tables import identities, persons
 from shared.kernel.events import Envelope
@@ -22,16 +23,16 @@ from shared.runtime.auth import Principal
 class SqlRecords:
     """The registry's identity rows, its `persons` read model and its audit trail, in the command's transaction."""
 
-    async def holder_of(self, conn: AsyncConnection, citizen_key: str) -> tuple[str, str | None] | None:
-        """Who the citizen id is on record for, and the commune they are managed in now (None: not on record)."""
+    async def holder_of(self, conn: AsyncConnection, citizen_key: str) -> Holder | None:
+        """Who the citizen id is on record for, the commune they are managed in now and when it was recorded."""
         found = (
             await conn.execute(
-                select(identities.c.person_id, persons.c.commune_code)
+                select(identities.c.person_id, persons.c.commune_code, persons.c.unit_on)
                 .outerjoin(persons, persons.c.person_id == identities.c.person_id)
                 .where(identities.c.citizen_key == citizen_key)
             )
         ).first()
-        return None if found is None else (str(found.person_id), found.commune_code)
+        return None if found is None else (str(found.person_id), found.commune_code, found.unit_on)
 
     async def add_identity(self, conn: AsyncConnection, row: dict[str, object]) -> None:
         """Insert a person's identity row (IntegrityError when its citizen key is taken)."""

@@ -119,6 +119,16 @@ class ResidenceChangeIn(BaseModel):
     moved_on: PastDate
 
 
+class AssignmentIn(BaseModel):
+    """The decision that assigns a person of a commune split on 2025-07-01 to one of its successor communes."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    commune_code: CommuneCode
+    decided_on: PastDate
+    decision_number: Reference = Field(min_length=1, max_length=60)
+
+
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -157,6 +167,31 @@ class PersonOut(BaseModel):
     died_on: date | None = None
     determinations: list[DeterminationOut] = []
     likely_duplicates: list[str] = []
+
+
+class Candidate(BaseModel):
+    commune_code: str
+    name: str
+
+
+class PendingAssignment(BaseModel):
+    """A person whose old commune was split: managed by the province until a decision assigns a commune."""
+
+    person_id: str
+    version: int
+    commune_code: str  # the old commune, as recorded
+    commune_name: str  # its name at the time
+    recorded_on: date  # when that commune was recorded
+    unit_now: str  # the province that holds the person until the decision
+    status: Status
+    candidates: list[Candidate]
+
+
+class PendingPage(BaseModel):
+    items: list[PendingAssignment]
+    page: int
+    page_size: int
+    total: int
 
 
 class PersonPage(BaseModel):

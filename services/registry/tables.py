@@ -24,7 +24,9 @@ persons = Table(
     metadata,
     Column("person_id", UUID(as_uuid=False), primary_key=True),
     Column("version", Integer, nullable=False),
-    Column("commune_code", Text, nullable=False),
+    Column("commune_code", Text, nullable=False),  # as recorded, in the edition of `unit_on`
+    Column("unit_now", Text, nullable=False),  # today's unit responsible (AdminUnits.unit_now): what areas see
+    Column("unit_on", Date, nullable=False),  # the legal date the commune code was recorded
     Column("status", Text, nullable=False),
     Column("sex", Text, nullable=False),
     Column("birth_year", Integer, nullable=False),
@@ -34,6 +36,7 @@ persons = Table(
     Column("died_on", Date),
     Column("determinations", JSONB, nullable=False, server_default=EMPTY_LIST),
     Index("persons_by_commune", "commune_code", "status"),
+    Index("persons_by_unit_now", "unit_now", "status"),
 )
 
 identities = Table(

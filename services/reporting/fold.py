@@ -13,7 +13,14 @@ from typing import Any
 from shared.kernel.events import Envelope, UnknownEventError
 from shared.vn.rulebook import planned_end
 
-REGISTRY = {"person_registered", "addiction_determined", "residence_changed", "records_merged", "person_died"}
+REGISTRY = {
+    "person_registered",
+    "addiction_determined",
+    "residence_changed",
+    "person_assigned_after_reorganisation",  # a split commune's person assigned to a successor: folded as a move
+    "records_merged",
+    "person_died",
+}
 CASES = {
     "case_enrolled",
     "case_absconded",
@@ -152,7 +159,7 @@ def _person(facts: StreamFacts, kind: str, v: int, on: date, p: dict[str, Any]) 
         row["status"] = p["status"]
         if p["result"] == "addicted" and row["addict_on"] is None:
             row["addict_on"] = on
-    elif kind == "residence_changed":
+    elif kind in ("residence_changed", "person_assigned_after_reorganisation"):
         facts.children.append(
             {"person_id": row["person_id"], "version": v, "valid_from": on, "commune_code": p["to_commune"]}
         )

@@ -133,10 +133,14 @@ def sees(who: Principal, units: AdminUnits, unit_code: str, recorded_on: date) -
     """
     if not units.is_current(who.unit):
         return edition_for(recorded_on) == "2024" and units.is_within(unit_code, who.unit, recorded_on)
-    now = units.unit_now(unit_code, recorded_on)
-    if units.within_now(now, who.unit):
+    if units.within_now(units.unit_now_or_code(unit_code, recorded_on), who.unit):
         return True
-    return edition_for(recorded_on) == "2024" and units.split(unit_code) and who.unit in units.successors(unit_code)
+    return (
+        who.role == Role.COMMUNE_POLICE
+        and edition_for(recorded_on) == "2024"
+        and units.split(unit_code)
+        and who.unit in units.successors(unit_code)
+    )
 
 
 def refuse_if_abolished(who: Principal, units: AdminUnits, legal_date: date) -> None:

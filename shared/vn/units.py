@@ -16,6 +16,7 @@ from typing import Literal
 
 DATA_DIR = Path(__file__).parent / "data"
 REFORM_DATE = date(2025, 7, 1)
+_BEFORE = date(2025, 6, 30)  # a day the 2024 edition was in force
 NATIONAL = "VN"
 Edition = Literal["2024", "2025"]
 Level = Literal["country", "province", "district", "commune"]
@@ -58,6 +59,7 @@ class AdminUnits:
                 if unit.parent is not None:
                     self._children.setdefault((ed, unit.parent), []).append(unit)
         self._within: dict[str, frozenset[str] | None] = {}
+        self._split_into: dict[str, frozenset[str]] = {}
 
     def get(self, code: str, on: date | None = None, edition: Edition | None = None) -> Unit:
         ed = edition or (edition_for(on) if on else "2024")
@@ -140,6 +142,58 @@ class AdminUnits:
             if not successors:  # missing from the mapping data: the province that took over its old province
                 return self.province_now(self.ancestors(code, "2024")[-2])
         return self.province_now(code)
+
+    def unit_now_or_code(self, code: str, recorded_on: date) -> str:
+        """`unit_now`, or the code itself when the catalogue cannot place it (a read model never fails on one).
+
+        A code missing from the edition of its date but present in the other is read in the other: a case opened
+        after the reform under a person's old commune is read as that old commune (which maps forward).
+        """
+        recorded_on = self.edition_date(code, recorded_on)
+        try:
+            return self.unit_now(code, recorded_on)
+        except UnknownUnitError:
+            return code
+
+    def edition_date(self, code: str, recorded_on: date) -> date:
+        """`recorded_on`, or a day of the other edition when only that one has `code`."""
+        if code == NATIONAL or code in self._units[edition_for(recorded_on)]:
+            return recorded_on
+        if edition_for(recorded_on) == "2025" and code in self._units["2024"]:
+            return _BEFORE
+        if edition_for(recorded_on) == "2024" and code in self._units["2025"]:
+            return REFORM_DATE
+        return recorded_on
+
+    def code_on(self, code: str, recorded_on: date, on: date) -> str:
+        """The code to record on `on` for a unit recorded as `code` on `recorded_on`: today's unit (`unit_now`)
+        when `on` is after the reform and the code is of the old edition; the code itself otherwise."""
+        if edition_for(on) == "2025" and edition_for(self.edition_date(code, recorded_on)) == "2024":
+            return self.unit_now_or_code(code, recorded_on)
+        return code
+
+    def split_predecessors(self, new_commune: str) -> frozenset[str]:
+        """Old communes that were split and have `new_commune` among their candidate successors."""
+        if not self._split_into:
+            found: dict[str, set[str]] = {}
+            for old, news in self._old_to_new.items():
+                if len(news) > 1:
+                    for new in news:
+                        found.setdefault(new, set()).add(old)
+            self._split_into.update({new: frozenset(olds) for new, olds in found.items()})
+        return self._split_into.get(new_commune, frozenset())
+
+    def codes_now_within(self, code: str) -> frozenset[str] | None:
+        """Every code, in either edition, whose records are today in `code`'s subtree (None: the whole country).
+
+        For reads whose rows carry a unit code but not the date it was recorded (the audit trail): today's units
+        below `code`, and the old units that map forward into them.
+        """
+        now = self.subtree_now(code)
+        if now is None:
+            return None
+        old = {c for c in self._units["2024"] if c != NATIONAL and self.unit_now_or_code(c, _BEFORE) in now}
+        return frozenset(now | old)
 
     def province_now(self, old_code: str) -> str:
         """Today's province holding (most of) an old unit's area: the province of its communes' successors."""

@@ -32,7 +32,7 @@ from shared.kernel.migrations import migrate
 from tests.support.services import fresh_schema, owner_dsn
 
 SERVICES = {"registry": registry, "cases": cases, "quotas": quotas, "reporting": reporting}
-HEADS = {"registry": "registry_0004", "cases": "cases_0004", "quotas": "quotas_0001", "reporting": "reporting_0002"}
+HEADS = {"registry": "registry_0005", "cases": "cases_0005", "quotas": "quotas_0001", "reporting": "reporting_0002"}
 OLD_LEDGER = """CREATE TABLE schema_migrations (component TEXT NOT NULL, version INT NOT NULL,
     description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"""
 
@@ -94,9 +94,11 @@ async def test_a_schema_the_old_runner_built_is_stamped_and_only_later_revisions
         "registry_0002 imports keep the rows they read sealed, and only while they run",
         "registry_0003 the audit log sealed: owned by audit_owner, the service may only append and read",
         "registry_0004 per-account rate-limit state, shared by every replica",
+        "registry_0005 persons keep their commune as recorded and also today's unit responsible (unit_now) and the"
+        " date it was recorded",
     ]
     assert [d for d in left if d[0] != "remove_table"] == [] and [d[1].name for d in left] == ["schema_migrations"]
-    assert heads == {"registry_0004"}
+    assert heads == {"registry_0005"}
 
 
 async def test_two_services_starting_at_once_migrate_the_schema_once() -> None:
@@ -107,8 +109,8 @@ async def test_two_services_starting_at_once_migrate_the_schema_once() -> None:
         left = await differences(engines[0], declared(cases))
         for engine in engines:
             await engine.dispose()
-    assert sorted(len(applied) for applied in runs) == [0, 7]  # one did the work, the other found it done
-    assert heads == {"cases_0004"} and left == []
+    assert sorted(len(applied) for applied in runs) == [0, 8]  # one did the work, the other found it done
+    assert heads == {"cases_0005"} and left == []
 
 
 async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts() -> None:
@@ -230,7 +232,50 @@ async def test_moves_made_under_post_rehab_before_cases_0004_get_their_duties() 
                 )
             ]
         await engine.dispose()
-    assert [a.split()[0] for a in applied] == ["cases_0004"]
+    assert [a.split()[0] for a in applied] == ["cases_0004", "cases_0005"]
     assert found == [
         ("0190b5a0-0000-7000-8000-0000000000aa", 4, date(2026, 7, 10), date(2026, 7, 11), date(2026, 7, 11))
     ]
+
+
+async def test_existing_persons_and_cases_get_their_unit_now_filled_by_the_catalogue() -> None:
+    """registry_0005 and cases_0005 on rows from before them: An Bá (07660) maps to Xã Sơn Động (07615), Cống Vị
+    (00007, split) to its province, a code recorded after the reform stays itself."""
+    person = "INSERT INTO persons (person_id, version, commune_code, status, sex, birth_year, source, registered_on)"
+    async with fresh_schema("mig") as schema:
+        engine = make_engine(owner_dsn(ServiceSettings()), schema, 1)
+        await migrate(engine, schema, locations(registry), ["kernel@head", "registry_0004"])
+        async with engine.begin() as conn:
+            for n, (code, on) in enumerate([("07660", "2025-03-01"), ("00007", "2024-05-01"), ("07615", "2025-10-15")]):
+                await conn.execute(
+                    text(f"{person} VALUES (:id, 1, :c, 'user', 'male', 1990, 'police_review', :on)"),
+                    {"id": f"0190b5a0-0000-7000-8000-00000000000{n}", "c": code, "on": date.fromisoformat(on)},
+                )
+        applied = await migrate(engine, schema, locations(registry))
+        async with engine.connect() as conn:
+            rows = {
+                r.commune_code: (r.unit_now, r.unit_on)
+                for r in await conn.execute(text("SELECT commune_code, unit_now, unit_on FROM persons"))
+            }
+        await engine.dispose()
+    assert [a.split()[0] for a in applied] == ["registry_0005"]
+    assert rows == {
+        "07660": ("07615", date(2025, 3, 1)),
+        "00007": ("01", date(2024, 5, 1)),
+        "07615": ("07615", date(2025, 10, 15)),
+    }
+    async with fresh_schema("mig") as schema:
+        engine = make_engine(owner_dsn(ServiceSettings()), schema, 1)
+        await migrate(engine, schema, locations(cases), ["kernel@head", "cases_0003"])
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO directory (person_id, commune_code, status, on_record) VALUES"
+                    " ('0190b5a0-0000-7000-8000-000000000001', '07660', 'addict', true)"
+                )
+            )
+        await migrate(engine, schema, locations(cases))
+        async with engine.connect() as conn:
+            directory = (await conn.execute(text("SELECT unit_now, unit_on FROM directory"))).one()
+        await engine.dispose()
+    assert tuple(directory) == ("07615", date(2025, 6, 30))

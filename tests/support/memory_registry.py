@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.registry.commands import person_of
-from services.registry.dedupe import _LOOKUPS_EXCEEDED
+from services.registry.dedupe import _LOOKUPS_EXCEEDED, Holder
 from shared.kernel.events import Envelope
 from shared.kernel.memory import MemoryTransaction
 from shared.runtime.audit import entry
@@ -21,11 +21,13 @@ from shared.runtime.ratelimit import RateLimited
 class MemoryRecords:
     """What services.registry.records.SqlRecords keeps in PostgreSQL, as dicts in the memory state."""
 
-    async def holder_of(self, conn: MemoryTransaction, citizen_key: str) -> tuple[str, str | None] | None:
+    async def holder_of(self, conn: MemoryTransaction, citizen_key: str) -> Holder | None:
         for person_id, row in conn.state.table("identities").items():
             if row["citizen_key"] == citizen_key:
                 person = conn.state.table("persons").get(person_id)
-                return person_id, person.commune_code if person is not None else None
+                return (
+                    (person_id, None, None) if person is None else (person_id, person.commune_code, person.commune_on)
+                )
         return None
 
     async def add_identity(self, conn: MemoryTransaction, row: dict[str, object]) -> None:

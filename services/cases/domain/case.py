@@ -55,6 +55,7 @@ class PersonFacts:
     sex: str | None
     birth_year: int | None
     on_record: bool = True
+    unit_on: date | None = None  # the legal date the registry recorded the commune code
 
 
 @dataclass

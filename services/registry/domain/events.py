@@ -61,6 +61,21 @@ class ResidenceChanged(Event):
 
 
 @REGISTRY_EVENTS.register
+class PersonAssignedAfterReorganisation(Event):
+    """The person's old commune was split on 2025-07-01; a recorded decision assigns them to one of its successors.
+
+    Management passes to `to_commune` as on a move (the cases service transfers an open case, reports count the
+    person there); `from_commune` is the old code the person was registered under, kept for the legal record.
+    """
+
+    event_type = "person_assigned_after_reorganisation"
+
+    from_commune: str
+    to_commune: str
+    decision_number: str
+
+
+@REGISTRY_EVENTS.register
 class RecordsMerged(Event):
     """Two records were found to be one person; the duplicate is closed and the survivor carries on.
 

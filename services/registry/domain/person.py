@@ -9,6 +9,7 @@ from datetime import date
 from services.registry.domain.events import (
     AddictionDetermined,
     DeterminationResult,
+    PersonAssignedAfterReorganisation,
     PersonDied,
     PersonRegistered,
     RecordsMerged,
@@ -20,6 +21,7 @@ from services.registry.domain.events import (
 from services.registry.domain.rules import closed_record, date_in_future
 from shared.kernel.events import Event, PendingEvent
 from shared.kernel.rules import RuleViolation
+from shared.vn.units import REFORM_DATE
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Person:
     person_id: str
     version: int = 0
     commune_code: str = ""
+    commune_on: date | None = None  # the legal date the commune code was recorded: which edition it is read in
     status: Status = "user"
     registered_on: date | None = None
     merged_into: str | None = None
@@ -51,10 +54,11 @@ class Person:
         match event:
             case PersonRegistered():
                 self.commune_code, self.status, self.registered_on = event.commune_code, event.status, occurred_on
+                self.commune_on = occurred_on
             case AddictionDetermined():
                 self.status = event.status
-            case ResidenceChanged():
-                self.commune_code = event.to_commune
+            case ResidenceChanged() | PersonAssignedAfterReorganisation():
+                self.commune_code, self.commune_on = event.to_commune, occurred_on
             case RecordsMerged() if event.duplicate_id == self.person_id:
                 self.merged_into = event.survivor_id
             case PersonDied():
@@ -118,6 +122,44 @@ class Person:
             )
         event = ResidenceChanged(from_commune=self.commune_code, to_commune=to_commune)
         return [PendingEvent(event=event, occurred_on=moved_on, unit_code=to_commune)]
+
+    def assign_after_reorganisation(
+        self, to_commune: str, candidates: list[str], decision_number: str, decided_on: date, today: date
+    ) -> list[PendingEvent]:
+        """Assign a person of a split commune to one of its `candidates` by a decision dated after the reform."""
+        self._require_open()
+        if decided_on > today:
+            raise date_in_future("decided_on", "Ngày quyết định")
+        if not candidates:
+            raise RuleViolation(
+                "not_awaiting_assignment",
+                f"person {self.person_id} is managed in commune {self.commune_code}, which was not split on "
+                "2025-07-01: there is nothing to assign (a move is a residence change)",
+                f"người này đang được quản lý tại xã {self.commune_code}, không thuộc xã bị chia tách ngày "
+                "01/07/2025: không cần phân công (chuyển nơi cư trú là thủ tục khác)",
+                kind="conflict",
+            )
+        if decided_on < REFORM_DATE:
+            raise RuleViolation(
+                "decided_before_reorganisation",
+                f"decided_on {decided_on} is before the reorganisation of 2025-07-01",
+                f"ngày quyết định {decided_on} trước ngày sắp xếp đơn vị hành chính 01/07/2025",
+                kind="invalid",
+                field="decided_on",
+            )
+        if to_commune not in candidates:
+            listed = ", ".join(candidates)
+            raise RuleViolation(
+                "not_a_successor",
+                f"commune {to_commune} did not take over any of {self.commune_code}'s area; choose one of {listed}",
+                f"xã {to_commune} không tiếp nhận địa bàn của xã {self.commune_code}; hãy chọn một trong: {listed}",
+                kind="invalid",
+                field="commune_code",
+            )
+        event = PersonAssignedAfterReorganisation(
+            from_commune=self.commune_code, to_commune=to_commune, decision_number=decision_number
+        )
+        return [PendingEvent(event=event, occurred_on=decided_on, unit_code=to_commune)]
 
     def merge(self, duplicate: Person, merged_on: date) -> tuple[list[PendingEvent], list[PendingEvent]]:
         """Close `duplicate` into this record: (events for this survivor, events for the duplicate)."""

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.registry import audit
 from services.registry.commands import Registry
-from services.registry.dedupe import ELSEWHERE
+from services.registry.dedupe import ELSEWHERE, Holder
 from services.registry.imports.rows import ON_RECORD_ELSEWHERE, Checked
 from services.registry.projection import project
 from services.registry.tables import audit_log, identities, import_rows, persons
@@ -28,7 +28,7 @@ from shared.kernel.events import CommandContext, Envelope, seal
 from shared.kernel.ids import uuid7
 from shared.kernel.uow import UnitOfWork
 from shared.runtime.audit import entry
-from shared.runtime.auth import Principal, in_scope
+from shared.runtime.auth import Principal, sees
 from shared.runtime.offload import in_thread
 
 
@@ -62,8 +62,8 @@ async def write_chunk(
         by_citizen = known_citizens.get(checked.citizen_key) if checked.citizen_key else None
         known = by_citizen or known_rows.get(checked.row_key)
         if known is not None:
-            person_id, commune = known
-            if commune is not None and in_scope(who, commune, registry.units):
+            person_id, commune, recorded_on = known
+            if commune is not None and recorded_on is not None and sees(who, registry.units, commune, recorded_on):
                 outcome.duplicates += 1
             else:
                 where = "citizen_id" if by_citizen else "row"
@@ -83,9 +83,9 @@ async def write_chunk(
         person_id = str(uuid7())
         sealed.append(seal(checked.pending, person_id, 1, ctx))
         key_rows.append({"row_key": checked.row_key, "person_id": person_id, "import_id": import_id})
-        known_rows[checked.row_key] = (person_id, checked.person.commune_code)
+        known_rows[checked.row_key] = (person_id, checked.person.commune_code, checked.person.recorded_on)
         if checked.citizen_key:
-            known_citizens[checked.citizen_key] = (person_id, checked.person.commune_code)
+            known_citizens[checked.citizen_key] = (person_id, checked.person.commune_code, checked.person.recorded_on)
         outcome.created.append((checked, person_id))
     if sealed:
         vault_rows = await in_thread(_identity_rows, registry, outcome.created)
@@ -128,18 +128,16 @@ async def _likely_duplicates(
     return flagged
 
 
-async def _known(
-    conn: AsyncConnection, key_col: Any, id_col: Any, keys: list[Any]
-) -> dict[str, tuple[str, str | None]]:
-    """The person each known key belongs to, with the commune that person is managed in now."""
+async def _known(conn: AsyncConnection, key_col: Any, id_col: Any, keys: list[Any]) -> dict[str, Holder]:
+    """The person each known key belongs to, with the commune that person is managed in now and its date."""
     if not keys:
         return {}
     rows = await conn.execute(
-        select(key_col, id_col, persons.c.commune_code)
+        select(key_col, id_col, persons.c.commune_code, persons.c.unit_on)
         .outerjoin(persons, persons.c.person_id == id_col)
         .where(key_col == any_(cast(keys, ARRAY(Text))))
     )
-    return {str(k): (str(p), c) for k, p, c in rows}
+    return {str(k): (str(p), c, on) for k, p, c, on in rows}
 
 
 def _audit_row(who: Principal, env: Envelope, ctx: CommandContext, import_id: str) -> dict[str, object]:

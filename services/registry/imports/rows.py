@@ -20,8 +20,8 @@ from services.registry.schemas import NewPerson
 from shared.kernel.clock import today
 from shared.kernel.events import PendingEvent
 from shared.kernel.rules import RuleViolation
-from shared.runtime.auth import Principal, in_scope
-from shared.vn.units import fold
+from shared.runtime.auth import Principal, sees
+from shared.vn.units import REFORM_DATE, fold
 
 _IDENTIFYING = ("full_name", "citizen_id", "date_of_birth", "village")
 ON_RECORD_ELSEWHERE = (
@@ -69,8 +69,18 @@ def check_row(
             errors.setdefault(name, str(err["msg"]).removeprefix("Value error, "))
         return None, errors
     try:
+        if not registry.units.is_current(who.unit) and person.recorded_on >= REFORM_DATE:
+            successors = ", ".join(u.code for u in registry.units.successor_units(who.unit))
+            raise RuleViolation(
+                "unit_abolished",
+                f"unit {who.unit} was abolished on 2025-07-01: nothing dated {person.recorded_on} may be recorded "
+                f"under it; its successors are {successors}",
+                f"đơn vị {who.unit} không còn từ 01/07/2025; hãy dùng tài khoản của đơn vị kế thừa: {successors}",
+                kind="forbidden",
+                field="recorded_on",
+            )
         check_commune(registry.units, person.commune_code, person.recorded_on)
-        if not in_scope(who, person.commune_code, registry.units):
+        if not sees(who, registry.units, person.commune_code, person.recorded_on):
             raise RuleViolation(
                 "outside_area",
                 f"commune {person.commune_code} is outside your area ({who.unit})",

@@ -47,7 +47,9 @@ async def test_same_name_birth_date_and_commune_is_flagged_and_merge_resolves_it
     assert second["likely_duplicates"] == [first["person_id"]]
 
     merged = await registry.http.post(
-        f"/api/v1/persons/{first['person_id']}/merges", json={"duplicate_id": second["person_id"]}, headers=officer
+        f"/api/v1/persons/{first['person_id']}/merges",
+        json={"duplicate_id": second["person_id"], "merged_on": "2024-04-01"},  # An Bá's account: before 2025-07-01
+        headers=officer,
     )
     assert merged.status_code == 200, merged.text
     closed = (await registry.http.get(f"/api/v1/persons/{second['person_id']}", headers=officer)).json()

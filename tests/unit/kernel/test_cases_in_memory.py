@@ -52,7 +52,9 @@ class MemoryCaseViews:
 @pytest.fixture
 def world() -> tuple[Cases, MemoryState]:
     state = MemoryState()
-    state.table("directory")[str(PERSON)] = PersonFacts(str(PERSON), "07616", "addict", "male", 1990)
+    state.table("directory")[str(PERSON)] = PersonFacts(
+        str(PERSON), "07616", "addict", "male", 1990, True, date(2024, 1, 2)
+    )
     cases = Cases(MemoryEventStore(), admin_units(), rulebook(), MemoryCaseViews(), clock=lambda: date(2025, 6, 1))
     return cases, state
 

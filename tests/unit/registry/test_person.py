@@ -78,3 +78,22 @@ def test_a_deceased_person_cannot_be_moved() -> None:
     with pytest.raises(RuleViolation) as refused:
         person.change_residence("07660", date(2024, 5, 1), TODAY)
     assert refused.value.code == "person_deceased"
+
+
+def test_a_split_communes_person_is_assigned_to_one_of_its_successors_after_the_reform() -> None:
+    person = registered(commune="00007")
+    assert person.commune_on == date(2024, 3, 1)
+    today, candidates = date(2025, 12, 1), ["00008", "00025"]
+    [pending] = person.assign_after_reorganisation("00025", candidates, "QD-1", date(2025, 9, 1), today)
+    assert pending.event.model_dump() == {"from_commune": "00007", "to_commune": "00025", "decision_number": "QD-1"}
+    assert pending.unit_code == "00025" and pending.occurred_on == date(2025, 9, 1)
+    person.apply(pending.event, pending.occurred_on)
+    assert (person.commune_code, person.commune_on) == ("00025", date(2025, 9, 1))
+    for commune, found, on, code in [
+        ("00097", candidates, date(2025, 9, 1), "not_a_successor"),
+        ("00025", candidates, date(2025, 6, 30), "decided_before_reorganisation"),
+        ("00025", [], date(2025, 9, 1), "not_awaiting_assignment"),
+    ]:
+        with pytest.raises(RuleViolation) as refused:
+            registered(commune="00007").assign_after_reorganisation(commune, found, "QD-1", on, today)
+        assert refused.value.code == code

@@ -214,6 +214,7 @@ async def test_a_merge_closes_the_duplicate_and_the_survivor_inherits_its_citize
         assert await registry.records.holder_of(uow.conn, registry.vault.citizen_key(CITIZEN_ID) or "") == (
             survivor,
             TAY_YEN_TU,
+            date(2024, 3, 1),
         )
     assert audit_actions(state)[-2:] == ["merge_closed", "merge_kept"]
 

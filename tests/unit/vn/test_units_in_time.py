@@ -55,3 +55,40 @@ def test_every_old_unit_has_a_unit_now() -> None:
     """Communes the mapping data leaves out (563) and island districts without communes go to their province's."""
     assert all(UNITS.unit_now(code, BEFORE) for code in UNITS.subtree_then("VN") or UNITS._units["2024"])
     assert UNITS.unit_now("09175", BEFORE) == "24" and UNITS.unit_now("318", BEFORE) == UNITS.province_now("31")
+
+
+def test_a_code_missing_from_the_edition_of_its_date_is_read_in_the_other() -> None:
+    assert UNITS.unit_now_or_code("07660", AFTER) == "07615"  # a case opened after the reform under An Bá
+    assert UNITS.code_on("07660", BEFORE, AFTER) == "07615" and UNITS.code_on("07660", BEFORE, BEFORE) == "07660"
+    assert UNITS.code_on("07615", AFTER, AFTER) == "07615"
+    assert UNITS.unit_now_or_code("99999", BEFORE) == "99999"  # never fails a read model
+
+
+def test_only_the_commune_police_of_a_candidate_see_a_split_communes_people() -> None:
+    assert UNITS.split_predecessors("00025") >= {"00007"} and "00007" not in UNITS.split_predecessors("00097")
+    assert not sees(account(Role.COMMUNE_OFFICER, "00025"), UNITS, "00007", BEFORE)
+
+
+def test_lists_filter_on_todays_unit_or_on_an_abolished_units_history() -> None:
+    from sqlalchemy import Column, Date, MetaData, Table, Text
+
+    from shared.runtime.area import area_conditions
+    from shared.runtime.errors import Forbidden
+
+    rows = Table("rows", MetaData(), Column("code", Text), Column("now", Text), Column("on", Date))
+    cols = {"code": rows.c.code, "now": rows.c.now, "on": rows.c.on}
+
+    def sql(who: Principal, unit: str | None = None) -> str:
+        conditions = area_conditions(who, UNITS, unit, **cols)
+        return " AND ".join(str(c.compile(compile_kwargs={"literal_binds": True})) for c in conditions)
+
+    assert sql(account(Role.COMMUNE_OFFICER, "07615")) == "rows.now IN ('07615')"
+    police = sql(account(Role.COMMUNE_POLICE, "00025"))
+    assert "rows.now IN ('00025')" in police and "'00007'" in police and "rows.\"on\" < '2025-07-01'" in police
+    district = sql(account(Role.DISTRICT_OFFICER, "220"))
+    assert "rows.\"on\" < '2025-07-01'" in district and "'07660'" in district
+    assert sql(account(Role.ADMIN, "VN")) == "true"
+    with pytest.raises(Forbidden):
+        sql(account(Role.COMMUNE_OFFICER, "07615"), "07660")  # no unit of today's hierarchy
+    with pytest.raises(Forbidden):
+        sql(account(Role.DISTRICT_OFFICER, "220"), "07201")  # the district's old communes only
