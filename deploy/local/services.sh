@@ -38,6 +38,10 @@ start() {
   printf '  .local/venv/bin/rehab report quota-progress --year 2024 --unit 220        # Sơn Động quota table\n'
   printf '  .local/venv/bin/rehab report coverage --unit 220 --as-of 2024-12-31      # the 100%% post-rehab metric\n'
   printf '  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8004/api/v1/reports/periodic?unit_code=220&period=2024&format=xlsx" -o bao-cao-2024.xlsx\n'
+  printf '\nAfter the 2025 reorganisation (Huyện Sơn Động 220 is abolished; its communes are Xã Sơn Động 07615 and neighbours, in Tỉnh Bắc Ninh 24):\n'
+  printf '  export REHAB_TOKEN=$(.local/venv/bin/rehab token --role province_officer --unit 24 --sub demo.province)\n'
+  printf '  .local/venv/bin/rehab report coverage --unit 07615 --as-of 2025-12-31     # Xã Sơn Động, records mapped forward\n'
+  printf '  .local/venv/bin/rehab report quota-progress --year 2026 --unit 24         # Tỉnh Bắc Ninh, quotas set to its communes\n'
 }
 
 # The two seed plans (Sơn Động 2024 with its 7 communes, Thanh Xá 2023), through the public API; idempotent.

@@ -66,8 +66,20 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return any(
-        isinstance(e, (ConnectionError, TimeoutError)) or _sqlstate(e).startswith(UNAVAILABLE_STATES)
+        isinstance(e, (ConnectionError, TimeoutError))
+        or _sqlstate(e).startswith(UNAVAILABLE_STATES)
+        or _driver_connection_error(e)
         for e in exception_chain(exc)
+    )
+
+
+_DRIVER_CONNECTION_ERRORS = {"InterfaceError", "InternalClientError", "ConnectionDoesNotExistError"}
+
+
+def _driver_connection_error(exc: BaseException) -> bool:
+    """asyncpg's own errors for a connection that broke under a statement (the hot path runs on asyncpg directly)."""
+    return type(exc).__module__.startswith("asyncpg") and any(
+        cls.__name__ in _DRIVER_CONNECTION_ERRORS for cls in type(exc).__mro__
     )
 
 

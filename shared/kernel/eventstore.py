@@ -65,6 +65,8 @@ _OUTBOX_WRITTEN = "rehab.outbox_written"  # set on a connection whose transactio
 
 def wrote_outbox(conn: AsyncConnection) -> bool:
     """Whether the transaction just ended on `conn` wrote outbox rows (and forget it): call after commit/rollback."""
+    if conn.closed or conn.invalidated:  # a broken connection: nothing committed, and nothing to reconnect for
+        return False
     return bool(conn.info.pop(_OUTBOX_WRITTEN, False))
 
 

@@ -164,11 +164,11 @@ async def _projections(system: System, ledger: Ledger, outcome: Outcome) -> None
     async with httpx.AsyncClient(timeout=30) as client:
         coverage = (
             await client.get(
-                f"{base}/post-rehab-coverage", params={"unit_code": "220", "as_of": "2025-12-31"}, headers=who
+                f"{base}/post-rehab-coverage", params={"unit_code": "220", "as_of": "2024-12-31"}, headers=who
             )
         ).json()
         quota = (
-            await client.get(f"{base}/quota-progress", params={"year": 2025, "unit_code": "220"}, headers=who)
+            await client.get(f"{base}/quota-progress", params={"year": 2024, "unit_code": "220"}, headers=who)
         ).json()
     expect["report: completers"] = (coverage["completers"], acked["complete"])
     expect["report: covered"] = (coverage["covered"], acked["post_rehab"])

@@ -75,7 +75,7 @@ class Load:
     The two never wait for each other, so while Kafka is away (and the cases service cannot hear of new
     people) registrations, and the cases already open, keep going. `stop()` lets each client finish what
     it is doing; people registered but not yet enrolled simply stay registered. A planner meanwhile revises
-    the communes' 2025 quotas, each time to a new number, through the quotas service.
+    the communes' 2024 quotas, each time to a new number, through the quotas service.
     """
 
     def __init__(self, system: System, registrars: int = 2, case_workers: int = 3, pace: float = 0.1) -> None:
@@ -124,12 +124,12 @@ class Load:
             await self.command(
                 "plan",
                 "PUT",
-                f"{self.system['quotas'].url}/api/v1/plans/2025/{commune}",
+                f"{self.system['quotas'].url}/api/v1/plans/2024/{commune}",
                 DISTRICT,
                 {"quotas": {"voluntary_community": quota}, "document_number": f"KH-{revision}/UBND"},
                 resolve=self._no_conflict,
             )
-            self.ledger.ack("plan", f"plan-2025-{commune}")
+            self.ledger.ack("plan", f"plan-2024-{commune}")
             self.ledger.quotas[commune] = quota
             revision += 1
             await asyncio.sleep(self.pace * 5)  # plans change less often than people arrive
@@ -151,7 +151,7 @@ class Load:
                 "citizen_id": f"0{n:011d}",
                 "commune_code": commune,
                 "status": "addict",
-                "recorded_on": "2024-11-01",
+                "recorded_on": "2023-11-01",
             },
             resolve=self._existing_person,
         )
@@ -172,8 +172,8 @@ class Load:
                 "person_id": person_id,
                 "modality": "voluntary_community",
                 "decision_number": f"QĐ-{n}",
-                "decided_on": "2025-01-10",
-                "started_on": "2025-01-15",
+                "decided_on": "2024-01-10",
+                "started_on": "2024-01-15",
                 "planned_months": 6,
             },
             resolve=self._existing_case,
@@ -185,7 +185,7 @@ class Load:
             "POST",
             f"{cases}/cases/{case_id}/completion",
             DISTRICT,
-            {"completed_on": "2025-07-20", "certificate_number": f"GCN-{n}"},
+            {"completed_on": "2024-07-20", "certificate_number": f"GCN-{n}"},
             resolve=self._case_in("complete", case_id),
         )
         self.ledger.ack("complete", case_id)
@@ -196,8 +196,8 @@ class Load:
             officer,
             {
                 "decision_number": f"QĐ-QL-{n}",
-                "decided_on": "2025-07-25",
-                "starts_on": "2025-07-25",
+                "decided_on": "2024-07-25",
+                "starts_on": "2024-07-25",
                 "mentor": "Hội CCB",
             },
             resolve=self._case_in("post_rehab", case_id),

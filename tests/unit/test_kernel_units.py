@@ -134,3 +134,15 @@ def test_a_token_within_the_lifetime_is_accepted_and_a_longer_one_cannot_be_issu
     assert codec.verify(codec.issue("u1", "commune_officer", "07616", timedelta(hours=12))).unit == "07616"
     with pytest.raises(ValueError, match="at most"):
         codec.issue("u1", "commune_officer", "07616", timedelta(hours=13))
+
+
+def test_a_connection_broken_under_a_raw_statement_is_transient_and_a_bad_value_is_not() -> None:
+    """The hot path runs on asyncpg directly: its connection errors must answer 503 (retry), not 500."""
+    import asyncpg
+
+    from shared.kernel.db import is_transient
+
+    assert is_transient(asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"))
+    assert is_transient(asyncpg.exceptions._base.InternalClientError("cannot switch to state 12"))
+    assert not is_transient(asyncpg.exceptions.NumericValueOutOfRangeError("out of range"))
+    assert not is_transient(ValueError("bad"))

@@ -80,7 +80,7 @@ async def test_a_positive_test_in_post_rehab_is_on_the_list_until_the_relapse_is
     tests = f"/api/v1/cases/{case_id}/drug-tests"
     body = {"tested_on": "2025-09-01", "result": "positive", "facility": "Trạm Y tế xã Tây Yên Tử"}
     assert (await http.post(tests, json=body, headers=pair.cases.auth("auditor", BAC_GIANG))).status_code == 403
-    elsewhere = await http.post(tests, json=body, headers=pair.cases.auth("health_facility", "213"))
+    elsewhere = await http.post(tests, json=body, headers=pair.cases.auth("health_facility", "01"))
     assert elsewhere.status_code == 404  # outside the area: no such case
     recorded = await http.post(tests, json=body, headers=police)
     assert recorded.status_code == 200, recorded.text
