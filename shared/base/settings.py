@@ -40,6 +40,11 @@ class PlatformSettings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: str = "HS256"
     jwt_max_lifetime_hours: float = Field(default=12, gt=0, le=24)  # exp - iat of any token accepted
+    # The OpenID Connect issuer whose tokens the services trust (Keycloak's realm URL); production requires it,
+    # and development also accepts tokens signed with jwt_secret (`rehab token`)
+    oidc_issuer: str | None = None
+    oidc_audience: str = "rehab"
+    oidc_jwks_uri: str | None = None  # default: Keycloak's <issuer>/protocol/openid-connect/certs
     metrics_token: SecretStr | None = None  # production: Prometheus sends it as a bearer token to /metrics
     log_level: str = "INFO"
     log_json: bool = True

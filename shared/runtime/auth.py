@@ -49,16 +49,62 @@ class Principal(BaseModel):
         return CommandContext(actor=self.actor(), correlation_id=cid) if cid else CommandContext(actor=self.actor())
 
 
+ISSUER_ALGORITHMS = ["RS256", "ES256"]
+
+
+class IssuerKeys:
+    """Verifies tokens an OpenID Connect issuer signed (RS256 or ES256) with the keys of its JWKS.
+
+    The keys are cached and fetched again when a token names a key id not among them (a rotated key); a token of
+    another issuer, for another audience or signed by a key the JWKS does not hold is refused. The JWKS is read
+    synchronously, as the `principal` dependency runs in FastAPI's thread pool.
+    """
+
+    def __init__(
+        self, issuer: str, audience: str = "rehab", jwks_uri: str | None = None, refresh_cooldown: float = 30
+    ) -> None:
+        self.issuer, self.audience = issuer.rstrip("/"), audience
+        uri = jwks_uri or f"{self.issuer}/protocol/openid-connect/certs"
+        # an unknown key id reads the JWKS again, at most once per `refresh_cooldown` s (forged kids cost nothing)
+        self._keys = jwt.PyJWKClient(uri, cache_keys=True, lifespan=300, timeout=5, cooldown_duration=refresh_cooldown)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        try:
+            key = self._keys.get_signing_key_from_jwt(token)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise Unauthorized(f"cannot verify the token: the issuer's keys are unreachable ({exc})") from None
+        except jwt.PyJWKClientError as exc:
+            raise jwt.InvalidTokenError(f"no key of the issuer signed it ({exc})") from None
+        decoded: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=ISSUER_ALGORITHMS,
+            audience=self.audience,
+            issuer=self.issuer,
+            leeway=CLOCK_LEEWAY,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+        return decoded
+
+
 class TokenCodec:
     """Signs and verifies tokens with one algorithm; `alg: none` and other algorithms are refused.
 
     A token must say when it was issued, and may live at most `max_lifetime`: an `exp` in year 9999 is refused.
     """
 
-    def __init__(self, secret: str, algorithm: str = "HS256", max_lifetime: timedelta = MAX_TOKEN_LIFETIME) -> None:
+    def __init__(
+        self,
+        secret: str,
+        algorithm: str = "HS256",
+        max_lifetime: timedelta = MAX_TOKEN_LIFETIME,
+        issuer: IssuerKeys | None = None,
+        accept_secret: bool = True,
+    ) -> None:
         if algorithm.lower() == "none":
             raise ValueError("unsigned tokens are not allowed")
         self.secret, self.algorithm, self.max_lifetime = secret, algorithm, max_lifetime
+        self.issuer, self.accept_secret = issuer, accept_secret
 
     def issue(self, sub: str, role: str, unit: str, ttl: timedelta = timedelta(hours=12)) -> str:
         if ttl > self.max_lifetime:
@@ -68,14 +114,10 @@ class TokenCodec:
         return jwt.encode(claims, self.secret, algorithm=self.algorithm)
 
     def verify(self, token: str) -> Principal:
+        """The caller a token names: signed by the issuer (RS256/ES256), or, when allowed (development), with the
+        shared secret."""
         try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self.secret,
-                algorithms=[self.algorithm],
-                leeway=CLOCK_LEEWAY,
-                options={"require": ["exp", "iat", "sub"]},
-            )
+            claims = self._claims(token)
             self._check_lifetime(claims)
             return Principal.model_validate({k: claims.get(k) for k in ("sub", "role", "unit")})
         except jwt.ExpiredSignatureError:
@@ -85,6 +127,21 @@ class TokenCodec:
             raise Unauthorized(f"invalid token: claim {bad}") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthorized(f"invalid token: {str(exc).splitlines()[0]}") from None
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+        if self.issuer is not None and algorithm in ISSUER_ALGORITHMS:
+            return self.issuer.claims(token)
+        if not self.accept_secret:
+            raise jwt.InvalidTokenError(f"only tokens of the identity provider are accepted here, not {algorithm}")
+        decoded: dict[str, Any] = jwt.decode(
+            token,
+            self.secret,
+            algorithms=[self.algorithm],
+            leeway=CLOCK_LEEWAY,
+            options={"require": ["exp", "iat", "sub"]},
+        )
+        return decoded
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         issued, expires = claims["iat"], claims["exp"]

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.base.logs import set_correlation
-from shared.base.settings import DEV_JWT_SECRET, KAFKA_ADMIN, ServiceSettings, local_kafka_password
+from shared.base.settings import KAFKA_ADMIN, ServiceSettings, local_kafka_password
 from shared.kernel.db import make_engine
 from shared.kernel.events import Envelope, EventRegistry
 from shared.kernel.eventstore import EventStore
@@ -32,7 +32,7 @@ from shared.kernel.kafka import ensure_topics, kafka_reachable, make_broker, mak
 from shared.kernel.migrations import KERNEL_MIGRATIONS, migrate
 from shared.kernel.relay import OutboxRelay
 from shared.kernel.subscriber import Subscription, attach, consumer_group
-from shared.runtime.auth import TokenCodec
+from shared.runtime.auth import IssuerKeys, TokenCodec
 from shared.runtime.errors import Unauthorized, error_body, install_error_handlers, unexpected_error
 from shared.runtime.limits import BodyLimit
 from shared.vn.units import AdminUnits, admin_units
@@ -118,6 +118,10 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
             settings.jwt_secret.get_secret_value(),
             settings.jwt_algorithm,
             timedelta(hours=settings.jwt_max_lifetime_hours),
+            issuer=IssuerKeys(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_uri)
+            if settings.oidc_issuer
+            else None,
+            accept_secret=settings.env == "development",  # `rehab token`'s HS256 tokens: never in production
         ),
     )
 
@@ -228,11 +232,11 @@ def accepted_correlation_id(sent: str | None) -> str:
 
 
 def check_production(settings: ServiceSettings) -> None:
-    """Refuse to start in production with a dev secret, /metrics open to anyone, or Kafka as admin or in clear."""
+    """Refuse to start in production without an identity provider, with /metrics open, or Kafka as admin or in clear."""
     if settings.env != "production":
         return
-    if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
-        raise SystemExit("REHAB_ENV=production but REHAB_JWT_SECRET is the development secret: set a real one")
+    if not settings.oidc_issuer:
+        raise SystemExit("REHAB_ENV=production needs REHAB_OIDC_ISSUER: only the issuer's keys verify tokens")
     if settings.metrics_token is None:
         raise SystemExit("REHAB_ENV=production needs REHAB_METRICS_TOKEN: /metrics (per-unit counts) is not public")
     if settings.kafka_username == KAFKA_ADMIN:

@@ -17,7 +17,7 @@ def settings(**overrides: object) -> ServiceSettings:
 
 PRODUCTION = {
     "env": "production",
-    "jwt_secret": SecretStr("p" * 40),
+    "oidc_issuer": "https://id.example.gov.vn/realms/rehab",
     "metrics_token": SecretStr("m" * 32),
     "kafka_username": "quotas",
     "kafka_password": SecretStr("q" * 24),
@@ -25,9 +25,9 @@ PRODUCTION = {
 }
 
 
-def test_production_refuses_to_start_with_the_development_secret_or_without_a_metrics_token() -> None:
-    with pytest.raises(SystemExit, match="REHAB_JWT_SECRET"):
-        create_app(spec(), settings(env="production", metrics_token=SecretStr("m" * 32)))
+def test_production_refuses_to_start_without_an_issuer_or_without_a_metrics_token() -> None:
+    with pytest.raises(SystemExit, match="REHAB_OIDC_ISSUER"):
+        create_app(spec(), settings(**{**PRODUCTION, "oidc_issuer": None}))
     with pytest.raises(SystemExit, match="REHAB_METRICS_TOKEN"):
         create_app(spec(), settings(**{**PRODUCTION, "metrics_token": None}))
     with pytest.raises(SystemExit, match="not as the admin"):
