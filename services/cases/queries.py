@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.cases.domain.rules import DEADLINE_RULES, MOVE_RULES, RuleBook, rules_unverified
 from services.cases.schemas import CaseOut, CasePage, DrugTestOut, MonitoringOut, MoveOut
 from services.cases.tables import case_moves, cases, drug_tests, monitoring_orders
-from shared.runtime.area import area_conditions, asked_unit_in_area, audit_area
+from shared.runtime.area import area_conditions, codes_in_area
 from shared.runtime.audit import read_trail, record, record_shown
 from shared.runtime.auth import Principal, sees
-from shared.runtime.errors import Forbidden, NotFound
+from shared.runtime.errors import NotFound
 from shared.vn.units import AdminUnits
 
 
@@ -106,7 +106,7 @@ async def deadlines(
         .where(*area, cases.c.state == "post_rehab", cases.c.positive_test_on.is_not(None))
         .order_by(cases.c.positive_test_on)
     )
-    notices, reports = await _move_duties(conn, _within(units, who, unit_code), as_of)
+    notices, reports = await _move_duties(conn, _sorted(codes_in_area(who, units, unit_code)), as_of)
     due = ruleset.post_rehab_decision_due
     lists = {
         "as_of": as_of.isoformat(),
@@ -156,17 +156,6 @@ async def deadlines(
         "rules_from": ruleset.valid_from.isoformat(),
         "rules_unverified": rules_unverified(as_of, DEADLINE_RULES),
     }
-
-
-def _within(units: AdminUnits, who: Principal, unit_code: str | None) -> list[str] | None:
-    """The unit codes (either edition) whose moves are on the lists of `unit_code` (default: the caller's unit),
-    which must be in the caller's area; None: all. A move keeps its communes' codes of its date, so today's units
-    and the old ones that map into them are both listed."""
-    asked = unit_code or who.unit
-    if not asked_unit_in_area(who, units, asked):
-        raise Forbidden(f"unit {asked} is outside your area ({who.unit})")
-    within = units.codes_now_within(asked) if units.is_current(who.unit) else units.subtree_then(asked)
-    return None if within is None else sorted(within)
 
 
 async def _move_duties(
@@ -227,4 +216,8 @@ async def read_audit(
     conn: AsyncConnection, units: AdminUnits, who: Principal, person_id: str | None, page: int, page_size: int
 ) -> dict[str, Any]:
     """Who read the cases of persons in the auditor's area (or from it), newest first."""
-    return await read_trail(conn, audit_area(who, units), person_id, page, page_size)
+    return await read_trail(conn, codes_in_area(who, units), person_id, page, page_size)
+
+
+def _sorted(codes: frozenset[str] | None) -> list[str] | None:
+    return None if codes is None else sorted(codes)

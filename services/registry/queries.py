@@ -19,7 +19,7 @@ from services.registry.schemas import (
     normalise_citizen_id,
 )
 from services.registry.tables import audit_log, identities, persons
-from shared.runtime.area import area_conditions, audit_area
+from shared.runtime.area import area_conditions, codes_in_area
 from shared.runtime.audit import newest_first, read_trail
 from shared.runtime.auth import Principal
 from shared.runtime.errors import NotFound
@@ -109,7 +109,7 @@ async def read_audit(
     conn: AsyncConnection, registry: Registry, who: Principal, person_id: str | None, page: int, page_size: int
 ) -> dict[str, Any]:
     """Audit entries about records in the auditor's area, or made from it, newest first."""
-    return await read_trail(conn, audit_area(who, registry.units), person_id, page, page_size)
+    return await read_trail(conn, codes_in_area(who, registry.units), person_id, page, page_size)
 
 
 async def registration_attempts(
@@ -120,7 +120,7 @@ async def registration_attempts(
     The officer who tried was told nothing about the person; this is how the area that manages them finds out.
     """
     conditions: list[Any] = [audit_log.c.action == ELSEWHERE]
-    area = audit_area(who, registry.units)
+    area = codes_in_area(who, registry.units)
     if area is not None:
         conditions.append(audit_log.c.unit_code.in_(sorted(area)))
     rows = await newest_first(conn, audit_log, conditions, page, page_size)

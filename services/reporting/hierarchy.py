@@ -121,21 +121,9 @@ class Forward:
         self.units = units
         self._now: dict[str, str] = {}
         self._into: dict[str, set[str]] = {}  # today's unit -> the old codes mapped to it
-        for code in _codes(units, "2024"):
-            now = self._map(code)
-            if now is not None:
-                self._now[code] = now
-                self._into.setdefault(now, set()).add(code)
-
-    def _map(self, code: str) -> str | None:
-        """`unit_now` of an old code; a commune the mapping data has no successor for goes with its district."""
-        current: str | None = code
-        while current is not None and current != NATIONAL:
-            try:
-                return self.units.unit_now(current, BEFORE_REFORM)
-            except UnknownUnitError:
-                current = self.units.get(current, edition="2024").parent
-        return None
+        for code in _codes(units, "2024"):  # the one rule the registry and cases apply too (`unit_now`)
+            now = self._now[code] = units.unit_now(code, BEFORE_REFORM)
+            self._into.setdefault(now, set()).add(code)
 
     def then_now(self, code: str) -> str | None:
         """Today's unit of a record made under the 2024 unit `code` before the reform."""

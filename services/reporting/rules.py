@@ -6,20 +6,13 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from shared.vn.rulebook import Versioned, entry_in_force, load_versions, unverified
-from shared.vn.workdays import add_working_days
+from shared.vn.rulebook import DecisionDeadlines, entry_in_force, load_versions, unverified
 
 
-class Deadlines(Versioned):
+class Deadlines(DecisionDeadlines):
     """The fields of one rule set that reporting reads: how long a decision may wait, how far ahead ends are listed."""
 
-    post_rehab_file_working_days: int
-    post_rehab_decision_working_days: int
     post_rehab_ending_notice_days: int
-
-    def post_rehab_decision_due(self, completed_on: date) -> date:
-        """The last day for the post-rehab decision after a completion (the file's and the decision's working days)."""
-        return add_working_days(completed_on, self.post_rehab_file_working_days + self.post_rehab_decision_working_days)
 
 
 DECISION_DUE = ("post_rehab_file_working_days", "post_rehab_decision_working_days")

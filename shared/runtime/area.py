@@ -45,9 +45,13 @@ def area_conditions(who: Principal, units: AdminUnits, unit: str | None, *, code
     return [condition]
 
 
-def audit_area(who: Principal, units: AdminUnits) -> frozenset[str] | None:
-    """Unit codes of the audit entries an auditor sees (the entries keep a record's code, not when it was recorded):
-    today's units in the caller's area and the old ones mapped into them; an abolished unit's codes of its time."""
+def codes_in_area(who: Principal, units: AdminUnits, unit: str | None = None) -> frozenset[str] | None:
+    """Unit codes of rows that keep a record's code but not when it was recorded (audit entries, moves), in `unit`
+    (default: the caller's, which it must be in: 403): today's units and the old ones mapped into them; for an
+    abolished unit's account, the codes of its time. None: the whole country."""
+    asked = unit or who.unit
+    if not asked_unit_in_area(who, units, asked):
+        raise Forbidden(f"unit {asked} is outside your area ({who.unit})")
     if units.is_current(who.unit):
-        return units.codes_now_within(who.unit)
-    return units.subtree_then(who.unit)
+        return units.codes_now_within(asked)
+    return units.subtree_then(asked)

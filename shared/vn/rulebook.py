@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.vn.workdays import add_working_days
+
 RULES_FILE = Path(__file__).parent / "data" / "rulesets.json"
 
 
@@ -28,6 +30,18 @@ class Versioned(BaseModel):
 
 
 V = TypeVar("V", bound=Versioned)
+
+
+class DecisionDeadlines(Versioned):
+    """The post-rehab decision's deadline, as both the cases service and reporting read it from the rule set."""
+
+    post_rehab_file_working_days: int
+    post_rehab_decision_working_days: int
+
+    def post_rehab_decision_due(self, completed_on: date) -> date:
+        """The last day for the post-rehab decision: the file within its working days of the person reporting
+        completion, then the chair's decision within its working days of the police chief's request."""
+        return add_working_days(completed_on, self.post_rehab_file_working_days + self.post_rehab_decision_working_days)
 
 
 @cache

@@ -58,7 +58,6 @@ class AdminUnits:
             for unit in table.values():
                 if unit.parent is not None:
                     self._children.setdefault((ed, unit.parent), []).append(unit)
-        self._within: dict[str, frozenset[str] | None] = {}
         self._split_into: dict[str, frozenset[str]] = {}
 
     def get(self, code: str, on: date | None = None, edition: Edition | None = None) -> Unit:
@@ -94,22 +93,6 @@ class AdminUnits:
     def children(self, code: str, edition: Edition = "2024") -> list[Unit]:
         return list(self._children.get((edition, code), []))
 
-    def units_within(self, code: str) -> frozenset[str] | None:
-        """`code` and every unit code (either edition) below it; None for the whole country (no filter needed)."""
-        if code == NATIONAL:
-            return None
-        if code not in self._within:
-            found: set[str] = set()
-            editions: tuple[Edition, ...] = ("2024", "2025")
-            for edition in editions:
-                frontier = [code] if code in self._units[edition] else []
-                while frontier:
-                    unit = self._units[edition][frontier.pop()]
-                    found.add(unit.code)
-                    frontier.extend(u.code for u in self._children.get((edition, unit.code), []))
-            self._within[code] = frozenset(found)
-        return self._within[code]
-
     def successors(self, old_commune: str) -> list[str]:
         """New (2025) communes an old commune's area went to; more than one means a partial merge."""
         return list(self._old_to_new.get(old_commune, []))
@@ -119,10 +102,6 @@ class AdminUnits:
     def is_current(self, code: str) -> bool:
         """True for a unit of today's (2025) catalogue; False for one the reorganisation abolished."""
         return code == NATIONAL or code in self._units["2025"]
-
-    def edition_of_account(self, code: str) -> Edition:
-        """The edition an account's unit is read in: today's, unless the unit was abolished."""
-        return "2025" if self.is_current(code) else "2024"
 
     def unit_now(self, code: str, recorded_on: date) -> str:
         """The unit of today responsible for a record whose unit was `code` on `recorded_on`.
@@ -139,8 +118,8 @@ class AdminUnits:
             successors = self.successors(code)
             if len(successors) == 1:
                 return successors[0]
-            if not successors:  # missing from the mapping data: the province that took over its old province
-                return self.province_now(self.ancestors(code, "2024")[-2])
+            if not successors and unit.parent is not None:  # missing from the mapping data: its district's province
+                return self.province_now(unit.parent)
         return self.province_now(code)
 
     def unit_now_or_code(self, code: str, recorded_on: date) -> str:

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from shared.vn.rulebook import (
     RULES_FILE,
-    Versioned,
+    DecisionDeadlines,
     cited,
     entry_in_force,
     in_force,
@@ -27,14 +27,12 @@ AgeGroup = Literal["adult", "minor"]
 Course = Literal["first", "repeat"]  # the person's first course of rehab, or a second or later one
 
 
-class RuleSet(Versioned):
+class RuleSet(DecisionDeadlines):
     """One version of the rules, in force from `valid_from` until the next version."""
 
     law: str
     durations_months: dict[Modality, dict[AgeGroup, dict[Course, tuple[int, int]]] | None]
     post_rehab_months: dict[str, int]
-    post_rehab_file_working_days: int
-    post_rehab_decision_working_days: int
     post_rehab_ending_notice_days: int
     move_notice_working_days: int | None
     move_notice_hours: int | None
@@ -50,11 +48,6 @@ class RuleSet(Versioned):
         """(minimum, maximum) months of treatment, or None for open-ended methadone maintenance."""
         ranges = self.durations_months[modality]
         return None if ranges is None else ranges[group][course]
-
-    def post_rehab_decision_due(self, completed_on: date) -> date:
-        """The last day for the post-rehab decision: the file within its working days of the person reporting
-        completion, then the chair's decision within its working days of the police chief's request."""
-        return add_working_days(completed_on, self.post_rehab_file_working_days + self.post_rehab_decision_working_days)
 
     def move_notice_due(self, moved_on: date) -> date | None:
         """The last day for the sending commune police to notify the receiving commune of a move on `moved_on`:
