@@ -1,4 +1,4 @@
-# make up: the whole system on this machine; make test: the test suite against real Kafka and PostgreSQL.
+# make up: the whole system on this machine; make test: the test suite against real Kafka, PostgreSQL and Keycloak.
 SHELL := /bin/bash
 export UV_PROJECT_ENVIRONMENT ?= $(CURDIR)/.local/venv
 PY := $(UV_PROJECT_ENVIRONMENT)/bin/python
@@ -12,17 +12,19 @@ platform: python
 	@deploy/local/postgres.sh start
 	@deploy/local/kafka.sh start
 	@$(PY) -m services.platform topics access
+	@deploy/local/keycloak.sh start
 
 up: platform
 	@deploy/local/services.sh start
 
 down:
 	@deploy/local/services.sh stop
+	@deploy/local/keycloak.sh stop
 	@deploy/local/kafka.sh stop
 	@deploy/local/postgres.sh stop
 
 status:
-	@deploy/local/services.sh status; deploy/local/kafka.sh status; deploy/local/postgres.sh status
+	@deploy/local/services.sh status; deploy/local/keycloak.sh status; deploy/local/kafka.sh status; deploy/local/postgres.sh status
 
 lint: python
 	$(PY) -m ruff check shared services tests deploy

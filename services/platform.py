@@ -3,7 +3,8 @@
 - kafka: wait until a broker answers with these credentials (a login refused for 5 s ends the wait);
 - topics: create the topics and their dead-letter topics;
 - access: create or update each service's Kafka user and converge their ACLs (shared/runtime/kafka_access.py);
-- password --user NAME: set NAME's password to the one read from standard input (rotation).
+- password --user NAME: set NAME's password to the one read from standard input (rotation);
+- accounts: the identity provider's demo accounts (services/identity.py), printed and written to --accounts.
 
 deploy/local/kafka.sh gives a local broker's admin its SCRAM password with `password`, logged in with PLAIN
 on the broker's ADMIN listener (server.properties.in says why).
@@ -16,10 +17,13 @@ import asyncio
 import logging
 import sys
 import time
+from pathlib import Path
 
+import httpx
 from aiokafka.errors import KafkaError
 from confluent_kafka import KafkaException
 
+from services.identity import KeycloakAdmin, KeycloakError, ensure_demo_accounts
 from services.topology import ALL_TOPICS, GRANTS
 from shared.base.settings import PlatformSettings
 from shared.kernel.kafka import ensure_topics, kafka_problem
@@ -45,9 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the step's one line says what failed
     LIBRDKAFKA_LOG.setLevel(logging.CRITICAL)
     parser = argparse.ArgumentParser(prog="python -m services.platform")
-    parser.add_argument("steps", nargs="+", choices=["kafka", "topics", "access", "password"])
+    parser.add_argument("steps", nargs="+", choices=["kafka", "topics", "access", "password", "accounts"])
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--user", help="password: the Kafka user whose password is read from standard input")
+    parser.add_argument(
+        "--accounts", type=Path, default=Path(".local/demo-accounts.json"), help="accounts: where to write them"
+    )
     args = parser.parse_args(argv)
     settings = PlatformSettings()
     try:
@@ -56,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except KafkaException as exc:  # its KafkaError says which broker and why
         print(f"{step}: {exc.args[0].str() if exc.args else exc}", file=sys.stderr)
         return 1
-    except (AccessError, KafkaError, OSError) as exc:
+    except (AccessError, KafkaError, KeycloakError, httpx.HTTPError, OSError) as exc:
         print(f"{step}: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -84,6 +91,12 @@ def _run(step: str, args: argparse.Namespace, settings: PlatformSettings) -> Non
             raise AccessError("the new password must have at least 8 characters")
         set_passwords(admin_client(settings), {args.user: password}, settings)
         print(f"password of Kafka user {args.user} set")
+    elif step == "accounts":
+        with KeycloakAdmin() as admin:
+            accounts = ensure_demo_accounts(admin, args.accounts)
+        print(f"demo accounts of realm {admin.settings.realm} ({admin.settings.url}), also in {args.accounts}:")
+        for a in accounts:
+            print(f"  {a['username']:<20} {a['password']:<18} {a['role']:<17} {a['unit']}")
 
 
 def _refused(problem: str) -> bool:

@@ -27,6 +27,18 @@ PG_PORT=${REHAB_PG_PORT:-55432}
 PG_SUPERPASS=${REHAB_PG_SUPERPASS:-postgres}
 export REHAB_PG_HOST=$PG_HOST REHAB_PG_PORT=$PG_PORT
 
+KEYCLOAK_VERSION=26.5.6         # pinned: org.keycloak:keycloak-quarkus-dist from Maven Central, runs on Java 17
+KEYCLOAK_HOME=$REHAB_LOCAL/keycloak
+KEYCLOAK_HOST=127.0.0.1          # loopback only (ARCHITECTURE.md): nothing outside this machine signs in locally
+KEYCLOAK_PORT=${REHAB_KEYCLOAK_PORT:-8080}
+KEYCLOAK_MANAGEMENT_PORT=${REHAB_KEYCLOAK_MANAGEMENT_PORT:-9000}  # health and metrics
+KEYCLOAK_HEAP=${REHAB_KEYCLOAK_HEAP:-512m}
+export REHAB_KEYCLOAK_URL=${REHAB_KEYCLOAK_URL:-http://$KEYCLOAK_HOST:$KEYCLOAK_PORT}
+# Keycloak's administrator (master realm) and its database role; local defaults like Kafka's, set them to change
+export REHAB_KEYCLOAK_ADMIN=${REHAB_KEYCLOAK_ADMIN:-admin}
+export REHAB_KEYCLOAK_ADMIN_PASSWORD=${REHAB_KEYCLOAK_ADMIN_PASSWORD:-$REHAB_KEYCLOAK_ADMIN-local}
+export REHAB_KEYCLOAK_DB_PASSWORD=${REHAB_KEYCLOAK_DB_PASSWORD:-keycloak-local}
+
 export UV_PROJECT_ENVIRONMENT=${UV_PROJECT_ENVIRONMENT:-$REHAB_LOCAL/venv}
 PY=$UV_PROJECT_ENVIRONMENT/bin/python
 

@@ -11,6 +11,10 @@ start() {
     local user=REHAB_${s^^}_KAFKA_USERNAME password=REHAB_${s^^}_KAFKA_PASSWORD
     export "$user=${!user:-$s}" "$password=${!password:-$s-local}"
   done
+  # tokens of the rehab realm are verified with its keys and asked about at Keycloak (introspection, as the
+  # rehab-services client; the realm file's local default secret); development also takes `rehab token`'s
+  export REHAB_OIDC_ISSUER=${REHAB_OIDC_ISSUER:-$REHAB_KEYCLOAK_URL/realms/rehab}
+  export REHAB_OIDC_CLIENT_SECRET=${REHAB_OIDC_CLIENT_SECRET:-rehab-services-local}
   for s in $SERVICES; do
     if pid_alive "$RUN_DIR/$s.pid"; then say "$s already running (pid $(cat "$RUN_DIR/$s.pid"))"; continue; fi
     setsid nohup "$PY" -m "services.$s" > "$LOG_DIR/$s.log" 2>&1 < /dev/null &
@@ -32,6 +36,11 @@ start() {
   say "the system is up:"
   for s in $SERVICES; do printf '  %-10s http://127.0.0.1:%s  (docs /docs, events /asyncapi, metrics /metrics)\n' "$s" "${PORT[$s]}"; done
   printf '  Kafka      %s\n  PostgreSQL %s:%s/rehab\n' "$REHAB_KAFKA_BOOTSTRAP" "$PG_HOST" "$PG_PORT"
+  printf '\nSign in (Keycloak %s, realm rehab; the demo accounts of .local/demo-accounts.json):\n' "$REHAB_KEYCLOAK_URL"
+  "$PY" -m services.platform accounts --accounts "$REHAB_LOCAL/demo-accounts.json" | sed 's/^/  /'
+  printf '  .local/venv/bin/rehab login      # device flow: open the address it prints, sign in with an account above\n'
+  printf '  .local/venv/bin/rehab whoami\n'
+  printf '  .local/venv/bin/rehab report coverage --unit 07615 --as-of 2025-12-31\n'
   printf '\nDev token (district officer, Huyện Sơn Động 220, 12 h):\n  export TOKEN=%s\n' "$token"
   printf '\nTry (the reports catch up with the events within seconds):\n'
   printf '  export REHAB_TOKEN=$TOKEN\n'

@@ -11,6 +11,8 @@ from typing import Any, TextIO
 
 import httpx
 
+from services.cli.login import TOKEN_HELP
+
 
 def add_parser(sub: Any) -> None:
     imp = sub.add_parser("import", help="import a list into a service")
@@ -22,7 +24,7 @@ def add_parser(sub: Any) -> None:
         "--source", default="police_review", choices=["police_review", "self_report", "health_referral"]
     )
     persons.add_argument("--url", default=os.environ.get("REHAB_REGISTRY_URL", "http://127.0.0.1:8001"))
-    persons.add_argument("--token", default=os.environ.get("REHAB_TOKEN"), help="bearer token (or set REHAB_TOKEN)")
+    persons.add_argument("--token", default=os.environ.get("REHAB_TOKEN"), help=TOKEN_HELP)
 
     plans = kinds.add_parser("plans", help="a plan table (appendix, codes or indicators file) into the quotas service")
     plans.add_argument("file", type=Path)
@@ -31,7 +33,7 @@ def add_parser(sub: Any) -> None:
     plans.add_argument("--document", help="number of the issuing document (default: the file's name)")
     plans.add_argument("--document-date", help="date of the document (YYYY-MM-DD)")
     plans.add_argument("--url", default=os.environ.get("REHAB_QUOTAS_URL", "http://127.0.0.1:8003"))
-    plans.add_argument("--token", default=os.environ.get("REHAB_TOKEN"), help="bearer token (or set REHAB_TOKEN)")
+    plans.add_argument("--token", default=os.environ.get("REHAB_TOKEN"), help=TOKEN_HELP)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

@@ -1,4 +1,4 @@
-"""The `rehab` command line: token, import persons|plans, report, rebuild, status."""
+"""The `rehab` command line: login, logout, whoami, token, import persons|plans, report, rebuild, status, dlq."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import timedelta
 from aiokafka.errors import KafkaError
 
 from services.cli import imports as cli_import
+from services.cli import login as cli_login
 from services.cli import report as cli_report
 from services.topology import ALL_TOPICS
 from shared.base.settings import PlatformSettings
@@ -26,12 +27,19 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--unit", required=True, help="GSO code of the caller's unit (VN for national)")
     tok.add_argument("--sub", default=None, help="subject (user id); defaults to role@unit")
     tok.add_argument("--hours", type=float, default=12)
+    cli_login.add_parsers(sub)
     cli_import.add_parser(sub)
     cli_report.add_parsers(sub)
     dlq = sub.add_parser("dlq", help="dead-letter topics: list what is parked, replay it after a fix")
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument("--topic", action="append", help="rehab.registry.events etc. (default: all three)")
     args = parser.parse_args(argv)
+    if args.command in ("login", "logout", "whoami"):
+        return cli_login.run(args)
+    if getattr(args, "token", "") is None:  # neither --token nor REHAB_TOKEN: the sign-in of `rehab login`
+        args.token = cli_login.current_token()
+        if args.token is None:
+            return 2
     if args.command == "dlq":
         return _dlq(args.action, args.topic or list(ALL_TOPICS))
     if args.command == "import":

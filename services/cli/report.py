@@ -11,6 +11,8 @@ from typing import Any, TextIO
 
 import httpx
 
+from services.cli.login import TOKEN_HELP
+
 URLS = {"registry": 8001, "cases": 8002, "quotas": 8003, "reporting": 8004}
 
 
@@ -34,7 +36,7 @@ def add_parsers(sub: Any) -> None:
             p.add_argument("--no-wait", action="store_true", help="start it and return")
     for p in [report, *(sub.choices[n] for n in ("rebuild", "status"))]:
         p.add_argument("--url", default=os.environ.get("REHAB_REPORTING_URL", "http://127.0.0.1:8004"))
-        p.add_argument("--token", default=os.environ.get("REHAB_TOKEN"), help="bearer token (or set REHAB_TOKEN)")
+        p.add_argument("--token", default=os.environ.get("REHAB_TOKEN"), help=TOKEN_HELP)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

@@ -45,6 +45,14 @@ class PlatformSettings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str = "rehab"
     oidc_jwks_uri: str | None = None  # default: Keycloak's <issuer>/protocol/openid-connect/certs
+    # A token the issuer signed is also asked about at the issuer (RFC 7662 introspection, as this client) so that
+    # a disabled account or a signed-out session stops working within oidc_introspection_seconds; production
+    # requires the secret
+    oidc_client_id: str = "rehab-services"
+    oidc_client_secret: SecretStr | None = None
+    oidc_introspection_uri: str | None = None  # default: <issuer>/protocol/openid-connect/token/introspect
+    oidc_introspection_seconds: float = Field(default=15, ge=0, le=300)  # how long an answer is reused
+    oidc_leeway_seconds: float = Field(default=30, ge=0, le=300)  # clock skew allowed on exp, nbf and iat
     metrics_token: SecretStr | None = None  # production: Prometheus sends it as a bearer token to /metrics
     log_level: str = "INFO"
     log_json: bool = True

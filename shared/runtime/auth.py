@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
+import httpx
 import jwt
+from cachetools import TTLCache
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -52,18 +56,65 @@ class Principal(BaseModel):
 ISSUER_ALGORITHMS = ["RS256", "ES256"]
 
 
+class Introspection:
+    """Asks the issuer whether a token it signed is still active (RFC 7662): a disabled account, a locked one or a
+    signed-out session are refused although the signature and the expiry are good.
+
+    An answer is reused for `cache_seconds` (a token hash as the key, at most `max_tokens` kept), so a revocation
+    takes effect within that time and the issuer sees one question per token per period. It runs in FastAPI's
+    thread pool, as the `principal` dependency does.
+    """
+
+    def __init__(
+        self, endpoint: str, client_id: str, secret: str, cache_seconds: float = 15, max_tokens: int = 20_000
+    ) -> None:
+        self.endpoint = endpoint
+        self._http = httpx.Client(auth=(client_id, secret), timeout=5)
+        self._answers: TTLCache[bytes, bool] | None = (
+            TTLCache(maxsize=max_tokens, ttl=cache_seconds) if cache_seconds > 0 else None
+        )
+        self._lock = threading.Lock()
+
+    def active(self, token: str) -> bool:
+        key = hashlib.sha256(token.encode()).digest()
+        if self._answers is not None:
+            with self._lock:
+                known = self._answers.get(key)
+            if known is not None:
+                return known
+        try:
+            answer = self._http.post(self.endpoint, data={"token": token, "token_type_hint": "access_token"})
+        except httpx.HTTPError as exc:
+            raise Unauthorized(f"cannot verify the token: the issuer is unreachable ({exc})") from None
+        if answer.status_code != 200:
+            raise Unauthorized(f"cannot verify the token: the issuer's introspection answered {answer.status_code}")
+        active = answer.json().get("active") is True
+        if self._answers is not None:
+            with self._lock:
+                self._answers[key] = active
+        return active
+
+
 class IssuerKeys:
     """Verifies tokens an OpenID Connect issuer signed (RS256 or ES256) with the keys of its JWKS.
 
     The keys are cached and fetched again when a token names a key id not among them (a rotated key); a token of
-    another issuer, for another audience or signed by a key the JWKS does not hold is refused. The JWKS is read
-    synchronously, as the `principal` dependency runs in FastAPI's thread pool.
+    another issuer, for another audience or signed by a key the JWKS does not hold is refused, and so is one the
+    issuer says is no longer active (`introspection`, when given). The JWKS is read synchronously, as the
+    `principal` dependency runs in FastAPI's thread pool.
     """
 
     def __init__(
-        self, issuer: str, audience: str = "rehab", jwks_uri: str | None = None, refresh_cooldown: float = 30
+        self,
+        issuer: str,
+        audience: str = "rehab",
+        jwks_uri: str | None = None,
+        refresh_cooldown: float = 30,
+        introspection: Introspection | None = None,
+        leeway: timedelta = CLOCK_LEEWAY,
     ) -> None:
         self.issuer, self.audience = issuer.rstrip("/"), audience
+        self.introspection, self.leeway = introspection, leeway
         uri = jwks_uri or f"{self.issuer}/protocol/openid-connect/certs"
         # an unknown key id reads the JWKS again, at most once per `refresh_cooldown` s (forged kids cost nothing)
         self._keys = jwt.PyJWKClient(uri, cache_keys=True, lifespan=300, timeout=5, cooldown_duration=refresh_cooldown)
@@ -81,9 +132,11 @@ class IssuerKeys:
             algorithms=ISSUER_ALGORITHMS,
             audience=self.audience,
             issuer=self.issuer,
-            leeway=CLOCK_LEEWAY,
+            leeway=self.leeway,
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
+        if self.introspection is not None and not self.introspection.active(token):
+            raise jwt.InvalidTokenError("the issuer says it is no longer active (account disabled or signed out)")
         return decoded
 
 

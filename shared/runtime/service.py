@@ -32,10 +32,10 @@ from shared.kernel.kafka import ensure_topics, kafka_reachable, make_broker, mak
 from shared.kernel.migrations import KERNEL_MIGRATIONS, migrate
 from shared.kernel.relay import OutboxRelay
 from shared.kernel.subscriber import Subscription, attach, consumer_group
-from shared.runtime.auth import IssuerKeys, TokenCodec
+from shared.runtime.auth import CurrentPrincipal, Introspection, IssuerKeys, TokenCodec
 from shared.runtime.errors import Unauthorized, error_body, install_error_handlers, unexpected_error
 from shared.runtime.limits import BodyLimit
-from shared.vn.units import AdminUnits, admin_units
+from shared.vn.units import NATIONAL, AdminUnits, UnknownUnitError, admin_units
 
 log = logging.getLogger("rehab.service")
 _CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -118,11 +118,33 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
             settings.jwt_secret.get_secret_value(),
             settings.jwt_algorithm,
             timedelta(hours=settings.jwt_max_lifetime_hours),
-            issuer=IssuerKeys(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_uri)
-            if settings.oidc_issuer
-            else None,
+            issuer=_issuer(settings),
             accept_secret=settings.env == "development",  # `rehab token`'s HS256 tokens: never in production
         ),
+    )
+
+
+def _issuer(settings: ServiceSettings) -> IssuerKeys | None:
+    """The identity provider whose tokens the service trusts, asked about each token when a secret is given."""
+    if not settings.oidc_issuer:
+        return None
+    issuer = settings.oidc_issuer.rstrip("/")
+    introspection = (
+        Introspection(
+            settings.oidc_introspection_uri or f"{issuer}/protocol/openid-connect/token/introspect",
+            settings.oidc_client_id,
+            settings.oidc_client_secret.get_secret_value(),
+            settings.oidc_introspection_seconds,
+        )
+        if settings.oidc_client_secret
+        else None
+    )
+    return IssuerKeys(
+        issuer,
+        settings.oidc_audience,
+        settings.oidc_jwks_uri,
+        introspection=introspection,
+        leeway=timedelta(seconds=settings.oidc_leeway_seconds),
     )
 
 
@@ -208,6 +230,22 @@ def _ops_router(spec: ServiceSpec, rt: Runtime) -> APIRouter:
             kafka_seen["at"] = time.monotonic()
         return bool(kafka_seen["ok"])
 
+    @router.get("/api/v1/whoami")
+    def whoami(who: CurrentPrincipal) -> dict[str, Any]:
+        """The caller as this service sees its token: subject, role, unit and whether the unit still exists."""
+        current = rt.units.is_current(who.unit)
+        name = "Việt Nam" if who.unit == NATIONAL else None
+        with contextlib.suppress(UnknownUnitError):
+            name = name or rt.units.get(who.unit, edition="2025" if current else "2024").name
+        return {
+            "sub": who.sub,
+            "role": who.role.value,
+            "unit": who.unit,
+            "unit_name": name,
+            "unit_current": current,
+            "successors": [] if current else [u.code for u in rt.units.successor_units(who.unit)],
+        }
+
     @router.get("/metrics")
     async def metrics(request: Request) -> Response:
         _check_metrics_token(rt.settings, request)
@@ -237,6 +275,10 @@ def check_production(settings: ServiceSettings) -> None:
         return
     if not settings.oidc_issuer:
         raise SystemExit("REHAB_ENV=production needs REHAB_OIDC_ISSUER: only the issuer's keys verify tokens")
+    if settings.oidc_client_secret is None:
+        raise SystemExit(
+            "REHAB_ENV=production needs REHAB_OIDC_CLIENT_SECRET: a disabled account's tokens must stop working"
+        )
     if settings.metrics_token is None:
         raise SystemExit("REHAB_ENV=production needs REHAB_METRICS_TOKEN: /metrics (per-unit counts) is not public")
     if settings.kafka_username == KAFKA_ADMIN:

@@ -26,14 +26,18 @@ from shared.runtime.service import ServiceSpec, create_app
 
 @dataclass
 class ServiceClient:
-    """An HTTP client on a running service, with a token per (role, unit)."""
+    """An HTTP client on a running service, with a token per (role, unit): signed with the development secret,
+    or by the identity provider when `signer` is set (tests/support/keycloak.IssuerTokens)."""
 
     http: httpx.AsyncClient
     tokens: TokenCodec
     settings: ServiceSettings
     app: Any
+    signer: Callable[[str, str], str] | None = None
 
     def auth(self, role: str, unit: str, sub: str | None = None) -> dict[str, str]:
+        if self.signer is not None:
+            return {"Authorization": f"Bearer {self.signer(role, unit)}"}
         token = self.tokens.issue(sub or f"test-{role}-{unit}", role, unit, timedelta(hours=1))
         return {"Authorization": f"Bearer {token}"}
 
@@ -60,14 +64,14 @@ async def fresh_schema(prefix: str = "t", settings: PlatformSettings | None = No
 
 @contextlib.asynccontextmanager
 async def running_service(
-    spec: Callable[[], ServiceSpec], name: str, schema: str, topic_prefix: str = "rehab"
+    spec: Callable[[], ServiceSpec], name: str, schema: str, topic_prefix: str = "rehab", **overrides: Any
 ) -> AsyncIterator[ServiceClient]:
     """The service's app with its lifespan (migrations, broker, relay, background jobs) on `schema`.
 
-    A `topic_prefix` of its own gives a test topics no other test writes to.
+    A `topic_prefix` of its own gives a test topics no other test writes to; `overrides` are more settings.
     """
     settings = ServiceSettings.for_service(
-        name, database_url=owner_dsn(ServiceSettings()), db_schema=schema, topic_prefix=topic_prefix
+        name, database_url=owner_dsn(ServiceSettings()), db_schema=schema, topic_prefix=topic_prefix, **overrides
     )
     app = create_app(spec(), settings)
     async with app.router.lifespan_context(app):

@@ -18,6 +18,7 @@ def settings(**overrides: object) -> ServiceSettings:
 PRODUCTION = {
     "env": "production",
     "oidc_issuer": "https://id.example.gov.vn/realms/rehab",
+    "oidc_client_secret": SecretStr("s" * 32),
     "metrics_token": SecretStr("m" * 32),
     "kafka_username": "quotas",
     "kafka_password": SecretStr("q" * 24),
@@ -28,6 +29,8 @@ PRODUCTION = {
 def test_production_refuses_to_start_without_an_issuer_or_without_a_metrics_token() -> None:
     with pytest.raises(SystemExit, match="REHAB_OIDC_ISSUER"):
         create_app(spec(), settings(**{**PRODUCTION, "oidc_issuer": None}))
+    with pytest.raises(SystemExit, match="REHAB_OIDC_CLIENT_SECRET"):
+        create_app(spec(), settings(**{**PRODUCTION, "oidc_client_secret": None}))
     with pytest.raises(SystemExit, match="REHAB_METRICS_TOKEN"):
         create_app(spec(), settings(**{**PRODUCTION, "metrics_token": None}))
     with pytest.raises(SystemExit, match="not as the admin"):

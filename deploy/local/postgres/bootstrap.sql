@@ -17,4 +17,8 @@ BEGIN
     CREATE ROLE audit_owner NOLOGIN;
   END IF;
   GRANT audit_owner TO rehab;
+  -- Keycloak (deploy/local/keycloak.sh) keeps its realms, users and sessions in a database of its own
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'keycloak') THEN
+    CREATE ROLE keycloak LOGIN PASSWORD 'keycloak-local';
+  END IF;
 END $$;
