@@ -94,12 +94,12 @@ class KeycloakAdmin:
     def call(self, method: str, path: str, realm: str | None = None, **kwargs: Any) -> httpx.Response:
         """`path` under /admin/realms/<realm>; an answer of 400 or more raises KeycloakError."""
         url = f"/admin/realms/{realm or self.settings.realm}{path}" if not path.startswith("/admin") else path
-        answer = self._http.request(method, url, headers={"Authorization": f"Bearer {self._admin_token()}"}, **kwargs)
+        answer = self._http.request(method, url, headers={"Authorization": f"Bearer {self.access_token()}"}, **kwargs)
         if answer.status_code >= 400:
             raise KeycloakError(f"{method} {url}: {answer.status_code} {answer.text[:300]}")
         return answer
 
-    def _admin_token(self) -> str:
+    def access_token(self) -> str:
         if time.monotonic() < self._until:
             return self._token
         answer = self._http.post(

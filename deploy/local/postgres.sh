@@ -52,9 +52,9 @@ bootstrap_sql() {
   if ! as_pg "$BIN/psql" -h "$SOCK" -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='rehab'" | grep -q 1; then
     as_pg "$BIN/psql" -q -h "$SOCK" -p "$PG_PORT" -U postgres -c "CREATE DATABASE rehab OWNER rehab"
   fi
-  if ! as_pg "$BIN/psql" -h "$SOCK" -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='keycloak'" | grep -q 1; then
-    as_pg "$BIN/psql" -q -h "$SOCK" -p "$PG_PORT" -U postgres -c "CREATE DATABASE keycloak OWNER keycloak"
-  fi
+  as_pg "$BIN/psql" -q -h "$SOCK" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -f "$HERE/postgres/keycloak.sql" >> "$LOG_DIR/pg-bootstrap.log" 2>&1 \
+    || die "Keycloak's database could not be created: see $LOG_DIR/pg-bootstrap.log"
   as_pg "$BIN/psql" -q -h "$SOCK" -p "$PG_PORT" -U postgres -d rehab -v ON_ERROR_STOP=1 \
     -f "$HERE/postgres/schemas.sql" >> "$LOG_DIR/pg-bootstrap.log" 2>&1 \
     || die "schema bootstrap failed: see $LOG_DIR/pg-bootstrap.log"

@@ -168,7 +168,7 @@ async def test_tokens_the_realm_did_not_sign_or_no_longer_vouches_for_are_refuse
     dev_secret = ServiceSettings().jwt_secret.get_secret_value()
     now = datetime.now(UTC)
     refused = {
-        "another realm (master)": admin._admin_token(),
+        "another realm (master)": admin.access_token(),
         "the realm's key id, another key": foreign_token(real_kid, claims),
         "a key id the realm does not publish": foreign_token("not-a-key-of-the-realm", claims),
         "the realm's signature over other claims": forged_claims(good, unit="VN"),

@@ -26,18 +26,15 @@ from shared.runtime.service import ServiceSpec, create_app
 
 @dataclass
 class ServiceClient:
-    """An HTTP client on a running service, with a token per (role, unit): signed with the development secret,
-    or by the identity provider when `signer` is set (tests/support/keycloak.IssuerTokens)."""
+    """An HTTP client on a running service, with a token per (role, unit) signed with the development secret
+    (tests/support/keycloak.IssuerTokens gives the identity provider's)."""
 
     http: httpx.AsyncClient
     tokens: TokenCodec
     settings: ServiceSettings
     app: Any
-    signer: Callable[[str, str], str] | None = None
 
     def auth(self, role: str, unit: str, sub: str | None = None) -> dict[str, str]:
-        if self.signer is not None:
-            return {"Authorization": f"Bearer {self.signer(role, unit)}"}
         token = self.tokens.issue(sub or f"test-{role}-{unit}", role, unit, timedelta(hours=1))
         return {"Authorization": f"Bearer {token}"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,33 @@ def test_compose_runs_kafka_with_sasl_ssl_and_a_setup_job() -> None:
         assert env[f"REHAB_{service.upper()}_KAFKA_USERNAME"] == service
         assert not ADMIN_IDENTITY & set(env)
     assert {"topics", "access"} <= set(compose["services"]["topics"]["command"])
+
+
+def test_keycloak_runs_the_pinned_version_everywhere_with_the_realm_and_its_metrics_scraped() -> None:
+    pinned = re.search(r"^KEYCLOAK_VERSION=(\S+)", (DEPLOY / "local" / "env.sh").read_text(), re.M)
+    assert pinned is not None
+    image = f"quay.io/keycloak/keycloak:{pinned.group(1)}"
+    [deployment] = [o for o in manifests() if o["kind"] == "Deployment" and o["metadata"]["name"] == "keycloak"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == image and "--import-realm" in container["args"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "management"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["KC_DB"] == "postgres" and env["KC_METRICS_ENABLED"] == "true"
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["realm"]["configMap"]["name"] == "rehab-keycloak-realm"
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))["services"]
+    assert compose["keycloak"]["image"] == image
+    assert "./keycloak/rehab-realm.json:/opt/keycloak/data/import/rehab-realm.json:ro" in compose["keycloak"]["volumes"]
+    for service in SERVICES:
+        assert compose[service]["depends_on"]["keycloak"] == {"condition": "service_healthy"}
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    [job] = [j for j in scrape["scrape_configs"] if j["job_name"] == "keycloak"]
+    assert job["dns_sd_configs"][0]["port"] == 9000
+
+
+def test_production_trusts_the_issuer_and_asks_it_about_tokens() -> None:
+    data = config_map()
+    assert data["REHAB_ENV"] == "production" and data["REHAB_OIDC_ISSUER"].startswith("https://")
+    assert data["REHAB_OIDC_INTROSPECTION_URI"].endswith("/protocol/openid-connect/token/introspect")
+    [secrets] = [o for o in manifests() if o["kind"] == "Secret" and o["metadata"]["name"] == "rehab-secrets"]
+    assert "REHAB_OIDC_CLIENT_SECRET" in secrets["stringData"]

@@ -15,6 +15,7 @@ from services.quotas.app import spec as quotas_spec
 from services.registry.app import spec as registry_spec
 from services.reporting.app import spec as reporting_spec
 from shared.kernel.ids import uuid7
+from tests.support.keycloak import issuer_settings
 from tests.support.polling import wait_until
 from tests.support.services import ServiceClient, fresh_schema, isolated_topics, running_service
 
@@ -118,5 +119,7 @@ async def system() -> AsyncIterator[System]:
             ("reporting", reporting_spec),
         ):
             schema = await stack.enter_async_context(fresh_schema(name[:3]))
-            clients.append(await stack.enter_async_context(running_service(spec, name, schema, prefix)))
+            # the services trust the realm as make up's do: the development secret's tokens and Keycloak's
+            service = running_service(spec, name, schema, prefix, **issuer_settings())
+            clients.append(await stack.enter_async_context(service))
         yield System(*clients)

@@ -1,12 +1,16 @@
-"""Authorization matrix: every role × endpoint × inside/outside the caller's area, from one table."""
+"""Authorization matrix: every role × endpoint × inside/outside the caller's area, from one table, with tokens
+signed by the development secret (`rehab token`) and by the identity provider (Keycloak's rehab realm)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from services.identity import KeycloakAdmin
 from tests.integration.reporting.conftest import DATA, System
+from tests.support.keycloak import IssuerTokens
 
 pytestmark = pytest.mark.integration
 
@@ -116,12 +120,35 @@ def expected(endpoint: str, role: str, where: str) -> int:
     return 201 if method == "POST" else 200
 
 
+@pytest.fixture(scope="module")
+def issuer_tokens() -> Iterator[IssuerTokens]:
+    """Keycloak's tokens for each (role, unit) of the table, through a partner client per pair."""
+    with KeycloakAdmin() as admin:
+        tokens = IssuerTokens(admin)
+        yield tokens
+        tokens.close()
+
+
+@pytest.mark.parametrize("signer", ["development secret", "identity provider"])
 @pytest.mark.parametrize(("endpoint", "role", "where"), CASES)
-async def test_authorization(system: System, records: dict[str, str], endpoint: str, role: str, where: str) -> None:
+async def test_authorization(
+    system: System,
+    records: dict[str, str],
+    issuer_tokens: IssuerTokens,
+    endpoint: str,
+    role: str,
+    where: str,
+    signer: str,
+) -> None:
     service_name, method, path, body, _, _ = TABLE[endpoint]
     service = getattr(system, service_name)
     unit = INSIDE[role] if where == "inside" else OUTSIDE[role]
-    answer = await service.http.request(method, path.format(**records), json=body, headers=service.auth(role, unit))
+    if signer == "identity provider":
+        headers = {"Authorization": f"Bearer {issuer_tokens(role, unit)}"}
+        assert (await service.http.get("/api/v1/whoami", headers=headers)).json()["role"] == role
+    else:
+        headers = service.auth(role, unit)
+    answer = await service.http.request(method, path.format(**records), json=body, headers=headers)
     wanted = expected(endpoint, role, where)
     if wanted == 201 and answer.status_code == 409:  # the same person registered by an earlier role: allowed
         return
