@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,7 +21,10 @@ import httpx
 import jwt
 import platformdirs
 from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import OAuth2Client
+
+with warnings.catch_warnings():  # Authlib 1.9 announces a move of its httpx client to httpx2; it works as is
+    warnings.simplefilter("ignore")
+    from authlib.integrations.httpx_client import OAuth2Client
 
 CLIENT_ID = "rehab-cli"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
