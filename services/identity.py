@@ -13,7 +13,7 @@ import os
 import secrets
 import string
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REALM = "rehab"
 ROLES_CLIENT = "rehab"  # the client whose client roles are the eight roles (the `role` claim)
+
+
+def local_client_secret(client_id: str) -> str:
+    """The realm file's local default secret of a client (`${VAR:<client>-local}`), as Kafka's `<user>-local`."""
+    return f"{client_id}-local"
 
 
 class KeycloakSettings(BaseSettings):
@@ -197,13 +202,12 @@ def ensure_demo_accounts(admin: KeycloakAdmin, path: Path) -> list[dict[str, str
         kept = {a["username"]: a["password"] for a in json.loads(path.read_text(encoding="utf-8"))}
     accounts = []
     for account in DEMO_ACCOUNTS:
-        password = kept.get(account.username)
-        known = password is not None
-        password = password or new_password()
+        password = kept.get(account.username) or new_password()
         user_id, created = admin.ensure_user(account, password)
-        if not created and not known:
+        if not created and account.username not in kept:
             admin.set_password(user_id, password)  # an account that existed with a password nobody wrote down
-        accounts.append({**asdict(account), "password": password})
-    shaped = [{k: a[k] for k in ("username", "password", "role", "unit")} for a in accounts]
-    write_accounts(path, shaped)
-    return shaped
+        accounts.append(
+            {"username": account.username, "password": password, "role": account.role, "unit": account.unit}
+        )
+    write_accounts(path, accounts)
+    return accounts

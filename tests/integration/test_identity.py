@@ -136,7 +136,7 @@ async def test_each_demo_account_signs_in_and_is_accepted_with_its_role_and_unit
 async def test_a_partner_system_is_accepted_with_its_own_role_and_unit(
     quotas: ServiceClient, production: httpx.AsyncClient, client: str, role: str, unit: str
 ) -> None:
-    token = client_token(client, f"{client}-local")
+    token = client_token(client)
     for http in (quotas.http, production):
         me = await whoami(http, token)
         assert me.status_code == 200, me.text
@@ -160,7 +160,7 @@ def foreign_token(kid: str, claims: dict[str, Any]) -> str:
 async def test_tokens_the_realm_did_not_sign_or_no_longer_vouches_for_are_refused(
     admin: KeycloakAdmin, quotas: ServiceClient, production: httpx.AsyncClient
 ) -> None:
-    good = client_token("partner-police", "partner-police-local")
+    good = client_token("partner-police")
     for http in (quotas.http, production):
         assert (await whoami(http, good)).status_code == 200
     claims = jwt.decode(good, options={"verify_signature": False})

@@ -20,9 +20,9 @@ import jwt
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from pydantic import SecretStr
 
-from services.identity import KeycloakAdmin, KeycloakSettings
+from services.identity import KeycloakAdmin, KeycloakSettings, local_client_secret
 
-WEB_CLIENT, WEB_SECRET = "rehab-web", "rehab-web-local"  # the realm file's local default secret
+WEB_CLIENT = "rehab-web"
 CALLBACK = "http://127.0.0.1:8000/auth/callback"
 
 
@@ -109,7 +109,7 @@ class Browser:
                 "code": code,
                 "redirect_uri": CALLBACK,
                 "client_id": WEB_CLIENT,
-                "client_secret": WEB_SECRET,
+                "client_secret": local_client_secret(WEB_CLIENT),
                 "code_verifier": verifier,
             },
         )
@@ -127,9 +127,10 @@ class Browser:
         return page_text(page.text)
 
 
-def client_token(client_id: str, secret: str, settings: KeycloakSettings | None = None) -> str:
-    """A partner system's access token (client credentials grant)."""
+def client_token(client_id: str, secret: str | None = None, settings: KeycloakSettings | None = None) -> str:
+    """A client's access token (client credentials grant); the realm file's local secret by default."""
     settings = settings or KeycloakSettings()
+    secret = secret or local_client_secret(client_id)
     answer = httpx.post(
         f"{settings.issuer}/protocol/openid-connect/token",
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
@@ -155,7 +156,11 @@ def wait_past(expiry: float) -> None:
 def issuer_settings(**more: Any) -> dict[str, Any]:
     """The settings that make a service trust the local realm (as `make up`'s services do)."""
     keycloak = KeycloakSettings()
-    return {"oidc_issuer": keycloak.issuer, "oidc_client_secret": SecretStr("rehab-services-local"), **more}
+    return {
+        "oidc_issuer": keycloak.issuer,
+        "oidc_client_secret": SecretStr(local_client_secret("rehab-services")),
+        **more,
+    }
 
 
 @dataclass

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import base64
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,6 +12,7 @@ import pytest
 
 from shared.runtime.auth import Introspection
 from shared.runtime.errors import Unauthorized
+from tests.support.stub_http import StubServer
 
 
 class Endpoint:
@@ -24,34 +22,20 @@ class Endpoint:
         self.active: set[str] = set()
         self.asked: list[tuple[str, str]] = []  # (client credentials, token)
         self.status = 200
-        endpoint = self
+        self.stub = StubServer(self.answer, "/introspect")
+        self.uri = self.stub.uri
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
-                token = form["token"][0]
-                basic = base64.b64decode(self.headers["Authorization"].split()[1]).decode()
-                endpoint.asked.append((basic, token))
-                body = json.dumps({"active": token in endpoint.active}).encode()
-                self.send_response(endpoint.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.uri = f"http://127.0.0.1:{self.server.server_address[1]}/introspect"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer(self, _: str, headers: Any, body: bytes) -> tuple[int, Any]:
+        token = parse_qs(body.decode())["token"][0]
+        self.asked.append((base64.b64decode(headers["Authorization"].split()[1]).decode(), token))
+        return self.status, {"active": token in self.active}
 
 
 @pytest.fixture
 def endpoint() -> Iterator[Endpoint]:
     served = Endpoint()
     yield served
-    served.server.shutdown()
+    served.stub.close()
 
 
 def test_the_issuers_answer_decides_and_is_asked_as_the_services_client(endpoint: Endpoint) -> None:
@@ -78,7 +62,6 @@ def test_an_issuer_that_fails_or_does_not_answer_refuses_the_token(endpoint: End
     endpoint.status = 500
     with pytest.raises(Unauthorized, match="answered 500"):
         Introspection(endpoint.uri, "c", "s").active("t")
-    endpoint.server.shutdown()
-    endpoint.server.server_close()
+    endpoint.stub.close()
     with pytest.raises(Unauthorized, match="unreachable"):
         Introspection(endpoint.uri, "c", "s").active("t")

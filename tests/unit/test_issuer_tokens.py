@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -15,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.runtime.auth import IssuerKeys, Role, TokenCodec
 from shared.runtime.errors import Unauthorized
+from tests.support.stub_http import StubServer
 
 ISSUER = "http://127.0.0.1/realms/rehab"
 
@@ -24,23 +23,8 @@ class Jwks:
 
     def __init__(self) -> None:
         self.keys: list[dict[str, Any]] = []
-        jwks = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = json.dumps({"keys": jwks.keys}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.uri = f"http://127.0.0.1:{self.server.server_address[1]}/certs"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.stub = StubServer(lambda *_: (200, {"keys": self.keys}), "/certs")
+        self.uri = self.stub.uri
 
     def publish(self, key: Any, kid: str, alg: str) -> None:
         jwk = json.loads(jwt.algorithms.get_default_algorithms()[alg].to_jwk(key.public_key()))
@@ -51,7 +35,7 @@ class Jwks:
 def jwks() -> Iterator[Jwks]:
     served = Jwks()
     yield served
-    served.server.shutdown()
+    served.stub.close()
 
 
 def token(key: Any, kid: str, alg: str = "RS256", **claims: Any) -> str:
