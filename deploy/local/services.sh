@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Starts/stops the four service processes, tracked by pid files under .local/run.
+# Starts/stops the four service processes and the web app, tracked by pid files under .local/run.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-declare -A PORT=([registry]=8001 [cases]=8002 [quotas]=8003 [reporting]=8004)
+declare -A PORT=([registry]=8001 [cases]=8002 [quotas]=8003 [reporting]=8004 [web]=8000)
+APPS="$SERVICES web"  # the web app is a client of the four: it starts with them and stops with them
 
 start() {
   cd "$REHAB_ROOT"
@@ -15,12 +16,12 @@ start() {
   # rehab-services client; the realm file's local default secret); development also takes `rehab token`'s
   export REHAB_OIDC_ISSUER=${REHAB_OIDC_ISSUER:-$REHAB_KEYCLOAK_URL/realms/rehab}
   export REHAB_OIDC_CLIENT_SECRET=${REHAB_OIDC_CLIENT_SECRET:-rehab-services-local}
-  for s in $SERVICES; do
+  for s in $APPS; do
     if pid_alive "$RUN_DIR/$s.pid"; then say "$s already running (pid $(cat "$RUN_DIR/$s.pid"))"; continue; fi
     setsid nohup "$PY" -m "services.$s" > "$LOG_DIR/$s.log" 2>&1 < /dev/null &
     echo $! > "$RUN_DIR/$s.pid"
   done
-  for s in $SERVICES; do
+  for s in $APPS; do
     local url=http://127.0.0.1:${PORT[$s]}/health/ready ok=
     for _ in $(seq 1 60); do
       if curl -fs "$url" > /dev/null; then ok=1; break; fi
@@ -34,6 +35,7 @@ start() {
   PYTHONPATH="$REHAB_ROOT" "$PY" "$REHAB_ROOT/deploy/local/demo.py"
   local token; token=$("$PY" -m services.cli token --role district_officer --unit 220 --sub demo.district)
   say "the system is up:"
+  printf '  web app    http://127.0.0.1:%s  (officials sign in here with an account below)\n' "${PORT[web]}"
   for s in $SERVICES; do printf '  %-10s http://127.0.0.1:%s  (docs /docs, events /asyncapi, metrics /metrics)\n' "$s" "${PORT[$s]}"; done
   printf '  Kafka      %s\n  PostgreSQL %s:%s/rehab\n' "$REHAB_KAFKA_BOOTSTRAP" "$PG_HOST" "$PG_PORT"
   printf '\nSign in (Keycloak %s, realm rehab; the demo accounts of .local/demo-accounts.json):\n' "$REHAB_KEYCLOAK_URL"
@@ -68,7 +70,7 @@ load_seeds() {
 
 case "${1:-start}" in
   start) start ;;
-  stop) for s in $SERVICES; do stop_pid "$s" TERM; done ;;
-  status) for s in $SERVICES; do if pid_alive "$RUN_DIR/$s.pid"; then echo "$s: running"; else echo "$s: stopped"; fi; done ;;
+  stop) for s in $APPS; do stop_pid "$s" TERM; done ;;
+  status) for s in $APPS; do if pid_alive "$RUN_DIR/$s.pid"; then echo "$s: running"; else echo "$s: stopped"; fi; done ;;
   *) die "usage: $0 start|stop|status" ;;
 esac

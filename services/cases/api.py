@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from services.cases import audit, steps
 from services.cases.commands import Cases
+from services.cases.directory import DirectoryWait
 from services.cases.domain.case import State
 from services.cases.domain.rules import published
-from services.cases.policy import authorize
+from services.cases.policy import authorize, enrolment_modalities
 from services.cases.queries import deadlines, read_audit, read_case, search_cases
 from services.cases.schemas import (
     AbscondmentIn,
@@ -36,9 +37,19 @@ from services.cases.schemas import (
 from services.cases.steps import Step
 from shared.kernel.uow import SqlUnitOfWork
 from shared.runtime.auth import CurrentPrincipal, Principal, Role, require_role
+from shared.runtime.positions import AFTER_HEADER, parse_after
 from shared.runtime.service import runtime_of
 
-router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+async def after_registry(request: Request) -> None:
+    """Read your own writes: wait, bounded, for the registry writes a request names (shared/runtime/positions.py)."""
+    positions = parse_after(request.headers.get(AFTER_HEADER))
+    if positions:
+        wait: DirectoryWait = request.app.state.directory_wait
+        await wait.until_reached(runtime_of(request).engine, positions)
+
+
+router = APIRouter(prefix="/api/v1", tags=["cases"], dependencies=[Depends(after_registry)])
 Page = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
 
@@ -177,12 +188,12 @@ async def end_monitoring(
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, summary="One case")
-async def get_case(case_id: UUID, who: CurrentPrincipal, request: Request) -> CaseOut:
+async def get_case(case_id: UUID, who: CurrentPrincipal, request: Request, cases: CasesService) -> CaseOut:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "read_case", case_id=str(case_id)):
         authorize(who, "read")
         async with rt.engine.begin() as conn:  # begin: the read's audit entry commits with it
-            return await read_case(conn, rt.units, who, str(case_id))
+            return await read_case(conn, rt.units, cases.store, who, str(case_id))
 
 
 @router.get("/cases", response_model=CasePage, summary="Cases in your area")
@@ -229,6 +240,11 @@ async def audit_trail(
     rt = runtime_of(request)
     async with rt.engine.connect() as conn:
         return await read_audit(conn, rt.units, who, str(person_id) if person_id else None, page, page_size)
+
+
+@router.get("/capabilities", summary="What the caller may start: the modalities it may enrol a person in")
+async def capabilities(who: CurrentPrincipal) -> dict[str, Any]:
+    return {"enroll": enrolment_modalities(who)}
 
 
 @router.get(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from services.cases.api import router
 from services.cases.commands import Cases
-from services.cases.directory import registry_handler
+from services.cases.directory import DirectoryWait, registry_handler
 from services.cases.domain.events import CASE_EVENTS
 from services.cases.domain.rules import rulebook
+from services.cases.settings import CasesSettings
 from services.cases.tables import MIGRATIONS
 from services.topology import CASES_TOPIC, REGISTRY_TOPIC
 from shared.kernel.clock import today
@@ -37,5 +38,5 @@ def spec() -> ServiceSpec:
                 "Persons on record (commune, status, sex, birth year); a move carries the open case along.",
             )
         ],
-        services={"cases": cases},
+        services={"cases": cases, "directory_wait": DirectoryWait(CasesSettings().read_your_writes_seconds)},
     )

@@ -9,14 +9,16 @@ the registry's code. An event type it has never heard of, or a newer schema vers
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.cases.commands import Cases, Decision
 from services.cases.tables import directory
@@ -53,6 +55,12 @@ async def apply_registry_event(cases: Cases, conn: AsyncConnection, env: Envelop
         raise UnknownEventError(f"{env.event_type} v{env.schema_version} is newer than this service reads (v{known})")
     p: dict[str, Any] = env.payload
     person = directory.c.person_id == env.stream_id
+    await _apply(cases, conn, env, p, person)
+    reached = func.greatest(directory.c.registry_version, env.stream_version)
+    await conn.execute(update(directory).where(person).values(registry_version=reached))
+
+
+async def _apply(cases: Cases, conn: AsyncConnection, env: Envelope, p: dict[str, Any], person: Any) -> None:
     match env.event_type:
         case "person_registered":
             row = {
@@ -62,6 +70,7 @@ async def apply_registry_event(cases: Cases, conn: AsyncConnection, env: Envelop
                 "sex": p.get("sex"),
                 "birth_year": p.get("birth_year"),
                 "on_record": True,
+                "registry_version": env.stream_version,
             }
             await conn.execute(
                 insert(directory).values(row).on_conflict_do_update(index_elements=["person_id"], set_=row)
@@ -101,3 +110,36 @@ async def _follow_open_case(cases: Cases, conn: AsyncConnection, env: Envelope, 
         await uow.commit()
     if sealed:
         log.info("case %s: %s after the registry's %s", open_case[0], sealed[0].event_type, env.event_type)
+
+
+@dataclass(frozen=True)
+class DirectoryWait:
+    """Waits, bounded, until the directory has applied the registry writes a request names (`Rehab-After`).
+
+    An official who registers a person and enrols them a second later is not told "unknown person" while the
+    registration is still on its way; after `seconds` the command runs anyway and refuses as it would.
+    """
+
+    seconds: float
+    interval: float = 0.05
+
+    async def until_reached(self, engine: AsyncEngine, positions: list[tuple[str, int]]) -> bool:
+        """True once every named person's directory row has reached its version, False when the bound ran out."""
+        if not positions:
+            return True
+        deadline = asyncio.get_running_loop().time() + self.seconds
+        wanted = dict(positions)
+        while True:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    select(directory.c.person_id, directory.c.registry_version).where(
+                        directory.c.person_id.in_(list(wanted))
+                    )
+                )
+                reached = {r.person_id: r.registry_version for r in rows}
+            if all(reached.get(p, 0) >= v for p, v in wanted.items()):
+                return True
+            if asyncio.get_running_loop().time() >= deadline:
+                log.info("directory had not reached %s after %.1f s", positions, self.seconds)
+                return False
+            await asyncio.sleep(self.interval)

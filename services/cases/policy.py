@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.cases.domain.case import ALLOWED
 from shared.runtime.auth import Principal, Role
 from shared.runtime.errors import Forbidden
 
@@ -40,3 +41,23 @@ def authorize(who: Principal, action: str, modality: str | None = None) -> None:
         raise Forbidden(f"role {who.role.value} may not {action.replace('_', ' ')} (allowed: {roles})")
     if modality is not None and modality not in allowed:
         raise Forbidden(f"role {who.role.value} may {action.replace('_', ' ')} only for {', '.join(sorted(allowed))}")
+
+
+def may(who: Principal, action: str, modality: str) -> bool:
+    """Whether the caller's role may perform `action` on a case of `modality` (the table above)."""
+    return modality in POLICY[action].get(who.role, frozenset())
+
+
+def case_actions(who: Principal, modality: str, state: str, moves_owed: tuple[bool, bool]) -> list[str]:
+    """The steps the caller may record on a case now: its state allows them and the table gives them to the role.
+
+    `moves_owed` says whether a move's notice and a move's report are still owed (they do not depend on the state).
+    """
+    steps = [a for a, states in ALLOWED.items() if state in states and may(who, a, modality)]
+    owed = [a for a, due in zip(("move_notice", "move_report"), moves_owed, strict=True) if due]
+    return steps + [a for a in owed if may(who, a, modality)]
+
+
+def enrolment_modalities(who: Principal) -> list[str]:
+    """The modalities the caller may enrol a person in (none when the role may not enrol)."""
+    return sorted(POLICY["enroll"].get(who.role, frozenset()))

@@ -12,8 +12,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.cases.domain.rules import DEADLINE_RULES, MOVE_RULES, RuleBook, rules_unverified
+from services.cases.policy import case_actions
 from services.cases.schemas import CaseOut, CasePage, DrugTestOut, MonitoringOut, MoveOut
 from services.cases.tables import case_moves, cases, drug_tests, monitoring_orders
+from shared.kernel.events import HistoryEntry
+from shared.kernel.repository import EventStorePort
 from shared.runtime.area import area_conditions, codes_in_area
 from shared.runtime.audit import read_trail, record, record_shown
 from shared.runtime.auth import Principal, sees
@@ -31,7 +34,10 @@ def _area(units: AdminUnits, who: Principal, unit_code: str | None) -> list[Any]
     return area_conditions(who, units, unit_code, code=c.commune_code, now=c.unit_now, on=c.unit_on)
 
 
-async def read_case(conn: AsyncConnection, units: AdminUnits, who: Principal, case_id: str) -> CaseOut:
+async def read_case(
+    conn: AsyncConnection, units: AdminUnits, store: EventStorePort, who: Principal, case_id: str
+) -> CaseOut:
+    """One case with its moves, tests, orders, its history and the steps the caller may record now (audited)."""
     row = (await conn.execute(select(cases).where(cases.c.case_id == case_id))).first()
     if row is None or not sees(who, units, row.commune_code, row.unit_on):
         raise NotFound(f"no case {case_id} in your area ({who.unit})")
@@ -40,11 +46,18 @@ async def read_case(conn: AsyncConnection, units: AdminUnits, who: Principal, ca
     tests = await conn.execute(select(drug_tests).filter_by(**mine).order_by(drug_tests.c.version))
     moves = await conn.execute(select(case_moves).filter_by(**mine).order_by(case_moves.c.version))
     orders = await conn.execute(select(monitoring_orders).filter_by(**mine).order_by(monitoring_orders.c.version))
+    move_list = [MoveOut.model_validate({**m._mapping, "move": m.version}) for m in moves]
+    owed = (
+        any(m.noticed_on is None and m.notice_due_on is not None for m in move_list),
+        any(m.reported_on is None and m.report_due_on is not None for m in move_list),
+    )
     return _out(row._mapping).model_copy(
         update={
             "drug_tests": [DrugTestOut.model_validate(t._mapping) for t in tests],
-            "moves": [MoveOut.model_validate({**m._mapping, "move": m.version}) for m in moves],
+            "moves": move_list,
             "monitoring": [MonitoringOut.model_validate({**o._mapping, "order": o.version}) for o in orders],
+            "history": [HistoryEntry.of(env) for env in await store.load(conn, case_id)],
+            "actions": case_actions(who, row.modality, row.state, owed),
         }
     )
 

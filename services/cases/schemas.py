@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.cases.domain.rules import Modality
+from shared.kernel.events import HistoryEntry
 from shared.vn.text import FreeText, Reference
 
 
@@ -164,6 +165,8 @@ class CaseOut(BaseModel):
     drug_tests: list[DrugTestOut] = []  # the duties (issue 16 item 7), shown on one case (GET /cases/{id})
     moves: list[MoveOut] = []
     monitoring: list[MonitoringOut] = []
+    history: list[HistoryEntry] = []  # every event of the case, on one case (GET /cases/{id})
+    actions: list[str] = []  # the steps the caller may record now (services/cases/policy.py)
 
 
 class CasePage(BaseModel):

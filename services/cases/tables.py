@@ -26,6 +26,8 @@ directory = Table(
     Column("sex", Text),
     Column("birth_year", Integer),
     Column("on_record", Boolean, nullable=False),
+    # the person's registry stream version applied here: what a read-your-own-writes wait compares with
+    Column("registry_version", Integer, nullable=False, server_default=text("0")),
 )
 
 cases = Table(

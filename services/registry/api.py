@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -43,6 +43,7 @@ from shared.kernel.ids import uuid7
 from shared.kernel.uow import SqlUnitOfWork
 from shared.runtime.auth import CurrentPrincipal, refuse_if_abolished, sees
 from shared.runtime.errors import Invalid, NotFound
+from shared.runtime.positions import answer_with_position
 from shared.runtime.service import Composition, Runtime, runtime_of
 from shared.runtime.tabular import UnreadableFile
 from shared.runtime.uploads import form_fields, multipart_body, read_upload
@@ -89,12 +90,13 @@ def compose(rt: Runtime) -> Composition:
     },
 )
 async def register(
-    body: NewPerson, who: CurrentPrincipal, request: Request, registry: RegistryService
+    body: NewPerson, who: CurrentPrincipal, request: Request, response: Response, registry: RegistryService
 ) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "register"), SqlUnitOfWork(rt.engine) as uow:
         person_id, likely = await registry.register(uow, who, body)
         await uow.commit()
+    answer_with_position(response, person_id, 1)
     return {
         "person_id": person_id,
         "version": 1,
@@ -138,24 +140,36 @@ async def list_persons(
 
 @router.post("/persons/{person_id}/addiction-determinations", status_code=201, summary="Record a determination")
 async def determine(
-    person_id: UUID, body: DeterminationIn, who: CurrentPrincipal, request: Request, registry: RegistryService
+    person_id: UUID,
+    response: Response,
+    body: DeterminationIn,
+    who: CurrentPrincipal,
+    request: Request,
+    registry: RegistryService,
 ) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "determine", str(person_id)), SqlUnitOfWork(rt.engine) as uow:
         version = await registry.run(uow, who, str(person_id), steps.DETERMINE, body)
         await uow.commit()
+    answer_with_position(response, str(person_id), version)
     status = "addict" if body.result == "addicted" else "user"
     return {"person_id": str(person_id), "version": version, "status": status}
 
 
 @router.post("/persons/{person_id}/residence-changes", status_code=201, summary="Move management to another commune")
 async def move(
-    person_id: UUID, body: ResidenceChangeIn, who: CurrentPrincipal, request: Request, registry: RegistryService
+    person_id: UUID,
+    response: Response,
+    body: ResidenceChangeIn,
+    who: CurrentPrincipal,
+    request: Request,
+    registry: RegistryService,
 ) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "move", str(person_id)), SqlUnitOfWork(rt.engine) as uow:
         version = await registry.move(uow, who, str(person_id), body)
         await uow.commit()
+    answer_with_position(response, str(person_id), version)
     return {"person_id": str(person_id), "version": version, "commune_code": body.commune_code}
 
 
@@ -187,12 +201,18 @@ async def death(
     summary="Assign a person of a commune split on 2025-07-01 to one of its successors (a recorded decision)",
 )
 async def assign(
-    person_id: UUID, body: AssignmentIn, who: CurrentPrincipal, request: Request, registry: RegistryService
+    person_id: UUID,
+    response: Response,
+    body: AssignmentIn,
+    who: CurrentPrincipal,
+    request: Request,
+    registry: RegistryService,
 ) -> dict[str, Any]:
     rt = runtime_of(request)
     async with audit.attempt(rt.engine, who, "assign", str(person_id)), SqlUnitOfWork(rt.engine) as uow:
         version = await registry.run(uow, who, str(person_id), steps.ASSIGN, body)
         await uow.commit()
+    answer_with_position(response, str(person_id), version)
     return {"person_id": str(person_id), "version": version, "commune_code": body.commune_code}
 
 

@@ -45,3 +45,11 @@ def authorize(who: Principal, action: Action) -> None:
     if who.role not in allowed:
         names = ", ".join(sorted(r.value for r in allowed))
         raise Forbidden(f"role {who.role.value} may not {action.value.replace('_', ' ')} (allowed: {names})")
+
+
+ON_A_FILE = (Action.DETERMINE, Action.MOVE, Action.MERGE, Action.RECORD_DEATH)
+
+
+def file_actions(who: Principal, closed: bool) -> list[str]:
+    """What the caller may record on an open person's file (nothing on a merged or a dead person's)."""
+    return [] if closed else [a.value for a in ON_A_FILE if who.role in POLICY[a]]

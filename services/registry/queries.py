@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.registry import audit
 from services.registry.commands import Registry
 from services.registry.dedupe import ELSEWHERE
+from services.registry.policy import file_actions
 from services.registry.schemas import (
     Candidate,
     PendingAssignment,
@@ -19,6 +20,7 @@ from services.registry.schemas import (
     normalise_citizen_id,
 )
 from services.registry.tables import audit_log, identities, persons
+from shared.kernel.events import HistoryEntry
 from shared.runtime.area import area_conditions, codes_in_area
 from shared.runtime.audit import newest_first, read_trail
 from shared.runtime.auth import Principal
@@ -42,6 +44,8 @@ async def read_person(conn: AsyncConnection, registry: Registry, who: Principal,
     await audit.record(conn, who, "read", person_id, row.commune_code)
     out = _person_out(registry, row._mapping)
     out.likely_duplicates = await registry.likely_duplicates(conn, person_id)
+    out.history = [HistoryEntry.of(env) for env in await registry.store.load(conn, person_id)]
+    out.actions = file_actions(who, closed=out.merged_into is not None or out.died_on is not None)
     return out
 
 

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.registry.domain.events import DeterminationResult, Sex, Source, Status
 from shared.kernel.clock import today
+from shared.kernel.events import HistoryEntry
 from shared.vn.text import FreeText, Reference, free_text, normalise
 
 EARLIEST_BIRTH = date(1900, 1, 1)
@@ -167,6 +168,8 @@ class PersonOut(BaseModel):
     died_on: date | None = None
     determinations: list[DeterminationOut] = []
     likely_duplicates: list[str] = []
+    history: list[HistoryEntry] = []  # every event of the record, on one file (GET /persons/{id})
+    actions: list[str] = []  # what the caller may record on this file now (services/registry/policy.py)
 
 
 class Candidate(BaseModel):

@@ -16,30 +16,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from shared.vn.labels import INDICATOR_VI, MODALITY_VI, PERSON_STATUS_VI, SEX_VI, STATUS_VI
 from shared.vn.text import spreadsheet_cell
-
-INDICATOR_VI = {
-    "compulsory_rehab_enrolments": "Số người cai nghiện bắt buộc",
-    "voluntary_community_rehab_enrolments": "Số người cai nghiện tự nguyện tại gia đình, cộng đồng",
-    "voluntary_facility_rehab_enrolments": "Số người cai nghiện tự nguyện tại cơ sở",
-    "methadone_enrolments": "Số người bắt đầu điều trị Methadone",
-    "post_rehab_management_coverage": "Tỷ lệ người hoàn thành được quản lý sau cai nghiện",
-    "share_of_recorded_users_reaching_services": "Tỷ lệ người có hồ sơ quản lý được tiếp cận dịch vụ",
-    "share_of_managed_addicts_not_in_treatment_who_register": "Tỷ lệ người nghiện chưa điều trị được vận động",
-    "methadone_patients_maintained": "Số người đang điều trị Methadone (duy trì)",
-    "methadone_patients_at_year_end": "Số người điều trị Methadone cuối kỳ",
-    "absconders_at_large": "Số học viên bỏ trốn chưa trở lại",
-    "completers_awaiting_post_rehab_decision": "Số người hoàn thành chưa có quyết định quản lý sau cai",
-}
-MODALITY_VI = {
-    "compulsory": "Cai nghiện bắt buộc",
-    "voluntary_community": "Tự nguyện tại gia đình, cộng đồng",
-    "voluntary_facility": "Tự nguyện tại cơ sở",
-    "methadone": "Điều trị Methadone",
-}
-STATUS_VI = {"met": "Đạt", "on_track": "Đúng tiến độ", "behind": "Chưa đạt", None: ""}
-SEX_VI = {"male": "Nam", "female": "Nữ", "unknown": "Không rõ"}
-PERSON_STATUS_VI = {"addict": "Người nghiện", "user": "Người sử dụng trái phép"}
 
 
 def _target(target: dict[str, Any] | None) -> str:

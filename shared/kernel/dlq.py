@@ -11,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka.structs import OffsetAndMetadata
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.base.settings import PlatformSettings
 from shared.kernel.kafka import dlq_topic, make_consumer, make_producer, partitions_of, read_to_end
+from shared.kernel.store_schema import dead_letters
 
 REPLAY_GROUP = "rehab-dlq-replay"
 
@@ -100,3 +103,27 @@ async def replay(settings: PlatformSettings, topic: str) -> int:
     finally:
         await producer.stop()
     return sent
+
+
+async def parked_in(engine: AsyncEngine, limit: int = 200) -> list[dict[str, object]]:
+    """The messages this service's consumers set aside and have not applied since, newest first (the ops page)."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(dead_letters)
+            .where(dead_letters.c.resolved_at.is_(None))
+            .order_by(dead_letters.c.dead_at.desc())
+            .limit(limit)
+        )
+        return [
+            {
+                "consumer": r.consumer,
+                "topic": r.topic,
+                "partition": r.kafka_partition,
+                "offset": r.kafka_offset,
+                "event_id": str(r.event_id) if r.event_id else None,
+                "stream_id": r.stream_id,
+                "error": r.error[:500],
+                "dead_at": r.dead_at.isoformat(),
+            }
+            for r in rows
+        ]

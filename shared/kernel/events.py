@@ -67,6 +67,27 @@ class Envelope(BaseModel):
         return cls.model_validate_json(raw)
 
 
+class HistoryEntry(BaseModel):
+    """One event of a stream as a file's timeline shows it: what happened, on which legal date, recorded when, by whom.
+
+    Payloads carry no personal data (names and citizen ids stay sealed in the registry), so they are shown as they
+    are; free text lives in the notes tables, never here.
+    """
+
+    event_type: str
+    schema_version: int
+    stream_version: int
+    occurred_on: date
+    recorded_at: datetime
+    actor: Actor
+    unit_code: str
+    payload: JsonDict
+
+    @classmethod
+    def of(cls, env: Envelope) -> HistoryEntry:
+        return cls.model_validate(env.model_dump(include=set(cls.model_fields)))
+
+
 class PendingEvent(BaseModel):
     """An event an aggregate decided on, not yet given its place in a stream.
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.base.logs import set_correlation
 from shared.base.settings import KAFKA_ADMIN, ServiceSettings, local_kafka_password
 from shared.kernel.db import make_engine
+from shared.kernel.dlq import parked_in
 from shared.kernel.events import Envelope, EventRegistry
 from shared.kernel.eventstore import EventStore
 from shared.kernel.ids import uuid7
@@ -32,7 +33,7 @@ from shared.kernel.kafka import ensure_topics, kafka_reachable, make_broker, mak
 from shared.kernel.migrations import KERNEL_MIGRATIONS, migrate
 from shared.kernel.relay import OutboxRelay
 from shared.kernel.subscriber import Subscription, attach, consumer_group
-from shared.runtime.auth import CurrentPrincipal, Introspection, IssuerKeys, TokenCodec
+from shared.runtime.auth import CurrentPrincipal, Introspection, IssuerKeys, Role, TokenCodec, require_role
 from shared.runtime.errors import Unauthorized, error_body, install_error_handlers, unexpected_error
 from shared.runtime.limits import BodyLimit
 from shared.vn.units import NATIONAL, AdminUnits, UnknownUnitError, admin_units
@@ -245,6 +246,11 @@ def _ops_router(spec: ServiceSpec, rt: Runtime) -> APIRouter:
             "unit_current": current,
             "successors": [] if current else [u.code for u in rt.units.successor_units(who.unit)],
         }
+
+    @router.get("/api/v1/dead-letters", summary="Messages this service's consumers set aside, not applied since (ops)")
+    async def dead_letters(who: CurrentPrincipal) -> dict[str, Any]:
+        require_role(who, Role.OPS, Role.ADMIN)
+        return {"service": spec.name, "items": await parked_in(rt.engine)}
 
     @router.get("/metrics")
     async def metrics(request: Request) -> Response:

@@ -5,55 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from shared.kernel.rules import RuleViolation
-
-STATE_EN = {
-    "active": "in treatment",
-    "absconded": "absconded",
-    "completed": "completed and awaiting a post-rehab decision",
-    "post_rehab": "under post-rehab management",
-    "post_rehab_ended": "closed (post-rehab management ended)",
-    "dropped_out": "closed (dropped out)",
-    "terminated": "closed (terminated)",
-    "relapsed": "closed (relapse recorded)",
-}
-STATE_VI = {
-    "active": "đang cai nghiện/điều trị",
-    "absconded": "đang bỏ trốn",
-    "completed": "đã hoàn thành, chờ quyết định quản lý sau cai nghiện",
-    "post_rehab": "đang quản lý sau cai nghiện",
-    "post_rehab_ended": "đã kết thúc quản lý sau cai nghiện",
-    "dropped_out": "đã bỏ dở",
-    "terminated": "đã chấm dứt",
-    "relapsed": "đã ghi nhận tái nghiện",
-}
-ACTION_EN = {
-    "abscond": "record an abscondment",
-    "return": "record a return",
-    "drop_out": "record a dropout",
-    "terminate": "terminate the case",
-    "complete": "complete the case",
-    "start_post_rehab": "start post-rehab management",
-    "end_post_rehab": "end post-rehab management",
-    "relapse": "record a relapse",
-    "drug_test": "record a drug test",
-    "rule_out_relapse": "rule out a relapse",
-    "order_monitoring": "order electronic monitoring",
-    "end_monitoring": "end electronic monitoring",
-}
-ACTION_VI = {
-    "abscond": "ghi nhận bỏ trốn",
-    "return": "ghi nhận trở lại",
-    "drop_out": "ghi nhận bỏ dở",
-    "terminate": "chấm dứt hồ sơ",
-    "complete": "ghi nhận hoàn thành",
-    "start_post_rehab": "quyết định quản lý sau cai nghiện",
-    "end_post_rehab": "kết thúc quản lý sau cai nghiện",
-    "relapse": "ghi nhận tái nghiện",
-    "drug_test": "ghi nhận kết quả xét nghiệm ma túy",
-    "rule_out_relapse": "kết luận không tái nghiện",
-    "order_monitoring": "quyết định giám sát điện tử",
-    "end_monitoring": "kết thúc giám sát điện tử",
-}
+from shared.vn.labels import CASE_ACTION_EN as ACTION_EN
+from shared.vn.labels import CASE_ACTION_VI as ACTION_VI
+from shared.vn.labels import CASE_STATE_EN as STATE_EN
+from shared.vn.labels import CASE_STATE_VI as STATE_VI
 
 
 def bad_transition(action: str, state: str, absconded_on: date | None) -> RuleViolation:

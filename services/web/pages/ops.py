@@ -1,0 +1,49 @@
+"""Vận hành (the ops role): each service's readiness, the reports' lag per partition, a rebuild with its progress."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from services.web.context import Page, Posted, Refused
+
+router = APIRouter(include_in_schema=False)
+SERVICES = ("registry", "cases", "quotas", "reporting")
+OPERATORS = {"ops", "admin"}
+
+
+@router.get("/van-hanh")
+async def operations(ctx: Page) -> Response:
+    if ctx.session.role not in OPERATORS:
+        raise Refused("ops")
+    health = await asyncio.gather(*(ctx.web.backend.health(s) for s in SERVICES))
+    status, dead = await asyncio.gather(
+        ctx.get("reporting", "/projections/status"),
+        asyncio.gather(*(ctx.get_or_none(s, "/dead-letters") for s in SERVICES)),
+    )
+    return await ctx.render(
+        "ops.html",
+        health=list(zip(SERVICES, health, strict=True)),
+        status=status,
+        dead=[(s, d) for s, d in zip(SERVICES, dead, strict=True) if d is not None],
+    )
+
+
+@router.get("/van-hanh/trang-thai")
+async def progress(ctx: Page) -> JSONResponse:
+    if ctx.session.role not in OPERATORS:
+        raise Refused("ops")
+    status = await ctx.get("reporting", "/projections/status")
+    lag = sum(p.get("lag") or 0 for p in status.get("partitions", []))
+    return JSONResponse({"state": status.get("state"), "progress": status.get("rebuild_progress"), "lag": lag})
+
+
+@router.post("/van-hanh/dung-lai")
+async def rebuild(ctx: Posted) -> Response:
+    if ctx.session.role not in OPERATORS:
+        raise Refused("ops")
+    await ctx.send("POST", "reporting", "/projections/rebuild", {})
+    ctx.flash(ctx.t("ops.rebuilding"))
+    return RedirectResponse("/van-hanh", 303)

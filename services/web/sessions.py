@@ -1,0 +1,85 @@
+"""Server-side sessions: the browser holds only a random id in an HttpOnly, SameSite cookie; tokens stay here.
+
+A session expires after `session_idle_minutes` without a request and after `session_max_hours` in all (the realm's
+own SSO limits agree). The store is in memory: one replica per user (the manifests pin sessions to a pod by the
+client address), and a restart signs everyone out, which costs one sign-in, never data.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from cachetools import TTLCache
+
+COOKIE = "rehab_session"
+
+
+@dataclass
+class Session:
+    """One browser's session: its CSRF secret, the sign-in under way, and once signed in the user's tokens."""
+
+    id: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    created: float = field(default_factory=time.time)
+    login: dict[str, str] = field(default_factory=dict)  # state, code verifier, page to return to
+    tokens: dict[str, Any] = field(default_factory=dict)
+    claims: dict[str, Any] = field(default_factory=dict)
+    flash: list[str] = field(default_factory=list)
+    positions: dict[str, int] = field(default_factory=dict)  # registry writes of this user: person -> version
+    cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+
+    @property
+    def signed_in(self) -> bool:
+        return bool(self.tokens.get("access_token"))
+
+    @property
+    def role(self) -> str:
+        return str(self.claims.get("role", ""))
+
+    @property
+    def unit(self) -> str:
+        return str(self.claims.get("unit", ""))
+
+    @property
+    def username(self) -> str:
+        return str(self.claims.get("preferred_username") or self.claims.get("sub", ""))
+
+    def remember(self, key: str, value: Any, seconds: float) -> Any:
+        self.cache[key] = (time.monotonic() + seconds, value)
+        return value
+
+    def recall(self, key: str) -> Any:
+        hit = self.cache.get(key)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
+
+class SessionStore:
+    """Sessions by id, dropped after the idle time (a read slides it) or the maximum age."""
+
+    def __init__(self, idle_seconds: float, max_seconds: float, max_sessions: int) -> None:
+        self._max = max_seconds
+        self._by_id: TTLCache[str, Session] = TTLCache(maxsize=max_sessions, ttl=idle_seconds)
+
+    def new(self) -> Session:
+        session = Session()
+        self._by_id[session.id] = session
+        return session
+
+    def get(self, session_id: str | None) -> Session | None:
+        session = self._by_id.get(session_id) if session_id else None
+        if session is None:
+            return None
+        if time.time() - session.created > self._max:
+            self.drop(session.id)
+            return None
+        self._by_id[session.id] = session  # slides the idle expiry
+        return session
+
+    def drop(self, session_id: str) -> None:
+        self._by_id.pop(session_id, None)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
