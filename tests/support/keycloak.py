@@ -11,6 +11,8 @@ import html
 import re
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -217,3 +219,29 @@ class IssuerTokens:
 
 def jwt_expiry(token: str) -> float:
     return float(jwt.decode(token, options={"verify_signature": False})["exp"])
+
+
+@contextmanager
+def web_client(admin: KeycloakAdmin, base_url: str) -> Iterator[tuple[str, str]]:
+    """A throw-away copy of the realm's `rehab-web` client for a web app at `base_url` (a test's own port): code
+    flow with PKCE S256, confidential, the same scopes; its (client id, secret); removed afterwards."""
+    client_id, secret = f"test-web-{secrets.token_hex(3)}", secrets.token_urlsafe(24)
+    admin.call(
+        "POST",
+        "/clients",
+        json={
+            "clientId": client_id,
+            "secret": secret,
+            "publicClient": False,
+            "standardFlowEnabled": True,
+            "directAccessGrantsEnabled": False,
+            "redirectUris": [f"{base_url}/*"],
+            "webOrigins": [base_url],
+            "defaultClientScopes": ["basic", "profile", "rehab"],
+            "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": f"{base_url}/*"},
+        },
+    )
+    try:
+        yield client_id, secret
+    finally:
+        admin.call("DELETE", f"/clients/{admin.client_uuid(client_id)}")

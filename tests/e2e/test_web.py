@@ -1,0 +1,209 @@
+"""The officials' web app in a real browser (Debian's Chromium through Selenium), signed in at the real Keycloak,
+over the four services as real processes: an official's morning, from a new person on record to the report.
+
+The story (issue 18): the commune officer of Xã Sơn Động registers a person and enrols them in methadone treatment
+a second later (the cases service waits for its directory: read your own writes); the commune's health facility
+records the addiction determination, is refused a completion dated before the start (the Vietnamese message next
+to the field), then records the completion; the officer finds the person on the work list by name, records the
+post-rehab decision from the list, sees the dashboard's coverage figure go up by one, and downloads the XLSX
+report, read back here. An officer of another commune opens the person's address and gets the refusal page, with
+nothing of the person on it. Every page is saved as a screenshot under the run's output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from services.identity import Account, KeycloakAdmin, ensure_demo_accounts, local_client_secret, new_password
+from shared.kernel.clock import today
+from shared.kernel.ids import uuid7
+from tests.harness import ROOT, ServiceProcess, System
+from tests.support.browser import by_id, chromium, chromium_available, fill, sign_in, sign_out, wait_for
+from tests.support.keycloak import KeycloakSettings, keycloak_up, web_client
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.integration
+OUTPUT = Path(os.environ.get("REHAB_TEST_OUTPUT", ROOT / ".local" / "test-output")) / "web"
+OTHER_COMMUNE = Account("test.xa.tayyentu.canbo", "commune_officer", "07616", "Cán bộ", "UBND xã Tây Yên Tử")
+
+
+@pytest.fixture(scope="module")
+def admin() -> Iterator[KeycloakAdmin]:
+    assert keycloak_up(), "Keycloak's rehab realm does not answer on 127.0.0.1:8080: make platform starts it"
+    assert chromium_available(), "Chromium and ChromeDriver are missing: deploy/local/chromium.sh installs them"
+    with KeycloakAdmin() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def accounts(admin: KeycloakAdmin) -> Iterator[dict[str, dict[str, str]]]:
+    """The demo accounts (as make up prints them) and an officer of another commune, made for this test."""
+    demo = {a["username"]: a for a in ensure_demo_accounts(admin, ROOT / ".local" / "demo-accounts.json")}
+    password = new_password()
+    user_id, created = admin.ensure_user(OTHER_COMMUNE, password)
+    if not created:  # left by a run that was killed: its password is not known
+        admin.set_password(user_id, password)
+    demo[OTHER_COMMUNE.username] = {"username": OTHER_COMMUNE.username, "password": password}
+    yield demo
+    admin.delete_user(user_id)
+
+
+@pytest.fixture(scope="module")
+async def web(admin: KeycloakAdmin, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """The four services and the web app on ports of their own, the web app as a client of the realm."""
+    logs = tmp_path_factory.mktemp("logs")
+    trust = {
+        "REHAB_OIDC_ISSUER": KeycloakSettings().issuer,
+        "REHAB_OIDC_CLIENT_SECRET": local_client_secret("rehab-services"),
+    }
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with System("wb", logs, env=trust) as system:
+        with web_client(admin, base) as (client_id, secret):
+            env = {
+                **os.environ,
+                "REHAB_WEB_HTTP_PORT": str(port),
+                "REHAB_WEB_PUBLIC_URL": base,
+                "REHAB_WEB_OIDC_CLIENT_ID": client_id,
+                "REHAB_WEB_OIDC_CLIENT_SECRET": secret,
+                "REHAB_LOG_LEVEL": "WARNING",
+                **{f"REHAB_WEB_{name.upper()}_URL": system[name].url for name in system.services},
+            }
+            app = ServiceProcess("web", port, env, logs / "web.log")
+            await app.start()
+            try:
+                yield base
+            finally:
+                app.stop()
+
+
+class Shots:
+    """Screenshots of each page, numbered in the order the story visits them."""
+
+    def __init__(self, driver: WebDriver) -> None:
+        self.driver, self.count = driver, 0
+        self.folder = OUTPUT / time.strftime("%Y%m%d-%H%M%S")
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, name: str) -> None:
+        self.count += 1
+        self.driver.save_screenshot(str(self.folder / f"{self.count:02d}-{name}.png"))
+
+
+def coverage_text(driver: WebDriver, base: str) -> str:
+    driver.get(base + "/")
+    return str(by_id(driver, "coverage-text").text)
+
+
+def covered_count(text: str) -> int:
+    return int(re.findall(r"\d+", text)[0])
+
+
+async def test_an_officials_morning(web: str, accounts: dict[str, dict[str, str]]) -> None:
+    officer, facility = accounts["xa.sondong.canbo"], accounts["coso.yte.sondong"]
+    on = today()
+    started = (on - timedelta(days=200)).isoformat()
+    name = f"Nguyễn Văn Thử {uuid7().hex[-4:].upper()}".replace("0", "A").replace("1", "B")
+    name = re.sub(r"[0-9]", "C", name)
+    with chromium(OUTPUT / "downloads", OUTPUT / "chromedriver.log") as driver:
+        shot = Shots(driver)
+        sign_in(driver, web, officer["username"], officer["password"])
+        assert "Xã Sơn Động" in by_id(driver, "whoami").text
+        shot("trang-chu")
+        before = coverage_text(driver, web)
+
+        # register, then enrol a second later: the cases service waits for the registration to reach it
+        driver.get(web + "/ho-so/moi")
+        fill(driver, {"full_name": name, "date_of_birth": "1990-05-01", "sex": "male", "commune_code": "07615"})
+        fill(driver, {"village": "Thôn Thử", "status": "user", "source": "police_review"})
+        shot("lap-ho-so")
+        by_id(driver, "submit").click()
+        wait_for(driver, lambda d: d.find_elements(By.ID, "person-name"), what="the person's file")
+        assert by_id(driver, "person-name").text == name
+        person_url = driver.current_url
+        by_id(driver, "do-enroll").click()
+        fill(driver, {"modality": "methadone", "decision_number": "QĐ-MMT-01", "decided_on": started})
+        fill(driver, {"started_on": started})
+        by_id(driver, "submit").click()
+        wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '.state[data-state="active"]'), what="the case")
+        shot("ho-so-dang-dieu-tri")
+        sign_out(driver, web)
+
+        # the health facility: the determination, a refused completion, the completion
+        sign_in(driver, web, facility["username"], facility["password"])
+        driver.get(person_url)
+        by_id(driver, "do-determine").click()
+        fill(driver, {"result": "addicted", "facility": "Trạm Y tế xã Sơn Động", "form_number": "PX-2026-01"})
+        by_id(driver, "submit").click()
+        wait_for(driver, lambda d: "Người nghiện" in by_id(d, "person-status").text, what="the new status")
+        driver.find_element(By.CSS_SELECTOR, '[id^="do-complete-"]').click()
+        fill(driver, {"completed_on": (on - timedelta(days=300)).isoformat(), "certificate_number": "GCN-01"})
+        by_id(driver, "submit").click()
+        refusal = wait_for(driver, lambda d: d.find_element(By.ID, "f-completed_on-error"), what="the refusal")
+        assert re.search(r"ngày|trước", refusal.text), refusal.text  # Vietnamese, next to its field
+        shot("tu-choi-hoan-thanh")
+        fill(driver, {"completed_on": on.isoformat()})
+        by_id(driver, "submit").click()
+        wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '.state[data-state="completed"]'), what="done")
+        shot("ho-so-hoan-thanh")
+        sign_out(driver, web)
+
+        # the officer: the person on the work list by name, the decision from the list
+        sign_in(driver, web, officer["username"], officer["password"])
+        driver.get(web + "/viec-can-lam?kind=awaiting_post_rehab_decision")
+        row = wait_for(
+            driver,
+            lambda d: [r for r in d.find_elements(By.CSS_SELECTOR, "#work-list tbody tr") if name in r.text],
+            what="the person on the work list",
+        )[0]
+        assert "Thôn Thử" in row.text and "Xã Sơn Động" in row.text
+        shot("viec-can-lam")
+        row.find_element(By.CSS_SELECTOR, "a.button").click()
+        fill(driver, {"decision_number": "QĐ-QLSCN-01", "mentor": "Trưởng thôn Thử"})
+        shot("quyet-dinh-sau-cai")
+        by_id(driver, "submit").click()
+        wait_for(driver, lambda d: d.current_url.endswith("/viec-can-lam"), what="back on the work list")
+        assert name not in driver.find_element(By.ID, "main").text
+
+        # the dashboard's coverage figure goes up by one once the reports have the decision
+        after = wait_for(
+            driver,
+            lambda d: (text := coverage_text(d, web)) != before and covered_count(text) == covered_count(before) + 1
+            and text,
+            timeout=30,
+            what="the coverage figure to change",
+        )
+        assert after != before
+        shot("trang-chu-sau")
+
+        # the report, on screen and as XLSX read back
+        period = f"{on.year}-H{1 if on.month <= 6 else 2}"
+        driver.get(f"{web}/bao-cao?unit=07615&period={period}")
+        shot("bao-cao")
+        for old in (OUTPUT / "downloads").glob("*.xlsx"):
+            old.unlink()
+        by_id(driver, "download-xlsx").click()
+        xlsx = wait_for(driver, lambda d: next((OUTPUT / "downloads").glob("*.xlsx"), None), what="the download")
+        sheet = load_workbook(xlsx).active
+        cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+        assert any("Xã Sơn Động" in c for c in cells), cells[:20]
+        assert any("quản lý sau cai nghiện" in c for c in cells), cells[:40]
+        sign_out(driver, web)
+
+        # another commune's officer: the refusal page, nothing of the person on it
+        other = accounts[OTHER_COMMUNE.username]
+        sign_in(driver, web, other["username"], other["password"])
+        driver.get(person_url)
+        assert "Không có quyền truy cập" in driver.find_element(By.TAG_NAME, "h1").text
+        assert name not in driver.page_source and "Thôn Thử" not in driver.page_source
+        shot("khong-co-quyen")
