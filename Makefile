@@ -38,6 +38,7 @@ unit: python
 
 test: platform lint
 	deploy/local/promtool.sh
+	deploy/local/chromium.sh
 	$(PY) -m pytest -q -m "not slow" tests/unit tests/integration tests/e2e tests/reliability
 
 # Every fault test (the 60 s Kafka outage and the three-broker cluster too) and a fresh random fuzz.

@@ -36,7 +36,8 @@ class Oidc:
     async def metadata(self) -> dict[str, Any]:
         """The realm's discovery document, fetched once."""
         if self._metadata is None:
-            url = self.settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+            realm = self.settings.oidc_internal_url or self.settings.oidc_issuer
+            url = realm.rstrip("/") + "/.well-known/openid-configuration"
             answer = await self._http.get(url)
             answer.raise_for_status()
             self._metadata = answer.json()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ class Session:
 
     id: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    created: float = field(default_factory=time.time)
+    created: float = field(default_factory=time.monotonic)
     login: dict[str, str] = field(default_factory=dict)  # state, code verifier, page to return to
     tokens: dict[str, Any] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
@@ -59,12 +60,14 @@ class Session:
 class SessionStore:
     """Sessions by id, dropped after the idle time (a read slides it) or the maximum age."""
 
-    def __init__(self, idle_seconds: float, max_seconds: float, max_sessions: int) -> None:
-        self._max = max_seconds
-        self._by_id: TTLCache[str, Session] = TTLCache(maxsize=max_sessions, ttl=idle_seconds)
+    def __init__(
+        self, idle_seconds: float, max_seconds: float, max_sessions: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._max, self._clock = max_seconds, clock
+        self._by_id: TTLCache[str, Session] = TTLCache(maxsize=max_sessions, ttl=idle_seconds, timer=clock)
 
     def new(self) -> Session:
-        session = Session()
+        session = Session(created=self._clock())
         self._by_id[session.id] = session
         return session
 
@@ -72,7 +75,7 @@ class SessionStore:
         session = self._by_id.get(session_id) if session_id else None
         if session is None:
             return None
-        if time.time() - session.created > self._max:
+        if self._clock() - session.created > self._max:
             self.drop(session.id)
             return None
         self._by_id[session.id] = session  # slides the idle expiry

@@ -29,6 +29,9 @@ class WebSettings(BaseSettings):
         default="http://127.0.0.1:8080/realms/rehab",
         validation_alias=AliasChoices("REHAB_WEB_OIDC_ISSUER", "REHAB_OIDC_ISSUER"),
     )
+    # where the app itself reaches the realm (a cluster-internal address); the issuer's when unset. Keycloak then
+    # names its back-channel endpoints (token, end of session) there and its login page at the browsers' address
+    oidc_internal_url: str | None = None
     oidc_client_id: str = "rehab-web"
     oidc_client_secret: SecretStr = SecretStr(LOCAL_CLIENT_SECRET)
     registry_url: str = _local("registry")

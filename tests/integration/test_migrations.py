@@ -32,7 +32,7 @@ from shared.kernel.migrations import migrate
 from tests.support.services import fresh_schema, owner_dsn
 
 SERVICES = {"registry": registry, "cases": cases, "quotas": quotas, "reporting": reporting}
-HEADS = {"registry": "registry_0005", "cases": "cases_0005", "quotas": "quotas_0001", "reporting": "reporting_0002"}
+HEADS = {"registry": "registry_0005", "cases": "cases_0006", "quotas": "quotas_0001", "reporting": "reporting_0002"}
 OLD_LEDGER = """CREATE TABLE schema_migrations (component TEXT NOT NULL, version INT NOT NULL,
     description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"""
 
@@ -109,8 +109,8 @@ async def test_two_services_starting_at_once_migrate_the_schema_once() -> None:
         left = await differences(engines[0], declared(cases))
         for engine in engines:
             await engine.dispose()
-    assert sorted(len(applied) for applied in runs) == [0, 8]  # one did the work, the other found it done
-    assert heads == {"cases_0005"} and left == []
+    assert sorted(len(applied) for applied in runs) == [0, 9]  # one did the work, the other found it done
+    assert heads == {HEADS["cases"]} and left == []
 
 
 async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts() -> None:
@@ -232,7 +232,7 @@ async def test_moves_made_under_post_rehab_before_cases_0004_get_their_duties() 
                 )
             ]
         await engine.dispose()
-    assert [a.split()[0] for a in applied] == ["cases_0004", "cases_0005"]
+    assert [a.split()[0] for a in applied] == ["cases_0004", "cases_0005", "cases_0006"]
     assert found == [
         ("0190b5a0-0000-7000-8000-0000000000aa", 4, date(2026, 7, 10), date(2026, 7, 11), date(2026, 7, 11))
     ]

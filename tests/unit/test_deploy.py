@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from services.registry.settings import RegistrySettings
+from services.web.settings import WebSettings
 from shared.base.settings import PlatformSettings, _ServiceEnv
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -196,3 +197,33 @@ def test_production_trusts_the_issuer_and_asks_it_about_tokens() -> None:
     assert data["REHAB_OIDC_INTROSPECTION_URI"].endswith("/protocol/openid-connect/token/introspect")
     [secrets] = [o for o in manifests() if o["kind"] == "Secret" and o["metadata"]["name"] == "rehab-secrets"]
     assert "REHAB_OIDC_CLIENT_SECRET" in secrets["stringData"]
+
+
+# what the web app must be told in production: where browsers reach it, how it reaches the realm and the services
+WEB_VARIABLES = {
+    "REHAB_WEB_HTTP_HOST",
+    "REHAB_WEB_PUBLIC_URL",
+    "REHAB_WEB_OIDC_INTERNAL_URL",
+    "REHAB_WEB_OIDC_CLIENT_SECRET",
+    *(f"REHAB_WEB_{s.upper()}_URL" for s in SERVICES),
+}
+
+
+def test_the_web_app_runs_everywhere_with_every_setting_and_is_scraped() -> None:
+    names = {f"REHAB_WEB_{n.upper()}" for n in WebSettings.model_fields}
+    assert WEB_VARIABLES - {"REHAB_WEB_HTTP_HOST"} <= names, "a web setting the deploy assets set was renamed"
+    objects = manifests()
+    [deployment] = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "web"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["services.web"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert WEB_VARIABLES <= {e["name"] for e in container["env"]}
+    [service] = [o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == "web"]
+    assert service["spec"]["sessionAffinity"] == "ClientIP"  # its sessions live in the pod that signed the user in
+    [ingress] = [o for o in objects if o["kind"] == "Ingress" and o["metadata"]["name"] == "web"]
+    assert ingress["spec"]["tls"], "officials reach the web app over https only"
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    assert compose["services"]["web"]["command"] == ["services.web"]
+    assert WEB_VARIABLES <= set(compose["services"]["web"]["environment"])
+    prometheus = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    assert "rehab-web" in {job["job_name"] for job in prometheus["scrape_configs"]}
