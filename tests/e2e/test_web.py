@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 from selenium.webdriver.common.by import By
@@ -27,13 +28,14 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from services.identity import Account, KeycloakAdmin, ensure_demo_accounts, local_client_secret, new_password
 from shared.kernel.clock import today
 from shared.kernel.ids import uuid7
-from tests.harness import ROOT, ServiceProcess, System
+from tests.harness import ROOT, ServiceProcess, System, token
 from tests.support.browser import by_id, chromium, chromium_available, fill, sign_in, sign_out, wait_for
 from tests.support.keycloak import KeycloakSettings, keycloak_up, web_client
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 OUTPUT = Path(os.environ.get("REHAB_TEST_OUTPUT", ROOT / ".local" / "test-output")) / "web"
+WAIT_BOUND = 3.0  # seconds the cases service waits for a registry write a command names (Rehab-After)
 OTHER_COMMUNE = Account("test.xa.tayyentu.canbo", "commune_officer", "07616", "Cán bộ", "UBND xã Tây Yên Tử")
 
 
@@ -59,32 +61,39 @@ def accounts(admin: KeycloakAdmin) -> Iterator[dict[str, dict[str, str]]]:
 
 
 @pytest.fixture(scope="module")
-async def web(admin: KeycloakAdmin, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """The four services and the web app on ports of their own, the web app as a client of the realm."""
-    logs = tmp_path_factory.mktemp("logs")
+async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    """The four services on ports of their own, trusting the realm (and, in development, the dev secret)."""
     trust = {
         "REHAB_OIDC_ISSUER": KeycloakSettings().issuer,
         "REHAB_OIDC_CLIENT_SECRET": local_client_secret("rehab-services"),
+        "REHAB_CASES_READ_YOUR_WRITES_SECONDS": str(WAIT_BOUND),
     }
+    async with System("wb", tmp_path_factory.mktemp("logs"), env=trust) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def web(admin: KeycloakAdmin, system: System) -> AsyncIterator[str]:
+    """The web app on a port of its own, a client of the realm and of the four services."""
+    logs = system.logs
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    async with System("wb", logs, env=trust) as system:
-        with web_client(admin, base) as (client_id, secret):
-            env = {
-                **os.environ,
-                "REHAB_WEB_HTTP_PORT": str(port),
-                "REHAB_WEB_PUBLIC_URL": base,
-                "REHAB_WEB_OIDC_CLIENT_ID": client_id,
-                "REHAB_WEB_OIDC_CLIENT_SECRET": secret,
-                "REHAB_LOG_LEVEL": "WARNING",
-                **{f"REHAB_WEB_{name.upper()}_URL": system[name].url for name in system.services},
-            }
-            app = ServiceProcess("web", port, env, logs / "web.log")
-            await app.start()
-            try:
-                yield base
-            finally:
-                app.stop()
+    with web_client(admin, base) as (client_id, secret):
+        env = {
+            **os.environ,
+            "REHAB_WEB_HTTP_PORT": str(port),
+            "REHAB_WEB_PUBLIC_URL": base,
+            "REHAB_WEB_OIDC_CLIENT_ID": client_id,
+            "REHAB_WEB_OIDC_CLIENT_SECRET": secret,
+            "REHAB_LOG_LEVEL": "WARNING",
+            **{f"REHAB_WEB_{name.upper()}_URL": system[name].url for name in system.services},
+        }
+        app = ServiceProcess("web", port, env, logs / "web.log")
+        await app.start()
+        try:
+            yield base
+        finally:
+            app.stop()
 
 
 class Shots:
@@ -178,8 +187,9 @@ async def test_an_officials_morning(web: str, accounts: dict[str, dict[str, str]
         # the dashboard's coverage figure goes up by one once the reports have the decision
         after = wait_for(
             driver,
-            lambda d: (text := coverage_text(d, web)) != before and covered_count(text) == covered_count(before) + 1
-            and text,
+            lambda d: (
+                (text := coverage_text(d, web)) != before and covered_count(text) == covered_count(before) + 1 and text
+            ),
             timeout=30,
             what="the coverage figure to change",
         )
@@ -207,3 +217,37 @@ async def test_an_officials_morning(web: str, accounts: dict[str, dict[str, str]
         assert "Không có quyền truy cập" in driver.find_element(By.TAG_NAME, "h1").text
         assert name not in driver.page_source and "Thôn Thử" not in driver.page_source
         shot("khong-co-quyen")
+
+
+async def test_a_command_waits_for_the_registry_write_it_names_and_only_so_long(system: System) -> None:
+    """Register and enrol at once, twenty times: never "unknown person"; a position never reached waits its bound."""
+    officer = token("commune_officer", "07615")
+    registry, cases = system["registry"].url + "/api/v1", system["cases"].url + "/api/v1"
+    async with httpx.AsyncClient(timeout=30, headers=officer) as http:
+        for n in range(20):
+            person = {
+                "full_name": f"Lê Văn {chr(65 + n)}",
+                "date_of_birth": "1991-02-03",
+                "sex": "male",
+                "commune_code": "07615",
+                "status": "user",
+            }
+            registered = await http.post(f"{registry}/persons", json=person)
+            assert registered.status_code == 201, registered.text
+            position = registered.headers["Rehab-Position"]
+            assert position == f"{registered.json()['person_id']}:1"
+            enrolment = {
+                "person_id": registered.json()["person_id"],
+                "modality": "methadone",
+                "decision_number": f"QĐ-{n}",
+                "decided_on": "2026-01-05",
+                "started_on": "2026-01-05",
+            }
+            enrolled = await http.post(f"{cases}/cases", json=enrolment, headers={"Rehab-After": position})
+            assert enrolled.status_code == 201, enrolled.text
+        ahead = {**enrolment, "person_id": registered.json()["person_id"]}
+        started = time.monotonic()
+        refused = await http.post(f"{cases}/cases", json=ahead, headers={"Rehab-After": position[:-1] + "9"})
+        waited = time.monotonic() - started
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "open_case_exists"  # then it decides
+    assert waited >= WAIT_BOUND * 0.9, waited  # it waited for version 9, which never comes, as long as its bound

@@ -19,6 +19,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
 CHROMIUM = "/usr/bin/chromium"
@@ -72,7 +73,7 @@ def chromium(downloads: Path, log: Path) -> Iterator[webdriver.Chrome]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_for(driver: webdriver.Chrome, find: Callable[[webdriver.Chrome], Any], timeout: float = 20, what: str = "") -> Any:
+def wait_for(driver: WebDriver, find: Callable[[webdriver.Chrome], Any], timeout: float = 20, what: str = "") -> Any:
     """Poll `find` until it returns something truthy without raising; the page's text in the failure."""
     deadline, last = time.monotonic() + timeout, ""
     while True:
@@ -88,11 +89,11 @@ def wait_for(driver: webdriver.Chrome, find: Callable[[webdriver.Chrome], Any], 
         time.sleep(0.2)
 
 
-def by_id(driver: webdriver.Chrome, element_id: str) -> WebElement:
+def by_id(driver: WebDriver, element_id: str) -> WebElement:
     return driver.find_element(By.ID, element_id)
 
 
-def fill(driver: webdriver.Chrome, values: dict[str, str]) -> None:
+def fill(driver: WebDriver, values: dict[str, str]) -> None:
     """Type each value into the input with id f-<name> (selects pick the option with that value)."""
     for name, value in values.items():
         element = by_id(driver, f"f-{name}")
@@ -105,7 +106,7 @@ def fill(driver: webdriver.Chrome, values: dict[str, str]) -> None:
             element.send_keys(value)
 
 
-def sign_in(driver: webdriver.Chrome, base: str, username: str, password: str) -> None:
+def sign_in(driver: WebDriver, base: str, username: str, password: str) -> None:
     """Through Keycloak's own login page, as an official does, back to the web app."""
     driver.get(base + "/auth/login")
     wait_for(driver, lambda d: d.find_element(By.ID, "username"), what="Keycloak's login form")
@@ -115,7 +116,7 @@ def sign_in(driver: webdriver.Chrome, base: str, username: str, password: str) -
     wait_for(driver, lambda d: d.current_url.startswith(base) and d.find_elements(By.ID, "whoami"), what="signed in")
 
 
-def sign_out(driver: webdriver.Chrome, base: str) -> None:
+def sign_out(driver: WebDriver, base: str) -> None:
     driver.get(base + "/")
     by_id(driver, "sign-out").click()
     wait_for(driver, lambda d: d.current_url.startswith(base) and d.find_elements(By.ID, "sign-in"), what="signed out")

@@ -16,7 +16,7 @@ def test_bars_are_to_scale_with_the_target_as_a_tick_and_labels_escaped() -> Non
     assert svg.find(f"{SVG}title").text == "Chỉ tiêu"  # type: ignore[union-attr]
     widths = [int(r.get("width", 0)) for r in svg.iter(f"{SVG}rect") if r.get("fill") not in ("#e8ecf1",)]
     assert widths[1] == 2 * widths[0]
-    assert [t.text for t in svg.iter(f"{SVG}text")][0] == "Xã <A>"
+    assert next(t.text for t in svg.iter(f"{SVG}text")) == "Xã <A>"
     assert len(list(svg.iter(f"{SVG}line"))) == 2
 
 
@@ -41,5 +41,9 @@ def test_the_work_list_puts_the_most_overdue_first_and_the_soonest_due_next() ->
 
     items = [item(3), item(-1), item(None, 40), item(0), item(-9)]
     assert [(i.working_days, i.days) for i in sorted(items, key=lambda i: i.urgency)] == [
-        (-9, None), (None, 40), (-1, None), (0, None), (3, None),  # 40 days open rank as 8 working days overdue
+        (-9, None),
+        (None, 40),
+        (-1, None),
+        (0, None),
+        (3, None),  # 40 days open rank as 8 working days overdue
     ]

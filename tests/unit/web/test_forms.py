@@ -46,8 +46,16 @@ def test_every_step_a_case_offers_has_a_form() -> None:
 
 
 def test_a_form_sends_numbers_as_numbers_and_leaves_empty_optional_fields_out() -> None:
-    body = PERSON_FORMS["enroll"].body({"person_id": "p", "modality": "methadone", "planned_months": "12",
-                                        "facility": " ", "decision_number": "QĐ-1", "decided_on": "2026-01-02"})
+    body = PERSON_FORMS["enroll"].body(
+        {
+            "person_id": "p",
+            "modality": "methadone",
+            "planned_months": "12",
+            "facility": " ",
+            "decision_number": "QĐ-1",
+            "decided_on": "2026-01-02",
+        }
+    )
     assert body["planned_months"] == 12 and "facility" not in body and "court_decision_number" not in body
 
 
