@@ -154,6 +154,11 @@ def _install_errors(app: FastAPI) -> None:
             return await _error_page(request, 503, "error.title", "unavailable")
         return await _error_page(request, exc.status, "error.title", None, exc.message)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        return await _error_page(request, 500, "error.title", "unavailable")
+
     @app.exception_handler(404)
     async def not_found(request: Request, _: Exception) -> Response:
         return await _error_page(request, 404, "notfound.title", None)

@@ -251,3 +251,96 @@ async def test_a_command_waits_for_the_registry_write_it_names_and_only_so_long(
         waited = time.monotonic() - started
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "open_case_exists"  # then it decides
     assert waited >= WAIT_BOUND * 0.9, waited  # it waited for version 9, which never comes, as long as its bound
+
+
+REVIEW_LIST = (
+    "Họ và tên,Ngày sinh,Giới tính,Số CCCD,Mã xã,Thôn,Tình trạng\n"
+    "Phạm Văn Một,02/03/1988,Nam,,07615,Thôn 2,Người nghiện\n"
+    "Vũ Thị Hai,15/11/1995,Nữ,,07615,Thôn 3,Sử dụng trái phép\n"
+    "Đỗ Văn Ba,01/01/1990,Nam,12345,07615,Thôn 4,Người nghiện\n"
+)
+
+
+def unlabelled(driver: WebDriver) -> list[str]:
+    """The visible inputs of the page without a label (a <label for>, or aria-label): what a screen reader misses."""
+    found: list[str] = driver.execute_script(
+        """return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+             .filter(e => e.offsetParent !== null)
+             .filter(e => !(e.id && document.querySelector(`label[for="${e.id}"]`)) && !e.getAttribute('aria-label'))
+             .map(e => e.name || e.id)"""
+    )
+    return found
+
+
+def fits(driver: WebDriver) -> bool:
+    width: int = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    return width <= 1
+
+
+async def test_the_province_plans_an_import_and_operations(web: str, accounts: dict[str, dict[str, str]]) -> None:
+    """The province enters its plan and is refused a commune quota above its own at the row; a review list with a
+    bad row is imported with its report and the rejected rows handed back; English on request; a phone's width;
+    the ops account reads readiness and lag; every input of every page has a label."""
+    province, ops = accounts["tinh.bacninh.canbo"], accounts["vanhanh"]
+    year = today().year
+    with chromium(OUTPUT / "downloads", OUTPUT / "chromedriver.log") as driver:
+        shot = Shots(driver)
+        sign_in(driver, web, province["username"], province["password"])
+        shot("tinh-trang-chu")
+        assert not unlabelled(driver)
+
+        driver.get(f"{web}/ke-hoach?year={year}&unit=24")
+        by_id(driver, "q-24-compulsory").send_keys("5")
+        by_id(driver, "document_number").send_keys(f"KH-{year}/UBND tỉnh (thử)")
+        assert not unlabelled(driver)
+        by_id(driver, "save-plan").click()
+        wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".flash"), what="the plan saved")
+        field = by_id(driver, "q-07615-compulsory")
+        field.clear()
+        field.send_keys("9")
+        by_id(driver, "save-plan").click()
+        refusal = wait_for(driver, lambda d: d.find_element(By.ID, "error-07615"), what="the hierarchy's refusal")
+        assert "chỉ tiêu" in refusal.text and "Tỉnh Bắc Ninh" in refusal.text, refusal.text
+        shot("ke-hoach-tu-choi")
+        driver.get(f"{web}/ke-hoach/{year}/24/lich-su")
+        assert f"KH-{year}" in driver.find_element(By.ID, "main").text
+        shot("ke-hoach-lich-su")
+
+        upload = OUTPUT / "danh-sach-ra-soat.csv"
+        upload.write_text(REVIEW_LIST, encoding="utf-8")
+        driver.get(web + "/nhap-danh-sach")
+        assert not unlabelled(driver)
+        by_id(driver, "file").send_keys(str(upload))
+        by_id(driver, "upload").click()
+        wait_for(driver, lambda d: d.find_elements(By.ID, "import-created"), timeout=60, what="the import's report")
+        assert by_id(driver, "import-created").text == "2" and by_id(driver, "import-rejected").text == "1"
+        assert "CCCD" in by_id(driver, "rejected").text or "12" in by_id(driver, "rejected").text
+        shot("nhap-danh-sach")
+        for old in (OUTPUT / "downloads").glob("bi-tu-choi-*.csv"):
+            old.unlink()
+        by_id(driver, "download-rejected").click()
+        rejected = wait_for(driver, lambda d: next((OUTPUT / "downloads").glob("bi-tu-choi-*.csv"), None))
+        lines = rejected.read_text(encoding="utf-8-sig").strip().splitlines()
+        assert len(lines) == 2 and lines[1].startswith("Đỗ Văn Ba") and "citizen_id" in lines[1], lines
+
+        driver.find_element(By.CSS_SELECTOR, 'a[lang="en"]').click()
+        wait_for(driver, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en", what="English")
+        assert "Import a police review list" in driver.find_element(By.TAG_NAME, "h1").text
+        driver.find_element(By.CSS_SELECTOR, 'a[lang="vi"]').click()
+
+        driver.set_window_size(390, 844)
+        for path, name in (("/", "dien-thoai-trang-chu"), ("/viec-can-lam", "dien-thoai-viec-can-lam")):
+            driver.get(web + path)
+            assert fits(driver), f"{path} is wider than a phone"
+            shot(name)
+        driver.set_window_size(1366, 768)
+        sign_out(driver, web)
+
+        sign_in(driver, web, ops["username"], ops["password"])
+        driver.get(web + "/van-hanh")
+        readiness = by_id(driver, "readiness").text
+        assert readiness.count("Sẵn sàng") == 4 and "Không sẵn sàng" not in readiness, readiness
+        assert ".registry.events" in by_id(driver, "projections").text  # the test run's own topics
+        shot("van-hanh")
+        driver.get(web + "/ho-so")
+        assert "Không có quyền truy cập" in driver.find_element(By.TAG_NAME, "h1").text  # ops reads no person

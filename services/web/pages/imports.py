@@ -10,8 +10,9 @@ import csv
 import io
 from typing import Any
 
-from fastapi import APIRouter, UploadFile
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from services.web.backend import ApiError
 from services.web.context import Page, Posted

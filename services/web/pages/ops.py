@@ -19,14 +19,14 @@ async def operations(ctx: Page) -> Response:
     if ctx.session.role not in OPERATORS:
         raise Refused("ops")
     health = await asyncio.gather(*(ctx.web.backend.health(s) for s in SERVICES))
-    status, dead = await asyncio.gather(
+    projections, dead = await asyncio.gather(
         ctx.get("reporting", "/projections/status"),
         asyncio.gather(*(ctx.get_or_none(s, "/dead-letters") for s in SERVICES)),
     )
     return await ctx.render(
         "ops.html",
         health=list(zip(SERVICES, health, strict=True)),
-        status=status,
+        projections=projections,
         dead=[(s, d) for s, d in zip(SERVICES, dead, strict=True) if d is not None],
     )
 

@@ -7,14 +7,16 @@ check there refuses children's quotas that exceed their parent's, and its messag
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from services.web.backend import ApiError
-from services.web.context import Page, Posted
+from services.web.context import Ctx, Page, Posted
 from shared.kernel.clock import today
+from shared.vn.units import edition_for
 
 router = APIRouter(include_in_schema=False)
 MODALITIES = ("compulsory", "voluntary_community", "voluntary_facility", "methadone")
@@ -26,7 +28,16 @@ async def plans(ctx: Page, year: int = 0, unit: str = "") -> Response:
     year = year if 2000 <= year <= 2100 else today().year
     unit = unit or ctx.session.unit
     view = await ctx.get_or_none("quotas", f"/plans/{year}", unit_code=unit)
-    return await ctx.render("plans.html", year=year, unit=unit, view=view, modalities=MODALITIES, errors={}, values={})
+    return await ctx.render(
+        "plans.html",
+        year=year,
+        unit=unit,
+        rows=table(ctx, year, unit, view),
+        modalities=MODALITIES,
+        errors={},
+        values={},
+        document=((view or {}).get("plan") or {}).get("document_number", ""),
+    )
 
 
 @router.post("/ke-hoach")
@@ -55,7 +66,7 @@ async def save(ctx: Posted) -> Response:
             422,
             year=year,
             unit=unit,
-            view=view,
+            rows=table(ctx, year, unit, view),
             modalities=MODALITIES,
             errors=errors,
             values=rows,
@@ -69,6 +80,17 @@ async def save(ctx: Posted) -> Response:
 async def history(year: int, unit: str, ctx: Page) -> Response:
     found = await ctx.get("quotas", f"/plans/{year}/{unit}/history")
     return await ctx.render("plan_history.html", year=year, unit=unit, history=found)
+
+
+def table(ctx: Ctx, year: int, unit: str, view: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The unit's own row, then a row per unit below it in the year's catalogue, with its plan where it has one."""
+    edition = edition_for(date(year, 1, 1))
+    empty: dict[str, Any] = {"quotas": {}, "revision": None}
+    own = (view or {}).get("plan") or {"unit_code": unit, "unit_name": ctx.unit_name(unit, date(year, 1, 1)), **empty}
+    planned = {c["unit_code"]: c for c in (view or {}).get("children", [])}
+    below = ctx.web.units.children(unit, edition)
+    rows = [own, *(planned.get(u.code) or {"unit_code": u.code, "unit_name": u.name, **empty} for u in below)]
+    return rows + [p for code, p in planned.items() if code not in {r["unit_code"] for r in rows}]
 
 
 def _rows(form: dict[str, str]) -> dict[str, dict[str, int]]:
