@@ -49,3 +49,4 @@ bench: platform
 	$(PY) -m tests.perf.bench_kernel
 	$(PY) -m tests.perf.bench_registry
 	$(PY) -m tests.perf.bench_reporting
+	$(PY) -m tests.perf.bench_web

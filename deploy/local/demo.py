@@ -12,6 +12,7 @@ the same seed gives the same people, cases and dates, so the printed reports are
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 from datetime import date, timedelta
@@ -31,7 +32,11 @@ FAMILY = ["Nguyễn", "Trần", "Hoàng", "Vi", "Nông", "La", "Hà", "Lương",
 GIVEN = ["An", "Bình", "Cường", "Dũng", "Hùng", "Long", "Nam", "Phúc", "Quân", "Sơn", "Tùng", "Việt", "Khánh", "Lâm"]
 PEOPLE = 300
 PEOPLE_AFTER = 80  # registered in today's communes after the reform
-URL = {"registry": "http://127.0.0.1:8001", "cases": "http://127.0.0.1:8002", "quotas": "http://127.0.0.1:8003"}
+# the services of `make up`; REHAB_DEMO_<SERVICE>_URL points the demo at others (the web app's benchmark)
+URL = {
+    s: os.environ.get(f"REHAB_DEMO_{s.upper()}_URL", f"http://127.0.0.1:{port}")
+    for s, port in (("registry", 8001), ("cases", 8002), ("quotas", 8003))
+}
 
 
 class Demo:

@@ -128,6 +128,7 @@ async def list_persons(
     commune_code: str | None = None,
     status: Literal["user", "addict"] | None = None,
     q: Annotated[str | None, Query(max_length=120, description="name words or a 12-digit citizen id")] = None,
+    person_id: Annotated[list[UUID] | None, Query(max_length=MAX_PAGE_SIZE, description="these persons only")] = None,
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> PersonPage:
@@ -135,7 +136,8 @@ async def list_persons(
     async with audit.attempt(rt.engine, who, "search"):
         authorize(who, Action.READ)
         async with rt.engine.begin() as conn:
-            return await search_persons(conn, registry, who, commune_code, status, q, page, page_size)
+            ids = [str(p) for p in person_id] if person_id else None
+            return await search_persons(conn, registry, who, commune_code, status, q, page, page_size, ids)
 
 
 @router.post("/persons/{person_id}/addiction-determinations", status_code=201, summary="Record a determination")

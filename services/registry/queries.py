@@ -58,8 +58,10 @@ async def search_persons(
     q: str | None,
     page: int,
     page_size: int,
+    person_ids: list[str] | None = None,
 ) -> PersonPage:
-    """Open records in the caller's area, filtered by commune, status and name words or citizen id.
+    """Open records in the caller's area, filtered by commune, status, name words or citizen id, or by their ids
+    (a work list's names in one audited read).
 
     The area, and a commune asked for, are today's units: a person registered in a commune merged on 2025-07-01
     is listed under its successor (an abolished unit's account lists what was recorded inside it before).
@@ -67,6 +69,8 @@ async def search_persons(
     conditions: list[Any] = [persons.c.merged_into.is_(None), *_area(registry, who, commune_code)]
     if status:
         conditions.append(persons.c.status == status)
+    if person_ids:
+        conditions.append(persons.c.person_id.in_(person_ids))
     if q and q.strip():
         citizen_id = normalise_citizen_id(q)
         if citizen_id is not None:
@@ -83,7 +87,8 @@ async def search_persons(
         .offset((page - 1) * page_size)
     )
     items = [_person_out(registry, r._mapping) for r in rows]
-    query = {"commune_code": commune_code, "status": status, "q": bool(q), "page": page}  # never the words typed
+    query = {"commune_code": commune_code, "status": status, "q": bool(q), "page": page, "ids": len(person_ids or [])}
+    # never the words typed
     shown: list[tuple[str, str, dict[str, Any]]] = [(i.person_id, i.commune_code, {}) for i in items]
     await audit.record_shown(conn, who, "search", shown, commune_code or who.unit, query=query, total=total)
     return PersonPage(items=items, page=page, page_size=page_size, total=int(total or 0))

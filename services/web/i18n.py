@@ -152,6 +152,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "plans.history": ("Lịch sử kế hoạch", "Plan history"),
     "plans.version": ("Phiên bản", "Version"),
     "plans.saved": ("Đã lưu kế hoạch.", "The plan is saved."),
+    "plans.refused": ("Chưa lưu được các dòng sau:", "These rows were not saved:"),
     "plans.children": ("Chỉ tiêu giao cho đơn vị trực thuộc", "Quotas of the units below"),
     "plans.sum": ("Tổng", "Sum"),
     "plans.own": ("Chỉ tiêu của đơn vị", "The unit's own quota"),

@@ -35,6 +35,7 @@ from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 OUTPUT = Path(os.environ.get("REHAB_TEST_OUTPUT", ROOT / ".local" / "test-output")) / "web"
+RUN = time.strftime("%Y%m%d-%H%M%S")  # this run's folder of screenshots
 WAIT_BOUND = 3.0  # seconds the cases service waits for a registry write a command names (Rehab-After)
 OTHER_COMMUNE = Account("test.xa.tayyentu.canbo", "commune_officer", "07616", "Cán bộ", "UBND xã Tây Yên Tử")
 
@@ -99,9 +100,9 @@ async def web(admin: KeycloakAdmin, system: System) -> AsyncIterator[str]:
 class Shots:
     """Screenshots of each page, numbered in the order the story visits them."""
 
-    def __init__(self, driver: WebDriver) -> None:
+    def __init__(self, driver: WebDriver, story: str) -> None:
         self.driver, self.count = driver, 0
-        self.folder = OUTPUT / time.strftime("%Y%m%d-%H%M%S")
+        self.folder = OUTPUT / RUN / story
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, name: str) -> None:
@@ -125,7 +126,7 @@ async def test_an_officials_morning(web: str, accounts: dict[str, dict[str, str]
     name = f"Nguyễn Văn Thử {uuid7().hex[-4:].upper()}".replace("0", "A").replace("1", "B")
     name = re.sub(r"[0-9]", "C", name)
     with chromium(OUTPUT / "downloads", OUTPUT / "chromedriver.log") as driver:
-        shot = Shots(driver)
+        shot = Shots(driver, "buoi-sang-cua-can-bo-xa")
         sign_in(driver, web, officer["username"], officer["password"])
         assert "Xã Sơn Động" in by_id(driver, "whoami").text
         shot("trang-chu")
@@ -167,8 +168,14 @@ async def test_an_officials_morning(web: str, accounts: dict[str, dict[str, str]
         shot("ho-so-hoan-thanh")
         sign_out(driver, web)
 
-        # the officer: the person on the work list by name, the decision from the list
+        # the officer: the person found by name, on the work list by name, the decision from the list
         sign_in(driver, web, officer["username"], officer["password"])
+        driver.get(web + "/ho-so")
+        by_id(driver, "q").send_keys(name.split()[-1])
+        driver.find_element(By.CSS_SELECTOR, 'form[role="search"] button').click()
+        found = wait_for(driver, lambda d: d.find_elements(By.LINK_TEXT, name), what="the person in the search")
+        assert found[0].get_attribute("href") == person_url
+        shot("tim-kiem")
         driver.get(web + "/viec-can-lam?kind=awaiting_post_rehab_decision")
         row = wait_for(
             driver,
@@ -284,7 +291,7 @@ async def test_the_province_plans_an_import_and_operations(web: str, accounts: d
     province, ops = accounts["tinh.bacninh.canbo"], accounts["vanhanh"]
     year = today().year
     with chromium(OUTPUT / "downloads", OUTPUT / "chromedriver.log") as driver:
-        shot = Shots(driver)
+        shot = Shots(driver, "tinh-ke-hoach-nhap-van-hanh")
         sign_in(driver, web, province["username"], province["password"])
         shot("tinh-trang-chu")
         assert not unlabelled(driver)
