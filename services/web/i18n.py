@@ -165,6 +165,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "ops.lag": ("Độ trễ cập nhật báo cáo", "Reporting lag"),
     "ops.dead": ("Thông điệp lỗi (dead letters)", "Dead letters"),
     "ops.replay": ("Xử lý lại", "Replay"),
+    "ops.replayed": (
+        "{service}: đã xử lý lại {reapplied} thông điệp, {failed} vẫn lỗi",
+        "{service}: {reapplied} message(s) applied again, {failed} failed again",
+    ),
     "ops.rebuild": ("Dựng lại số liệu báo cáo", "Rebuild the reports"),
     "ops.rebuilding": ("Đang dựng lại", "Rebuilding"),
     "ops.only": ("Trang này dành cho tài khoản vận hành.", "This page is for operations accounts."),

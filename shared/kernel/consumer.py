@@ -133,7 +133,7 @@ class IdempotentConsumer:
                         await self.handler(conn, env)
                 if error is None:
                     result.applied += 1
-                if parked:
+                if parked and error is None:  # a replay that fails again stays parked (and is parked again)
                     await self._resolve(conn, env)
                 else:
                     positions[env.stream_id] = moved[env.stream_id] = env.stream_version

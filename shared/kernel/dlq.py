@@ -7,14 +7,16 @@ consumer group per dead-letter topic remembers what has been replayed: running r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.base.settings import PlatformSettings
+from shared.kernel.consumer import IdempotentConsumer, Record
 from shared.kernel.kafka import dlq_topic, make_consumer, make_producer, partitions_of, read_to_end
 from shared.kernel.store_schema import dead_letters
 
@@ -127,3 +129,50 @@ async def parked_in(engine: AsyncEngine, limit: int = 200) -> list[dict[str, obj
             }
             for r in rows
         ]
+
+
+async def reapply_parked(
+    settings: PlatformSettings, engine: AsyncEngine, consumers: Mapping[str, IdempotentConsumer], timeout: float = 10
+) -> dict[str, int]:
+    """Apply again, through the consumer that set it aside, every message still parked in this service (after a fix).
+
+    The message is read again from its original topic at its partition and offset (the service reads that topic
+    already; no group, nothing committed) and handed to its consumer marked as a replay: the consumer applies an
+    event it parked even though its stream has moved on, marks it resolved, and parks it again if it fails again.
+    Nothing is published, so no service needs the right to write another's topic. A malformed message (no event)
+    cannot be applied: it stays parked.
+    """
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(dead_letters)
+                .distinct(dead_letters.c.consumer, dead_letters.c.event_id)  # parked again: one row per attempt
+                .where(
+                    dead_letters.c.resolved_at.is_(None),
+                    dead_letters.c.event_id.is_not(None),
+                    dead_letters.c.consumer.in_(list(consumers)),
+                )
+                .order_by(dead_letters.c.consumer, dead_letters.c.event_id, dead_letters.c.id)
+            )
+        ).all()
+    counts = {"reapplied": 0, "failed_again": 0, "parked": len(rows)}
+    if not rows:
+        return counts
+    reader = make_consumer(settings, enable_auto_commit=False, client_id="rehab-dlq-reapply")
+    await reader.start()
+    try:
+        for row in rows:
+            where = TopicPartition(row.topic, row.kafka_partition)
+            reader.assign([where])
+            reader.seek(where, row.kafka_offset)
+            message = await asyncio.wait_for(reader.getone(where), timeout)
+            headers = (*tuple(message.headers or ()), ("x-replayed-from", f"dead_letters:{row.id}".encode()))
+            record = Record(
+                message.topic, message.partition, message.offset, message.key, message.value or b"", headers
+            )
+            result = await consumers[row.consumer].process([record])
+            counts["reapplied"] += result.applied
+            counts["failed_again"] += result.dead
+    finally:
+        await reader.stop()
+    return counts

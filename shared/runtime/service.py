@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.base.logs import set_correlation
 from shared.base.settings import KAFKA_ADMIN, ServiceSettings, local_kafka_password
+from shared.kernel.consumer import IdempotentConsumer
 from shared.kernel.db import make_engine
-from shared.kernel.dlq import parked_in
+from shared.kernel.dlq import parked_in, reapply_parked
 from shared.kernel.events import Envelope, EventRegistry
 from shared.kernel.eventstore import EventStore
 from shared.kernel.ids import uuid7
@@ -79,6 +80,7 @@ class Runtime:
     relay: OutboxRelay | None
     units: AdminUnits
     tokens: TokenCodec
+    consumers: dict[str, IdempotentConsumer] = field(default_factory=dict)  # by subscription name
 
 
 def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
@@ -104,10 +106,13 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
         broker.publisher(
             settings.topic(spec.topic), title=spec.topic, schema=Envelope, description=_catalogue(spec)
         )  # documents the outbox topic in AsyncAPI
+    consumers = {}
     for sub in spec.subscriptions:
         group = consumer_group(spec.name, settings.schema_name, sub.name)
         deployed = replace(sub, topics=tuple(settings.topic(t) for t in sub.topics))
-        attach(broker, engine, deployed, settings.consumer_batch_size, settings.consumer_max_attempts, group)
+        consumers[sub.name] = attach(
+            broker, engine, deployed, settings.consumer_batch_size, settings.consumer_max_attempts, group
+        )
     return Runtime(
         settings,
         engine,
@@ -122,6 +127,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
             issuer=_issuer(settings),
             accept_secret=settings.env == "development",  # `rehab token`'s HS256 tokens: never in production
         ),
+        consumers,
     )
 
 
@@ -251,6 +257,14 @@ def _ops_router(spec: ServiceSpec, rt: Runtime) -> APIRouter:
     async def dead_letters(who: CurrentPrincipal) -> dict[str, Any]:
         require_role(who, Role.OPS, Role.ADMIN)
         return {"service": spec.name, "items": await parked_in(rt.engine)}
+
+    @router.post(
+        "/api/v1/dead-letters/replay",
+        summary="Apply every parked message again through the consumer that parked it, after a fix (ops)",
+    )
+    async def reapply(who: CurrentPrincipal) -> dict[str, Any]:
+        require_role(who, Role.OPS, Role.ADMIN)
+        return {"service": spec.name, **await reapply_parked(rt.settings, rt.engine, rt.consumers)}
 
     @router.get("/metrics")
     async def metrics(request: Request) -> Response:

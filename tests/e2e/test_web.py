@@ -351,3 +351,16 @@ async def test_the_province_plans_an_import_and_operations(web: str, accounts: d
         shot("van-hanh")
         driver.get(web + "/ho-so")
         assert "Không có quyền truy cập" in driver.find_element(By.TAG_NAME, "h1").text  # ops reads no person
+
+
+async def test_dead_letters_are_listed_and_applied_again_for_operations_only(system: System) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        for name in ("registry", "cases", "quotas", "reporting"):
+            url = system[name].url + "/api/v1/dead-letters"
+            listed = await http.get(url, headers=token("ops", "VN"))
+            assert listed.status_code == 200 and listed.json() == {"service": name, "items": []}
+            again = await http.post(url + "/replay", headers=token("ops", "VN"))
+            assert again.status_code == 200 and again.json()["parked"] == 0, again.text
+            for role, unit in (("commune_officer", "07615"), ("auditor", "24")):
+                assert (await http.get(url, headers=token(role, unit))).status_code == 403
+                assert (await http.post(url + "/replay", headers=token(role, unit))).status_code == 403

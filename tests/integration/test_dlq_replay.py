@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.kernel.dlq import list_parked, replay
+from shared.kernel.dlq import list_parked, reapply_parked, replay
 from shared.kernel.events import Envelope
+from shared.kernel.kafka import make_broker
+from shared.kernel.subscriber import Subscription, attach
 from tests.integration.conftest import Stack, consuming, record_applied
 from tests.integration.test_kernel import _count, append
 from tests.support.polling import wait_for
@@ -38,3 +40,38 @@ async def test_replay_after_a_fix_applies_the_parked_event_once(stack: Stack) ->
     assert await stack.scalar("SELECT count(*) FROM applied WHERE stream_id = 's-a'") == 3
     assert await stack.scalar("SELECT count(*) FROM dead_letters WHERE resolved_at IS NOT NULL") == 1
     assert [p.replayed for p in await list_parked(stack.settings, stack.topic)] == [True]
+
+
+async def test_a_service_applies_its_parked_messages_again_itself_without_writing_another_s_topic(stack: Stack) -> None:
+    """The ops page's replay: the message read again from its own topic, applied through the consumer that parked
+    it, resolved once; a second replay finds nothing; a message that fails again stays parked."""
+    fixed = {"yet": False}
+
+    async def picky(conn: AsyncConnection, env: Envelope) -> None:
+        if env.payload["n"] == 1 and not fixed["yet"]:
+            raise ValueError("n=1 cannot be handled (a bug, fixed later)")
+        await record_applied(conn, env)
+
+    await append(stack, "s-b", 0, count=3)
+    relay = stack.relay()
+    while await relay.publish_batch():
+        pass
+    broker = make_broker(stack.settings)
+    name = f"{stack.schema}-reapply"
+    consumer = attach(broker, stack.engine, Subscription(name, (stack.topic,), picky), 200, 2)
+    await broker.start()
+    try:
+        await wait_for(lambda: _count(stack, 2))
+        assert await reapply_parked(stack.settings, stack.engine, {name: consumer}) == {
+            "reapplied": 0,
+            "failed_again": 1,
+            "parked": 1,  # not fixed yet: parked again
+        }
+        fixed["yet"] = True
+        counts = await reapply_parked(stack.settings, stack.engine, {name: consumer})
+        assert counts["reapplied"] == 1 and counts["failed_again"] == 0
+        assert (await reapply_parked(stack.settings, stack.engine, {name: consumer}))["parked"] == 0
+    finally:
+        await broker.stop()
+    assert await stack.scalar("SELECT count(*) FROM applied WHERE stream_id = 's-b'") == 3
+    assert await stack.scalar("SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL") == 0

@@ -47,3 +47,13 @@ async def rebuild(ctx: Posted) -> Response:
     await ctx.send("POST", "reporting", "/projections/rebuild", {})
     ctx.flash(ctx.t("ops.rebuilding"))
     return RedirectResponse("/van-hanh", 303)
+
+
+@router.post("/van-hanh/{service}/xu-ly-lai")
+async def replay(service: str, ctx: Posted) -> Response:
+    """Apply again what a service's consumers parked (after the fix that makes them succeed)."""
+    if ctx.session.role not in OPERATORS or service not in SERVICES:
+        raise Refused("ops")
+    done = await ctx.send("POST", service, "/dead-letters/replay", {})
+    ctx.flash(ctx.t("ops.replayed", service=service, reapplied=done["reapplied"], failed=done["failed_again"]))
+    return RedirectResponse("/van-hanh", 303)
