@@ -147,6 +147,23 @@ async def test_an_officials_morning(web: str, accounts: dict[str, dict[str, str]
         by_id(driver, "submit").click()
         wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '.state[data-state="active"]'), what="the case")
         shot("ho-so-dang-dieu-tri")
+
+        # the same person entered twice: the warning, and the merge of the second into the first
+        driver.get(web + "/ho-so/moi")
+        fill(driver, {"full_name": name, "date_of_birth": "1990-05-01", "sex": "male", "commune_code": "07615"})
+        fill(driver, {"status": "user", "source": "self_report"})
+        by_id(driver, "submit").click()
+        wait_for(driver, lambda d: d.find_elements(By.ID, "person-name"), what="the second file")
+        assert "Có thể trùng" in driver.find_element(By.ID, "main").text
+        duplicate_url = driver.current_url
+        driver.get(person_url)
+        shot("canh-bao-trung")
+        driver.find_element(By.CSS_SELECTOR, 'a[href*="/merge?duplicate_id="]').click()
+        by_id(driver, "submit").click()
+        wait_for(driver, lambda d: d.current_url == person_url, what="back on the surviving file")
+        assert "Có thể trùng" not in driver.find_element(By.ID, "main").text
+        driver.get(duplicate_url)
+        assert "Hồ sơ đã đóng" in driver.find_element(By.ID, "main").text  # merged into the first
         sign_out(driver, web)
 
         # the health facility: the determination, a refused completion, the completion
