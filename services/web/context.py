@@ -146,9 +146,15 @@ class Ctx:
             "work_count": await self.work_count(),
             "flashes": flashes,
             "charts": charts,
+            "is_ratio": is_ratio,
             **values,
         }
         return self.web.templates.TemplateResponse(self.request, template, context, status_code=status)
+
+
+def is_ratio(indicator: str) -> bool:
+    """The indicators that are shares (shown as percentages), the others being counts."""
+    return indicator.startswith("share_") or indicator.endswith("_coverage")
 
 
 def web_of(request: Request) -> Web:

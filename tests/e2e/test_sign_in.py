@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.identity import KeycloakAdmin, ensure_demo_accounts, local_client_secret
+from services.identity import KeycloakAdmin, ensure_demo_accounts
 from tests.harness import ROOT, System
-from tests.support.keycloak import Browser, KeycloakSettings, keycloak_up
+from tests.support.keycloak import Browser, issuer_env, keycloak_up
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
@@ -26,11 +26,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
     assert keycloak_up(), "Keycloak's rehab realm does not answer on 127.0.0.1:8080: make platform starts it"
-    trust = {
-        "REHAB_OIDC_ISSUER": KeycloakSettings().issuer,
-        "REHAB_OIDC_CLIENT_SECRET": local_client_secret("rehab-services"),
-        "REHAB_OIDC_INTROSPECTION_SECONDS": "1",
-    }
+    trust = issuer_env(REHAB_OIDC_INTROSPECTION_SECONDS="1")
     async with System("si", tmp_path_factory.mktemp("logs"), env=trust) as running:
         yield running
 

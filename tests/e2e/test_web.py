@@ -25,13 +25,13 @@ from openpyxl import load_workbook
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from services.identity import Account, KeycloakAdmin, ensure_demo_accounts, local_client_secret, new_password
+from services.identity import Account, KeycloakAdmin, ensure_demo_accounts, new_password
 from shared.kernel.clock import today
 from shared.kernel.ids import uuid7
-from tests.harness import ROOT, ServiceProcess, System, token
+from tests.harness import ROOT, System, token
 from tests.support.browser import by_id, chromium, chromium_available, fill, sign_in, sign_out, wait_for
-from tests.support.keycloak import KeycloakSettings, keycloak_up, web_client
-from tests.support.ports import free_port
+from tests.support.keycloak import issuer_env, keycloak_up
+from tests.support.web import running_web
 
 pytestmark = pytest.mark.integration
 OUTPUT = Path(os.environ.get("REHAB_TEST_OUTPUT", ROOT / ".local" / "test-output")) / "web"
@@ -64,11 +64,7 @@ def accounts(admin: KeycloakAdmin) -> Iterator[dict[str, dict[str, str]]]:
 @pytest.fixture(scope="module")
 async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
     """The four services on ports of their own, trusting the realm (and, in development, the dev secret)."""
-    trust = {
-        "REHAB_OIDC_ISSUER": KeycloakSettings().issuer,
-        "REHAB_OIDC_CLIENT_SECRET": local_client_secret("rehab-services"),
-        "REHAB_CASES_READ_YOUR_WRITES_SECONDS": str(WAIT_BOUND),
-    }
+    trust = issuer_env(REHAB_CASES_READ_YOUR_WRITES_SECONDS=str(WAIT_BOUND))
     async with System("wb", tmp_path_factory.mktemp("logs"), env=trust) as running:
         yield running
 
@@ -76,25 +72,8 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Syst
 @pytest.fixture(scope="module")
 async def web(admin: KeycloakAdmin, system: System) -> AsyncIterator[str]:
     """The web app on a port of its own, a client of the realm and of the four services."""
-    logs = system.logs
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with web_client(admin, base) as (client_id, secret):
-        env = {
-            **os.environ,
-            "REHAB_WEB_HTTP_PORT": str(port),
-            "REHAB_WEB_PUBLIC_URL": base,
-            "REHAB_WEB_OIDC_CLIENT_ID": client_id,
-            "REHAB_WEB_OIDC_CLIENT_SECRET": secret,
-            "REHAB_LOG_LEVEL": "WARNING",
-            **{f"REHAB_WEB_{name.upper()}_URL": system[name].url for name in system.services},
-        }
-        app = ServiceProcess("web", port, env, logs / "web.log")
-        await app.start()
-        try:
-            yield base
-        finally:
-            app.stop()
+    async with running_web(admin, system) as base:
+        yield base
 
 
 class Shots:

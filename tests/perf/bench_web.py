@@ -22,10 +22,10 @@ from typing import Any
 
 import httpx
 
-from services.identity import KeycloakAdmin, ensure_demo_accounts, local_client_secret
-from tests.harness import ROOT, ServiceProcess, System
-from tests.support.keycloak import Browser, IssuerTokens, KeycloakSettings, web_client
-from tests.support.ports import free_port
+from services.identity import KeycloakAdmin, ensure_demo_accounts
+from tests.harness import ROOT, System
+from tests.support.keycloak import Browser, IssuerTokens, issuer_env
+from tests.support.web import running_web
 
 REPEATS = int(os.environ.get("REHAB_BENCH_PAGE_REPEATS", "30"))
 TARGET_MS = 500
@@ -75,10 +75,7 @@ def line(name: str, page: list[float], base: list[float] | None) -> None:
 async def main() -> None:
     admin = KeycloakAdmin()
     demo = {a["username"]: a for a in ensure_demo_accounts(admin, ROOT / ".local" / "demo-accounts.json")}
-    trust = {
-        "REHAB_OIDC_ISSUER": KeycloakSettings().issuer,
-        "REHAB_OIDC_CLIENT_SECRET": local_client_secret("rehab-services"),
-    }
+    trust = issuer_env()
     logs = Path(tempfile.mkdtemp(prefix="bench-web-"))
     tokens = IssuerTokens(admin)
     async with System("bw", logs, env=trust) as system:
@@ -92,24 +89,10 @@ async def main() -> None:
         )
         assert loaded.returncode == 0, loaded.stderr[-2000:]
         await asyncio.sleep(0)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with web_client(admin, base) as (client_id, secret):
-            env = {
-                **os.environ,
-                "REHAB_WEB_HTTP_PORT": str(port),
-                "REHAB_WEB_PUBLIC_URL": base,
-                "REHAB_WEB_OIDC_CLIENT_ID": client_id,
-                "REHAB_WEB_OIDC_CLIENT_SECRET": secret,
-                "REHAB_LOG_LEVEL": "WARNING",
-                **{f"REHAB_WEB_{n.upper()}_URL": system[n].url for n in system.services},
-            }
-            app = ServiceProcess("web", port, env, logs / "web.log")
-            await app.start()
+        async with running_web(admin, system) as base:
             try:
                 await measure(system, base, demo, tokens)
             finally:
-                app.stop()
                 tokens.close()
     admin.close()
 

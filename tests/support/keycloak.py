@@ -155,6 +155,15 @@ def wait_past(expiry: float) -> None:
         time.sleep(min(1.0, expiry - time.time() + 0.05))
 
 
+def issuer_env(**more: str) -> dict[str, str]:
+    """The environment that makes a service process trust the local realm (as `make up`'s services do)."""
+    return {
+        "REHAB_OIDC_ISSUER": KeycloakSettings().issuer,
+        "REHAB_OIDC_CLIENT_SECRET": local_client_secret("rehab-services"),
+        **more,
+    }
+
+
 def issuer_settings(**more: Any) -> dict[str, Any]:
     """The settings that make a service trust the local realm (as `make up`'s services do)."""
     keycloak = KeycloakSettings()
@@ -179,20 +188,10 @@ class IssuerTokens:
     def client(self, role: str, unit: str) -> tuple[str, str]:
         """The (client id, secret) of the pair's client, created on first use."""
         if (role, unit) not in self._clients:
-            client_id, secret = f"{self.prefix}-{role}-{unit}", secrets.token_urlsafe(24)
+            client_id = f"{self.prefix}-{role}-{unit}"
             attributes = {"access.token.lifespan": str(self.lifespan)} if self.lifespan else {}
-            self.admin.call(
-                "POST",
-                "/clients",
-                json={
-                    "clientId": client_id,
-                    "secret": secret,
-                    "publicClient": False,
-                    "serviceAccountsEnabled": True,
-                    "standardFlowEnabled": False,
-                    "defaultClientScopes": ["basic", "profile", "rehab"],
-                    "attributes": attributes,
-                },
+            secret = confidential_client(
+                self.admin, client_id, serviceAccountsEnabled=True, standardFlowEnabled=False, attributes=attributes
             )
             uuid = self.admin.client_uuid(client_id)
             account = self.admin.call("GET", f"/clients/{uuid}/service-account-user").json()
@@ -217,6 +216,14 @@ class IssuerTokens:
         self._clients.clear()
 
 
+def confidential_client(admin: KeycloakAdmin, client_id: str, **settings: Any) -> str:
+    """Create a confidential client of the realm with the rehab scopes (its role and unit claims); its secret."""
+    secret = secrets.token_urlsafe(24)
+    body = {"clientId": client_id, "secret": secret, "publicClient": False, **settings}
+    admin.call("POST", "/clients", json={**body, "defaultClientScopes": ["basic", "profile", "rehab"]})
+    return secret
+
+
 def jwt_expiry(token: str) -> float:
     return float(jwt.decode(token, options={"verify_signature": False})["exp"])
 
@@ -225,21 +232,15 @@ def jwt_expiry(token: str) -> float:
 def web_client(admin: KeycloakAdmin, base_url: str) -> Iterator[tuple[str, str]]:
     """A throw-away copy of the realm's `rehab-web` client for a web app at `base_url` (a test's own port): code
     flow with PKCE S256, confidential, the same scopes; its (client id, secret); removed afterwards."""
-    client_id, secret = f"test-web-{secrets.token_hex(3)}", secrets.token_urlsafe(24)
-    admin.call(
-        "POST",
-        "/clients",
-        json={
-            "clientId": client_id,
-            "secret": secret,
-            "publicClient": False,
-            "standardFlowEnabled": True,
-            "directAccessGrantsEnabled": False,
-            "redirectUris": [f"{base_url}/*"],
-            "webOrigins": [base_url],
-            "defaultClientScopes": ["basic", "profile", "rehab"],
-            "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": f"{base_url}/*"},
-        },
+    client_id = f"test-web-{secrets.token_hex(3)}"
+    secret = confidential_client(
+        admin,
+        client_id,
+        standardFlowEnabled=True,
+        directAccessGrantsEnabled=False,
+        redirectUris=[f"{base_url}/*"],
+        webOrigins=[base_url],
+        attributes={"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": f"{base_url}/*"},
     )
     try:
         yield client_id, secret
