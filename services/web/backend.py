@@ -51,7 +51,8 @@ class Backend:
         """The session's access token, refreshed when it is about to expire; SessionExpired when it cannot be."""
         if not session.signed_in:
             raise SessionExpired()
-        fresh = await self.oidc.fresh(session.tokens)
+        async with session.refreshing:  # the calls of one page wait for one refresh, then share its tokens
+            fresh = await self.oidc.fresh(session.tokens)
         if fresh is None:
             session.tokens = {}
             raise SessionExpired()

@@ -7,6 +7,7 @@ client address), and a restart signs everyone out, which costs one sign-in, neve
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Callable
@@ -31,6 +32,8 @@ class Session:
     flash: list[str] = field(default_factory=list)
     positions: dict[str, int] = field(default_factory=dict)  # registry writes of this user: person -> version
     cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    # one refresh at a time: the realm's refresh tokens are single-use, and a page asks several services at once
+    refreshing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def signed_in(self) -> bool:

@@ -37,7 +37,8 @@ pytestmark = pytest.mark.integration
 OUTPUT = Path(os.environ.get("REHAB_TEST_OUTPUT", ROOT / ".local" / "test-output")) / "web"
 RUN = time.strftime("%Y%m%d-%H%M%S")  # this run's folder of screenshots
 WAIT_BOUND = 3.0  # seconds the cases service waits for a registry write a command names (Rehab-After)
-OTHER_COMMUNE = Account("test.xa.tayyentu.canbo", "commune_officer", "07616", "Cán bộ", "UBND xã Tây Yên Tử")
+# an officer of another commune, made for this run (two runs at once each have their own)
+OTHER_COMMUNE = Account(f"test.{uuid7().hex[-6:]}.tayyentu", "commune_officer", "07616", "Cán bộ", "UBND xã Tây Yên Tử")
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +54,7 @@ def accounts(admin: KeycloakAdmin) -> Iterator[dict[str, dict[str, str]]]:
     """The demo accounts (as make up prints them) and an officer of another commune, made for this test."""
     demo = {a["username"]: a for a in ensure_demo_accounts(admin, ROOT / ".local" / "demo-accounts.json")}
     password = new_password()
-    user_id, created = admin.ensure_user(OTHER_COMMUNE, password)
-    if not created:  # left by a run that was killed: its password is not known
-        admin.set_password(user_id, password)
+    user_id, _ = admin.ensure_user(OTHER_COMMUNE, password)
     demo[OTHER_COMMUNE.username] = {"username": OTHER_COMMUNE.username, "password": password}
     yield demo
     admin.delete_user(user_id)
@@ -294,6 +293,8 @@ async def test_the_province_plans_an_import_and_operations(web: str, accounts: d
 
         driver.get(f"{web}/ke-hoach?year={year}&unit=24")
         by_id(driver, "q-24-compulsory").send_keys("5")
+        by_id(driver, "t-24-post_rehab_management_coverage").send_keys("100")
+        by_id(driver, "t-24-share_of_recorded_users_reaching_services").send_keys("80")
         by_id(driver, "document_number").send_keys(f"KH-{year}/UBND tỉnh (thử)")
         assert not unlabelled(driver)
         by_id(driver, "save-plan").click()
@@ -305,6 +306,8 @@ async def test_the_province_plans_an_import_and_operations(web: str, accounts: d
         refusal = wait_for(driver, lambda d: d.find_element(By.ID, "error-07615"), what="the hierarchy's refusal")
         assert "chỉ tiêu" in refusal.text and "Tỉnh Bắc Ninh" in refusal.text, refusal.text
         shot("ke-hoach-tu-choi")
+        driver.get(f"{web}/ke-hoach?year={year}&unit=24")
+        assert by_id(driver, "t-24-share_of_recorded_users_reaching_services").get_attribute("value") == "80"
         driver.get(f"{web}/ke-hoach/{year}/24/lich-su")
         assert f"KH-{year}" in driver.find_element(By.ID, "main").text
         shot("ke-hoach-lich-su")

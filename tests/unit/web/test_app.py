@@ -139,3 +139,27 @@ def test_production_refuses_the_local_defaults() -> None:
         create_app(WebSettings(env="production", public_url="https://rehab.example.gov.vn"))
     with pytest.raises(SystemExit, match="https"):
         create_app(WebSettings(env="production", oidc_client_secret="s3cret"))
+
+
+async def test_the_calls_of_one_page_share_one_refresh_of_a_single_use_refresh_token() -> None:
+    """Three service calls at once with an expiring token: one refresh at the realm, all three use its token."""
+    import asyncio
+
+    from services.web.backend import Backend
+
+    class Realm:
+        refreshes = 0
+
+        async def fresh(self, tokens: dict[str, object]) -> dict[str, object]:
+            if float(tokens["expires_at"]) > time.time() + 20:  # type: ignore[arg-type]
+                return tokens
+            Realm.refreshes += 1
+            await asyncio.sleep(0.01)  # the realm answers while the other calls wait
+            claims = {"sub": "u1", "role": "commune_officer", "unit": "07615"}
+            return {"access_token": jwt.encode(claims, "k" * 32), "expires_at": time.time() + 300}
+
+    backend = Backend({}, Realm(), 5)  # type: ignore[arg-type]
+    session = Session(tokens={"access_token": "old", "expires_at": time.time() + 5, "refresh_token": "r1"})
+    tokens = await asyncio.gather(*(backend.token(session) for _ in range(3)))
+    assert Realm.refreshes == 1 and len(set(tokens)) == 1 and tokens[0] != "old"
+    await backend.close()
