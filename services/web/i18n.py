@@ -126,6 +126,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "timeline.legal_date": ("Ngày pháp lý", "Legal date"),
     "timeline.recorded_at": ("Thời điểm ghi", "Recorded at"),
     "timeline.by": ("Người ghi", "Recorded by"),
+    "timeline.system": ("Hệ thống (theo sự kiện liên quan)", "The system (following a related event)"),
     "timeline.event": ("Sự kiện", "Event"),
     "timeline.details": ("Chi tiết", "Details"),
     "import.title": ("Nhập danh sách rà soát của công an", "Import a police review list"),
