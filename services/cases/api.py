@@ -232,6 +232,16 @@ async def get_deadlines(
         return await deadlines(conn, rt.units, cases.rules, who, unit_code, as_of or cases.clock())
 
 
+@router.get("/deadlines/counts", summary="How many items each deadline list holds (no person shown, not audited)")
+async def count_deadlines(
+    who: CurrentPrincipal, request: Request, cases: CasesService, unit_code: str | None = None
+) -> dict[str, Any]:
+    authorize(who, "read")
+    rt = runtime_of(request)
+    async with rt.engine.connect() as conn:
+        return await deadlines(conn, rt.units, cases.rules, who, unit_code, cases.clock(), shown=False)
+
+
 @router.get("/audit", tags=["audit"], summary="Who read the cases of persons in your area (auditors)")
 async def audit_trail(
     who: CurrentPrincipal, request: Request, person_id: UUID | None = None, page: Page = 1, page_size: PageSize = 100

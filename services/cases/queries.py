@@ -92,9 +92,16 @@ async def search_cases(
 
 
 async def deadlines(
-    conn: AsyncConnection, units: AdminUnits, rules: RuleBook, who: Principal, unit_code: str | None, as_of: date
+    conn: AsyncConnection,
+    units: AdminUnits,
+    rules: RuleBook,
+    who: Principal,
+    unit_code: str | None,
+    as_of: date,
+    shown: bool = True,
 ) -> dict[str, Any]:
-    """The four lists of what is due or overdue on `as_of`, each item with its days."""
+    """The lists of what is due or overdue on `as_of`, each item with its days; the persons shown are audited
+    (`shown=False`: only counted, for a menu's badge, and nothing of a person leaves)."""
     area = _area(units, who, unit_code)
     ruleset = rules.on(as_of)
     awaiting = await conn.execute(
@@ -157,13 +164,15 @@ async def deadlines(
         "move_notices_pending": notices,
         "move_reports_pending": reports,
     }
-    shown = [
+    if not shown:
+        return {name: len(items) for name, items in lists.items() if isinstance(items, list)}
+    persons = [
         (i["person_id"], i["commune_code"], {"case_id": i["case_id"], "list": name})
         for name, items in lists.items()
         if isinstance(items, list)
         for i in items
     ]
-    await record_shown(conn, who, "deadlines", shown, unit_code or who.unit, as_of=as_of.isoformat())
+    await record_shown(conn, who, "deadlines", persons, unit_code or who.unit, as_of=as_of.isoformat())
     return {
         **lists,
         "rules_from": ruleset.valid_from.isoformat(),

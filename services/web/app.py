@@ -21,7 +21,7 @@ from services.web import auth, pages
 from services.web.backend import ApiError, Backend, SessionExpired
 from services.web.context import HERE, LANG_COOKIE, Ctx, NeedsSignIn, Refused, Web, language, login_url
 from services.web.oidc import Oidc
-from services.web.sessions import COOKIE, Session, SessionStore
+from services.web.sessions import Session, SessionStore
 from services.web.settings import WebSettings
 from shared.base.logs import set_correlation
 from shared.runtime.service import accepted_correlation_id
@@ -166,6 +166,6 @@ def _install_errors(app: FastAPI) -> None:
 
 async def _error_page(request: Request, status: int, title: str, body: str | None, detail: str = "") -> HTMLResponse:
     web: Web = request.app.state.web
-    session = web.sessions.get(request.cookies.get(COOKIE)) or Session()  # an anonymous one is not kept
+    session = web.sessions.get(request.cookies.get(web.settings.session_cookie)) or Session()  # anonymous: not kept
     ctx = Ctx(request, web, session, language(request))
     return await ctx.render("error.html", status, title=title, body=body, detail=detail)

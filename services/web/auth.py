@@ -1,4 +1,9 @@
-"""Signing in and out: the realm's own login page (authorization code + PKCE), a server-side session, sign-out."""
+"""Signing in and out: the realm's own login page (authorization code + PKCE), a server-side session, sign-out.
+
+A sign-in under way is kept apart from the sessions (its state, PKCE verifier and the page to return to, bound to
+the browser by a cookie of its own); only the realm's answer makes a session, always a new one, so no id known
+before the sign-in is ever signed in (no fixation), and anonymous requests can never push a session out.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from services.web.context import Refused, current_session, form_posted, language, safe_next, web_of
 from services.web.i18n import translator
 from services.web.oidc import SignInFailed, claims_of
-from services.web.sessions import COOKIE, Session
+from services.web.sessions import LOGIN_COOKIE, PENDING_SECONDS, Session
 from services.web.settings import WebSettings
 
 log = logging.getLogger("rehab.web.auth")
@@ -21,7 +26,7 @@ router = APIRouter(include_in_schema=False)
 def keep_cookie(response: Response, session: Session, settings: WebSettings) -> None:
     """The session's cookie: HttpOnly, SameSite=Lax (the login's redirect back must carry it), Secure outside dev."""
     response.set_cookie(
-        COOKIE,
+        settings.session_cookie,
         session.id,
         httponly=True,
         samesite="lax",
@@ -33,42 +38,50 @@ def keep_cookie(response: Response, session: Session, settings: WebSettings) -> 
 
 @router.get("/auth/login")
 async def login(request: Request, next: str = "/", expired: int = 0) -> Response:
-    """To the realm's login page; the state, PKCE verifier and the page to return to wait in a new session."""
+    """To the realm's login page; the state, PKCE verifier and the page to return to wait for the callback."""
     web = web_of(request)
-    old = current_session(request)
-    if old is not None:
-        web.sessions.drop(old.id)  # a new session id at every sign-in: no fixation
-    session = web.sessions.new()
     url, secrets_ = await web.oidc.start(language(request))
-    session.login = {**secrets_, "next": safe_next(next)}
-    if expired:
-        session.flash.append(translator(language(request))("session.expired"))
+    pending_id = secrets.token_urlsafe(24)
+    flash = [translator(language(request))("session.expired")] if expired else []
+    web.sessions.pending[pending_id] = {**secrets_, "next": safe_next(next), "flash": flash}
     response = RedirectResponse(url, 303)
-    keep_cookie(response, session, web.settings)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        pending_id,
+        httponly=True,
+        samesite="lax",
+        secure=web.settings.production,
+        max_age=PENDING_SECONDS,
+        path="/auth",
+    )
     return response
 
 
 @router.get("/auth/callback")
 async def callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
-    """Back from the login page: the code for tokens, then the page the user was on."""
+    """Back from the login page: the code for tokens in a new session, then the page the user was on."""
     web = web_of(request)
-    session = current_session(request)
-    if session is None or not session.login or not state:
+    pending = web.sessions.pending.pop(request.cookies.get(LOGIN_COOKIE, ""), None)
+    if pending is None or not state:
         return RedirectResponse("/auth/login", 303)
-    if not secrets.compare_digest(state.encode(), session.login["state"].encode()) or error or not code:
+    if not secrets.compare_digest(state.encode(), pending["state"].encode()) or error or not code:
         log.info("sign-in refused: %s", error or "state mismatch")
-        web.sessions.drop(session.id)
         raise Refused("sign-in")
     try:
-        tokens = await web.oidc.finish(code, session.login["verifier"])
+        tokens = await web.oidc.finish(code, pending["verifier"])
     except SignInFailed as exc:
         log.info("code exchange refused: %s", exc)
-        web.sessions.drop(session.id)
         raise Refused("sign-in") from exc
-    next_url = session.login["next"]
-    session.login, session.tokens, session.claims = {}, tokens, claims_of(tokens)
+    old = current_session(request)
+    if old is not None:
+        web.sessions.drop(old.id)  # whoever was signed in in this browser before is signed out
+    session = web.sessions.new()
+    session.tokens, session.claims, session.flash = tokens, claims_of(tokens), list(pending["flash"])
     log.info("signed in: %s (%s, %s)", session.claims.get("sub"), session.role, session.unit)
-    return RedirectResponse(next_url, 303)
+    response = RedirectResponse(pending["next"], 303)
+    keep_cookie(response, session, web.settings)
+    response.delete_cookie(LOGIN_COOKIE, path="/auth")
+    return response
 
 
 @router.post("/auth/logout")
@@ -80,5 +93,5 @@ async def logout(request: Request) -> Response:
     then = web.settings.public_url.rstrip("/") + "/?signed_out=1"
     target = await web.oidc.end_session_url(ctx.session.tokens, then) or "/?signed_out=1"
     response = RedirectResponse(target, 303)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(web.settings.session_cookie, path="/")
     return response

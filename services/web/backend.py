@@ -52,7 +52,10 @@ class Backend:
         if not session.signed_in:
             raise SessionExpired()
         async with session.refreshing:  # the calls of one page wait for one refresh, then share its tokens
-            fresh = await self.oidc.fresh(session.tokens)
+            try:
+                fresh = await self.oidc.fresh(session.tokens)
+            except httpx.HTTPError as exc:  # the identity provider is down: the user stays signed in
+                raise ApiError(503, "unavailable", f"identity provider: {type(exc).__name__}") from exc
         if fresh is None:
             session.tokens = {}
             raise SessionExpired()

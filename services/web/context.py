@@ -15,10 +15,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from services.web import charts
-from services.web.backend import ApiError, Backend
+from services.web.backend import ApiError, Backend, SessionExpired
 from services.web.i18n import LANGS, dmy, label, translator
 from services.web.oidc import Oidc
-from services.web.sessions import COOKIE, Session, SessionStore
+from services.web.sessions import Session, SessionStore
 from services.web.settings import WebSettings
 from shared.kernel.clock import today
 from shared.vn.units import AdminUnits, UnknownUnitError
@@ -124,10 +124,10 @@ class Ctx:
         if cached is not None:
             return int(cached)
         try:
-            lists = await self.get("cases", "/deadlines")
-        except ApiError:
+            counts = await self.get("cases", "/deadlines/counts")  # counts only: nobody is shown, nothing audited
+        except (ApiError, SessionExpired):
             return None
-        count = sum(len(lists.get(name) or []) for name in WORK_LISTS)
+        count = sum(int(counts.get(name) or 0) for name in WORK_LISTS)
         return int(self.session.remember("work_count", count, WORK_COUNT_SECONDS))
 
     async def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
@@ -168,7 +168,8 @@ def language(request: Request) -> str:
 
 
 def current_session(request: Request) -> Session | None:
-    return web_of(request).sessions.get(request.cookies.get(COOKIE))
+    web = web_of(request)
+    return web.sessions.get(request.cookies.get(web.settings.session_cookie))
 
 
 def here(request: Request) -> str:

@@ -88,7 +88,9 @@ class Oidc:
         async with self._client() as client:
             try:
                 token = await client.refresh_token((await self.metadata())["token_endpoint"], refresh_token=refresh)
-            except Exception as exc:
+            except httpx.HTTPError:
+                raise  # the realm did not answer: the session is not over (the page says "try again")
+            except Exception as exc:  # the realm refused (invalid_grant: the session ended, the account disabled)
                 raise SignInFailed(str(exc)) from exc
         return _with_expiry(dict(token))
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from cachetools import TTLCache
 
-COOKIE = "rehab_session"
+LOGIN_COOKIE = "rehab_login"  # a sign-in under way: its state and PKCE verifier, until the realm sends the user back
+PENDING_SECONDS = 600
 
 
 @dataclass
@@ -52,7 +53,10 @@ class Session:
         return str(self.claims.get("preferred_username") or self.claims.get("sub", ""))
 
     def remember(self, key: str, value: Any, seconds: float) -> Any:
-        self.cache[key] = (time.monotonic() + seconds, value)
+        now = time.monotonic()
+        for stale in [k for k, (until, _) in self.cache.items() if until <= now]:
+            del self.cache[stale]  # an upload kept for its rejected rows leaves with its time
+        self.cache[key] = (now + seconds, value)
         return value
 
     def recall(self, key: str) -> Any:
@@ -68,6 +72,8 @@ class SessionStore:
     ) -> None:
         self._max, self._clock = max_seconds, clock
         self._by_id: TTLCache[str, Session] = TTLCache(maxsize=max_sessions, ttl=idle_seconds, timer=clock)
+        # sign-ins under way apart from the sessions: anonymous requests can fill this, never push a session out
+        self.pending: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=5000, ttl=PENDING_SECONDS, timer=clock)
 
     def new(self) -> Session:
         session = Session(created=self._clock())

@@ -52,6 +52,12 @@ class WebSettings(BaseSettings):
         return self.env == "production"
 
     @property
+    def session_cookie(self) -> str:
+        """Over https the cookie is host-only, Secure and for the whole site (the __Host- prefix makes browsers
+        refuse one planted by a neighbouring subdomain)."""
+        return "__Host-rehab_session" if self.production else "rehab_session"
+
+    @property
     def callback_url(self) -> str:
         return self.public_url.rstrip("/") + "/auth/callback"
 

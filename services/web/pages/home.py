@@ -9,9 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.web.context import Ctx, current_session, language, web_of
-from services.web.pages.periods import choices, period_end, valid_period
+from services.web.pages.periods import choices, valid_period
 from services.web.sessions import Session
-from shared.kernel.clock import today
 
 router = APIRouter(include_in_schema=False)
 KEY_INDICATORS = (
@@ -34,11 +33,10 @@ async def home(request: Request, unit: str = "", period: str = "", signed_out: i
         return RedirectResponse("/van-hanh", 303)
     unit = unit or session.unit
     period = valid_period(period)
-    end = min(period_end(period), today())
     indicators, quotas, coverage = await asyncio.gather(
         ctx.get("reporting", "/reports/indicators", unit_code=unit, period=period),
         ctx.get_or_none("reporting", "/reports/quota-progress", unit_code=unit, year=int(period[:4])),
-        ctx.get("reporting", "/reports/post-rehab-coverage", unit_code=unit, as_of=end.isoformat()),
+        ctx.get("reporting", "/reports/post-rehab-coverage", unit_code=unit, period=period),
     )
     by_name = {i["indicator"]: i for i in indicators["indicators"]}
     return await ctx.render(

@@ -6,6 +6,7 @@ report is read, so the rejected rows can be handed back as a file to fix and upl
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any
@@ -16,6 +17,7 @@ from starlette.datastructures import UploadFile
 
 from services.web.backend import ApiError
 from services.web.context import Page, Posted
+from shared.runtime.limits import LimitExceeded
 from shared.runtime.tabular import UnreadableFile, read_rows
 from shared.vn.text import spreadsheet_cell
 
@@ -54,6 +56,8 @@ async def upload(ctx: Posted) -> Response:
         message = " ".join([exc.message, *exc.fields.values()])
         return await ctx.render("import.html", exc.status, job=None, error=message)
     import_id = answer.json()["import_id"]
+    for older in [k for k in ctx.session.cache if k.startswith("upload:")]:
+        del ctx.session.cache[older]  # one list kept per session: the latest, for its rejected rows
     ctx.session.remember(f"upload:{import_id}", (file.filename, content), KEEP_SECONDS)
     return RedirectResponse(f"/nhap-danh-sach/{import_id}", 303)
 
@@ -82,9 +86,9 @@ async def rejected_rows(import_id: str, ctx: Page) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     if kept is not None:
-        try:
-            rows = list(read_rows(kept[1]))
-        except UnreadableFile:
+        try:  # in a thread: a spreadsheet of 20 MB would hold up every other user's pages
+            rows = await asyncio.to_thread(lambda: list(read_rows(kept[1])))
+        except (UnreadableFile, LimitExceeded):
             rows = []
         if rows:
             writer.writerow([*rows[0], ctx.t("import.reasons")])

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from services.web.backend import ApiError
 from services.web.context import Page, Posted, Refused
 
 router = APIRouter(include_in_schema=False)
@@ -19,16 +22,24 @@ async def operations(ctx: Page) -> Response:
     if ctx.session.role not in OPERATORS:
         raise Refused("ops")
     health = await asyncio.gather(*(ctx.web.backend.health(s) for s in SERVICES))
-    projections, dead = await asyncio.gather(
-        ctx.get("reporting", "/projections/status"),
-        asyncio.gather(*(ctx.get_or_none(s, "/dead-letters") for s in SERVICES)),
+    # a service that is down is shown as such: the page that says so must not fail with it
+    projections, *dead = await asyncio.gather(
+        _soft(ctx.get("reporting", "/projections/status")), *(_soft(ctx.get(s, "/dead-letters")) for s in SERVICES)
     )
     return await ctx.render(
         "ops.html",
         health=list(zip(SERVICES, health, strict=True)),
         projections=projections,
-        dead=[(s, d) for s, d in zip(SERVICES, dead, strict=True) if d is not None],
+        dead=list(zip(SERVICES, dead, strict=True)),
+        may_rebuild=ctx.session.role == "ops",  # the reporting service rebuilds for the ops role alone
     )
+
+
+async def _soft(call: Awaitable[Any]) -> Any:
+    try:
+        return await call
+    except ApiError:
+        return None
 
 
 @router.get("/van-hanh/trang-thai")

@@ -88,7 +88,7 @@ async def person_action(person_id: str, action: str, ctx: Posted) -> Response:
     except ApiError as exc:
         return await _refused(ctx, form, values, exc, back=back, subject=await _subject(ctx, person_id))
     ctx.flash(ctx.t("person.recorded"))
-    return RedirectResponse(back, 303)
+    return RedirectResponse(values["return_to"] if _local(values.get("return_to")) else back, 303)
 
 
 @router.get("/vu-viec/{case_id}/{action}")

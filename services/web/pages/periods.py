@@ -19,11 +19,6 @@ def valid_period(value: str | None) -> str:
     return value if value and PERIOD.match(value) else current_half()
 
 
-def period_end(period: str) -> date:
-    year = int(period[:4])
-    return date(year, 6, 30) if period.endswith("H1") else date(year, 12, 31)
-
-
 def choices(on: date | None = None) -> list[str]:
     """The periods offered: this year's and the three before, newest first."""
     year = (on or today()).year

@@ -6,6 +6,7 @@ check there refuses children's quotas that exceed their parent's, and its messag
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any
@@ -35,8 +36,7 @@ async def plans(ctx: Page, year: int = 0, unit: str = "") -> Response:
     year = year if 2000 <= year <= 2100 else today().year
     unit = unit or ctx.session.unit
     view = await ctx.get_or_none("quotas", f"/plans/{year}", unit_code=unit)
-    document = ((view or {}).get("plan") or {}).get("document_number", "")
-    return await _page(ctx, 200, year, unit, view, {}, {}, document)
+    return await _page(ctx, 200, year, unit, view, {}, {}, "")  # a revision names its own document
 
 
 @router.post("/ke-hoach")
@@ -46,17 +46,22 @@ async def save(ctx: Posted) -> Response:
     document = form.get("document_number", "").strip()
     view = await ctx.get_or_none("quotas", f"/plans/{year}", unit_code=unit)
     entered = _entered(form)
+    bodies = {code: _body(_plan_of(view, code), entered[code], document) for code in entered}
+    todo = sorted((c for c, b in bodies.items() if b is not None), key=lambda c: (c != unit, c))
     errors: dict[str, str] = {}
-    for code in sorted(entered, key=lambda c: (c != unit, c)):  # the parent first: its children fit under it
-        body = _body(_plan_of(view, code), entered[code], document)
-        if body is None:
-            continue
-        try:
-            await ctx.send("PUT", "quotas", f"/plans/{year}/{code}", body)
-        except ApiError as exc:
-            if exc.status >= 500:
-                raise
-            errors[code] = " ".join(dict.fromkeys([exc.message, *exc.fields.values()]))
+    for _ in range(2):  # the parent first; a row refused before the others were saved is tried once more
+        # (lowering a parent and its children together fits only once the children are down)
+        errors = {}
+        for code in todo:
+            try:
+                await ctx.send("PUT", "quotas", f"/plans/{year}/{code}", bodies[code])
+            except ApiError as exc:
+                if exc.status >= 500:
+                    raise
+                errors[code] = " ".join(dict.fromkeys([exc.message, *exc.fields.values()]))
+        if not errors or len(errors) == len(todo):
+            break
+        todo = list(errors)
     if errors:
         view = await ctx.get_or_none("quotas", f"/plans/{year}", unit_code=unit)
         return await _page(ctx, 422, year, unit, view, errors, entered, document)
@@ -147,7 +152,10 @@ def _body(plan: dict[str, Any] | None, row: dict[str, dict[str, float]], documen
     if plan is None and not any(quotas.values()) and not row["t"]:
         return None
     same_quotas = {k: v for k, v in now["q"].items() if v} == {k: v for k, v in quotas.items() if v}
-    if plan is not None and same_quotas and now["t"] == row["t"]:
+    same_targets = now["t"].keys() == row["t"].keys() and all(
+        math.isclose(now["t"][k], row["t"][k], rel_tol=1e-9) for k in row["t"]
+    )
+    if plan is not None and same_quotas and same_targets:
         return None
     kept = [t for t in (plan or {}).get("targets") or [] if t["indicator"] not in TARGETS]
     comparison = {t["indicator"]: t["comparison"] for t in (plan or {}).get("targets") or []}

@@ -105,7 +105,8 @@ def _item(kind: str, action: str, field: str | None, raw: dict[str, Any], on: da
     due = date.fromisoformat(raw[field]) if field and raw.get(field) else None
     left = None
     if due is not None:
-        left = working_days_between(on, due) if due >= on else -working_days_between(due, on)
+        # past due is at least one day overdue, on a weekend or a holiday too (0 working days since)
+        left = working_days_between(on, due) if due >= on else -max(1, working_days_between(due, on))
     days = next((raw[k] for k in ("days_waiting", "days_at_large", "days_past") if k in raw), None)
     return Item(kind, raw["person_id"], raw["case_id"], raw["commune_code"], action, due, left, days, raw.get("move"))
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.web.app import create_app
-from services.web.sessions import COOKIE, Session
+from services.web.sessions import LOGIN_COOKIE, Session
 from services.web.settings import WebSettings
 
 IDP = "http://idp.invalid/realms/rehab"
@@ -44,7 +44,7 @@ def signed_in(client: TestClient, expires_in: float = 300, refresh: str | None =
     if refresh:
         session.tokens["refresh_token"] = refresh
     session.claims = claims
-    client.cookies.set(COOKIE, session.id)
+    client.cookies.set("rehab_session", session.id)
     return session
 
 
@@ -54,8 +54,7 @@ def test_a_page_asks_for_sign_in_and_remembers_where_the_user_was(client: TestCl
     assert answer.headers["location"] == "/auth/login?next=%2Fviec-can-lam%3Fkind%3Dabsconders_at_large"
 
 
-def test_sign_in_goes_to_the_login_page_with_pkce_and_a_fresh_session(client: TestClient) -> None:
-    old = signed_in(client)
+def test_sign_in_goes_to_the_login_page_with_pkce(client: TestClient) -> None:
     answer = client.get("/auth/login?next=/ho-so")
     assert answer.status_code == 303
     url = urlsplit(answer.headers["location"])
@@ -65,19 +64,38 @@ def test_sign_in_goes_to_the_login_page_with_pkce_and_a_fresh_session(client: Te
     assert query["client_id"] == "rehab-web" and query["response_type"] == "code" and query["state"]
     assert query["redirect_uri"] == "http://127.0.0.1:8000/auth/callback" and query["ui_locales"] == "vi"
     cookie = answer.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie  # development: http
-    new_id = cookie.split(";")[0].split("=", 1)[1]
-    assert new_id != old.id and client.app.state.web.sessions.get(old.id) is None  # type: ignore[attr-defined]
-    pending = client.app.state.web.sessions.get(new_id)  # type: ignore[attr-defined]
-    assert pending.login["next"] == "/ho-so" and pending.login["state"] == query["state"]
+    assert cookie.startswith(f"{LOGIN_COOKIE}=") and "HttpOnly" in cookie and "Path=/auth" in cookie
+    assert "SameSite=lax" in cookie and "Secure" not in cookie  # development: http
+    pending = client.app.state.web.sessions.pending[answer.cookies[LOGIN_COOKIE]]  # type: ignore[attr-defined]
+    assert pending["next"] == "/ho-so" and pending["state"] == query["state"]
 
 
-def test_a_callback_with_another_state_is_refused_and_signs_nobody_in(client: TestClient) -> None:
-    client.get("/auth/login")
-    answer = client.get("/auth/callback?code=abc&state=forged")
-    assert answer.status_code == 403
-    assert "Không có quyền truy cập" in answer.text
-    assert client.get("/ho-so").status_code == 303
+def test_the_realm_s_answer_makes_a_new_session_and_ends_the_one_before(client: TestClient) -> None:
+    """No id known before the sign-in is ever signed in (no fixation), and a browser holds one session."""
+    web = client.app.state.web  # type: ignore[attr-defined]
+    before = signed_in(client)
+    claims = {"sub": "u2", "role": "province_officer", "unit": "24", "preferred_username": "tinh.canbo"}
+
+    async def finish(code: str, verifier: str) -> dict[str, object]:
+        assert code == "the-code" and verifier
+        return {"access_token": jwt.encode(claims, "k" * 32), "expires_at": time.time() + 300}
+
+    web.oidc.finish = finish
+    state = parse_qs(urlsplit(client.get("/auth/login?next=/bao-cao").headers["location"]).query)["state"][0]
+    answer = client.get(f"/auth/callback?code=the-code&state={state}")
+    assert answer.status_code == 303 and answer.headers["location"] == "/bao-cao"
+    new_id = answer.cookies["rehab_session"]
+    assert new_id != before.id and web.sessions.get(before.id) is None
+    assert web.sessions.get(new_id).role == "province_officer" and len(web.sessions.pending) == 0
+    assert client.get(f"/auth/callback?code=the-code&state={state}").status_code == 303  # used once: to /login
+
+
+def test_anonymous_sign_ins_never_push_a_session_out(client: TestClient) -> None:
+    web = client.app.state.web  # type: ignore[attr-defined]
+    session = signed_in(client)
+    for _ in range(50):
+        client.get("/auth/login")
+    assert web.sessions.get(session.id) is session and len(web.sessions) == 1
 
 
 def test_an_expired_session_returns_the_user_to_the_page_after_signing_in_again(client: TestClient) -> None:
@@ -91,8 +109,8 @@ def test_an_expired_session_returns_the_user_to_the_page_after_signing_in_again(
 def test_only_a_path_of_the_app_is_a_place_to_return_to(client: TestClient) -> None:
     for target in ("//evil.example/x", "https://evil.example", "/\\evil.example"):
         answer = client.get("/auth/login", params={"next": target})
-        pending = client.app.state.web.sessions.get(answer.cookies.get(COOKIE))  # type: ignore[attr-defined]
-        assert pending.login["next"] == "/", target
+        pending = client.app.state.web.sessions.pending[answer.cookies[LOGIN_COOKIE]]  # type: ignore[attr-defined]
+        assert pending["next"] == "/", target
         assert client.get("/lang/en", params={"next": target}).headers["location"] == "/"
 
 

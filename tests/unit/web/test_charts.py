@@ -47,3 +47,15 @@ def test_the_work_list_puts_the_most_overdue_first_and_the_soonest_due_next() ->
         (0, None),
         (3, None),  # 40 days open rank as 8 working days overdue
     ]
+
+
+def test_a_deadline_passed_on_a_friday_is_overdue_on_saturday_too() -> None:
+    from datetime import date
+
+    from services.web.pages.work import _item
+
+    raw = {"person_id": "p", "case_id": "c", "commune_code": "07615", "due_on": "2026-12-04", "days_waiting": 9}
+    saturday = _item("awaiting_post_rehab_decision", "start_post_rehab", "due_on", raw, date(2026, 12, 5))
+    monday = _item("awaiting_post_rehab_decision", "start_post_rehab", "due_on", raw, date(2026, 12, 7))
+    friday = _item("awaiting_post_rehab_decision", "start_post_rehab", "due_on", raw, date(2026, 12, 4))
+    assert (saturday.working_days, monday.working_days, friday.working_days) == (-1, -1, 0)
