@@ -302,6 +302,7 @@ async def test_the_province_plans_an_import_and_operations(web: str, accounts: d
         field = by_id(driver, "q-07615-compulsory")
         field.clear()
         field.send_keys("9")
+        by_id(driver, "document_number").send_keys(f"KH-13/{year}/UBND (giao chỉ tiêu cho xã)")
         by_id(driver, "save-plan").click()
         refusal = wait_for(driver, lambda d: d.find_element(By.ID, "error-07615"), what="the hierarchy's refusal")
         assert "chỉ tiêu" in refusal.text and "Tỉnh Bắc Ninh" in refusal.text, refusal.text
