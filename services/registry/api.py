@@ -14,7 +14,7 @@ from services.registry.commands import Registry
 from services.registry.dedupe import identity_lookups
 from services.registry.imports.parse import ImportForm
 from services.registry.imports.worker import ImportWorker
-from services.registry.policy import Action, authorize
+from services.registry.policy import Action, allowed_actions, authorize
 from services.registry.queries import (
     MAX_PAGE_SIZE,
     pending_assignments,
@@ -291,6 +291,11 @@ async def import_report(import_id: UUID, who: CurrentPrincipal, request: Request
         "submitted_at": job.submitted_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
+
+
+@router.get("/capabilities", summary="What the caller's role may do in the registry (the policy table's actions)")
+async def capabilities(who: CurrentPrincipal) -> dict[str, Any]:
+    return {"actions": allowed_actions(who)}
 
 
 @router.get("/audit", tags=["audit"], summary="The audit trail of records in your area (auditors)")

@@ -19,7 +19,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 
 from services.web import auth, pages
 from services.web.backend import ApiError, Backend, SessionExpired
-from services.web.context import HERE, LANG_COOKIE, Ctx, NeedsSignIn, Refused, Web, language, login_url
+from services.web.context import (
+    HERE,
+    LANG_COOKIE,
+    Ctx,
+    NeedsSignIn,
+    Refused,
+    Web,
+    here,
+    language,
+    login_url,
+    safe_next,
+)
 from services.web.oidc import Oidc
 from services.web.sessions import Session, SessionStore
 from services.web.settings import WebSettings
@@ -118,8 +129,6 @@ def _install_ops(app: FastAPI, settings: WebSettings, backend: Backend) -> None:
 
     @app.get("/lang/{lang}", include_in_schema=False)
     async def switch(lang: str, request: Request, next: str = "/") -> RedirectResponse:
-        from services.web.context import safe_next
-
         response = RedirectResponse(safe_next(next), 303)
         if lang in ("vi", "en"):
             response.set_cookie(
@@ -138,8 +147,6 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(SessionExpired)
     async def expired(request: Request, _: SessionExpired) -> Response:
-        from services.web.context import here
-
         return await needs_sign_in(request, NeedsSignIn(here(request), expired=True))
 
     @app.exception_handler(Refused)

@@ -105,13 +105,19 @@ class Ctx:
             return ""
         if code == "VN":
             return "Việt Nam" if self.lang == "vi" else "Viet Nam"
+        units, on = self.web.units, on or today()
         try:
-            return self.web.units.get(code, on or today()).name
-        except (UnknownUnitError, KeyError):
-            try:
-                return self.web.units.get(code, date(2025, 6, 30)).name
-            except (UnknownUnitError, KeyError):
-                return code
+            return units.get(code, units.edition_date(code, on)).name  # an abolished unit: its own edition's name
+        except UnknownUnitError:
+            return code
+
+    async def registry_may(self, action: str) -> bool:
+        """Whether the registry's policy gives the user's role `action` (asked once per session for 5 minutes)."""
+        actions = self.session.recall("registry_actions")
+        if actions is None:
+            answer = await self.get_or_none("registry", "/capabilities") or {}
+            actions = self.session.remember("registry_actions", set(answer.get("actions", [])), 300)
+        return action in actions
 
     def flash(self, message: str) -> None:
         self.session.flash.append(message)

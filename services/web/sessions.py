@@ -22,12 +22,11 @@ PENDING_SECONDS = 600
 
 @dataclass
 class Session:
-    """One browser's session: its CSRF secret, the sign-in under way, and once signed in the user's tokens."""
+    """One signed-in browser's session: its CSRF secret, the user's tokens and claims, what its pages keep."""
 
     id: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     created: float = field(default_factory=time.monotonic)
-    login: dict[str, str] = field(default_factory=dict)  # state, code verifier, page to return to
     tokens: dict[str, Any] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
     flash: list[str] = field(default_factory=list)

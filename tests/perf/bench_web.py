@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from services.identity import KeycloakAdmin, ensure_demo_accounts
+from services.web.pages.periods import current_half
 from tests.harness import ROOT, System
 from tests.support.keycloak import Browser, IssuerTokens, issuer_env
 from tests.support.web import running_web
@@ -129,38 +130,30 @@ async def measure(system: System, base: str, demo: dict[str, dict[str, str]], to
                 *(http.get(f"{api['cases']}/cases/{c['case_id']}", headers=commune_token) for c in found["items"])
             )
 
+        def dashboard(unit: str, headers: dict[str, str]) -> Callable[[], Awaitable[Any]]:
+            """The three reports the dashboard asks for, at once, for the period it shows by default."""
+            period = {"unit_code": unit, "period": half}
+            return direct(
+                ("reporting", "/reports/indicators", period, headers),
+                ("reporting", "/reports/quota-progress", {"unit_code": unit, "year": half[:4]}, headers),
+                ("reporting", "/reports/post-rehab-coverage", period, headers),
+            )
+
+        half = current_half()
         c = commune_token
         pages: list[tuple[str, str, dict[str, str], Callable[[], Awaitable[Any]] | None]] = [
-            (
-                "Trang chủ (xã)",
-                "/",
-                officer,
-                direct(
-                    ("reporting", "/reports/indicators", {"unit_code": "07615", "period": "2026-H2"}, c),
-                    ("reporting", "/reports/quota-progress", {"unit_code": "07615", "year": "2026"}, c),
-                    ("reporting", "/reports/post-rehab-coverage", {"unit_code": "07615"}, c),
-                ),
-            ),
+            ("Trang chủ (xã)", "/", officer, dashboard("07615", c)),
             ("Việc cần làm (xã, with names)", "/viec-can-lam", officer, lambda: names_of_work(c)),
             ("Hồ sơ: search", "/ho-so", officer, direct(("registry", "/persons", {"page_size": "50"}, c))),
             ("Hồ sơ: a person's file", f"/ho-so/{person}", officer, person_file),
             (
                 "Báo cáo (xã, 6 months)",
-                "/bao-cao?period=2026-H2",
+                f"/bao-cao?period={half}",
                 officer,
-                direct(("reporting", "/reports/periodic", {"unit_code": "07615", "period": "2026-H2"}, c)),
+                direct(("reporting", "/reports/periodic", {"unit_code": "07615", "period": half}, c)),
             ),
             ("Nhập danh sách (form)", "/nhap-danh-sach", officer, None),
-            (
-                "Trang chủ (tỉnh)",
-                "/",
-                province,
-                direct(
-                    ("reporting", "/reports/indicators", {"unit_code": "24", "period": "2026-H2"}, province_token),
-                    ("reporting", "/reports/quota-progress", {"unit_code": "24", "year": "2026"}, province_token),
-                    ("reporting", "/reports/post-rehab-coverage", {"unit_code": "24"}, province_token),
-                ),
-            ),
+            ("Trang chủ (tỉnh)", "/", province, dashboard("24", province_token)),
             ("Việc cần làm (tỉnh, with names)", "/viec-can-lam", province, lambda: names_of_work(province_token)),
             (
                 "Kế hoạch (tỉnh, 99 communes)",

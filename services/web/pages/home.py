@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from services.web.context import Ctx, current_session, language, web_of
 from services.web.pages.periods import choices, valid_period
@@ -27,9 +27,7 @@ async def home(request: Request, unit: str = "", period: str = "", signed_out: i
     ctx = Ctx(request, web_of(request), session or Session(), language(request))
     if session is None or not session.signed_in:
         return await ctx.render("welcome.html", signed_out=bool(signed_out))
-    if session.role in ("ops",):
-        from fastapi.responses import RedirectResponse
-
+    if session.role == "ops":  # operations read no person and no report: their page is Vận hành
         return RedirectResponse("/van-hanh", 303)
     unit = unit or session.unit
     period = valid_period(period)

@@ -17,13 +17,13 @@ from starlette.datastructures import UploadFile
 
 from services.web.backend import ApiError
 from services.web.context import Page, Posted
+from services.web.pages.reports import MEDIA
 from shared.runtime.limits import LimitExceeded
 from shared.runtime.tabular import UnreadableFile, read_rows
 from shared.vn.text import spreadsheet_cell
 
 router = APIRouter(include_in_schema=False)
 KEEP_SECONDS = 3600
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/nhap-danh-sach")
@@ -40,7 +40,7 @@ async def upload(ctx: Posted) -> Response:
     content = await file.read(ctx.web.settings.upload_max_mb * 1024 * 1024 + 1)
     if len(content) > ctx.web.settings.upload_max_mb * 1024 * 1024:
         return await ctx.render("import.html", 413, job=None, error=f"> {ctx.web.settings.upload_max_mb} MB")
-    kind = XLSX if file.filename.lower().endswith(".xlsx") else "text/csv"
+    kind = MEDIA["xlsx"] if file.filename.lower().endswith(".xlsx") else MEDIA["csv"]
     try:
         answer = await ctx.web.backend.call(
             ctx.session,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,13 +19,12 @@ from services.web.forms import CASE_FORMS, PERSON_FORMS, Form
 from services.web.i18n import label
 
 router = APIRouter(include_in_schema=False)
-SEARCHERS = {"commune_officer", "commune_police", "district_officer", "province_officer", "health_facility"}
 
 
 @router.get("/ho-so")
 async def search(ctx: Page, q: str = "", page: int = 1) -> Response:
     found = await ctx.get("registry", "/persons", q=q.strip()[:120] or None, page=max(page, 1), page_size=50)
-    return await ctx.render("people.html", q=q, found=found, may_register=ctx.session.role in SEARCHERS)
+    return await ctx.render("people.html", q=q, found=found, may_register=await ctx.registry_may("register"))
 
 
 @router.get("/ho-so/moi")
@@ -192,8 +192,6 @@ def _local(path: object) -> bool:
 
 
 def _uuid(value: str) -> None:
-    from uuid import UUID
-
     try:
         UUID(value)
     except ValueError:

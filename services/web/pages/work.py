@@ -19,8 +19,6 @@ from shared.kernel.clock import today
 from shared.vn.workdays import working_days_between
 
 router = APIRouter(include_in_schema=False)
-NAME_READERS = {"commune_officer", "commune_police", "district_officer", "province_officer", "health_facility"}
-PENDING_READERS = {"province_officer", "commune_police"}
 MAX_NAMES = 200
 # each list, the step that answers it and the field of its date (the cases service's lists: context.WORK_LISTS)
 KINDS: dict[str, tuple[str, str | None]] = {
@@ -83,7 +81,7 @@ async def gather_items(ctx: Ctx) -> list[Item]:
     for kind, (action, field) in KINDS.items():
         for raw in lists.get(kind, []) if kind != "pending_assignment" else []:
             items.append(_item(kind, action, field, raw, on))
-    if ctx.session.role in PENDING_READERS:
+    if await ctx.registry_may("read_pending_assignments"):
         pending = await ctx.get_or_none("registry", "/reorganisation/pending", page_size=200)
         for raw in (pending or {}).get("items", []):
             items.append(
@@ -114,7 +112,7 @@ def _item(kind: str, action: str, field: str | None, raw: dict[str, Any], on: da
 async def add_names(ctx: Ctx, items: list[Item]) -> None:
     """Each person's name and village in one read at the registry (audited there, person by person), for the
     roles allowed to see them."""
-    if ctx.session.role not in NAME_READERS or not items:
+    if not items or not await ctx.registry_may("read"):
         return
     ids = sorted({i.person_id for i in items})
     try:
