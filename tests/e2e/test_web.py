@@ -168,8 +168,13 @@ async def test_an_officials_morning(web: str, accounts: dict[str, dict[str, str]
         driver.get(web + "/ho-so")
         by_id(driver, "q").send_keys(name.split()[-1])
         driver.find_element(By.CSS_SELECTOR, 'form[role="search"] button').click()
-        found = wait_for(driver, lambda d: d.find_elements(By.LINK_TEXT, name), what="the person in the search")
-        assert found[0].get_attribute("href") == person_url
+        # the list before the search shows recent files too: wait for the answer to this query, read in one go
+        found = wait_for(
+            driver,
+            lambda d: "q=" in d.current_url and [link.get_attribute("href") for link in d.find_elements(By.LINK_TEXT, name)],
+            what="the person in the search",
+        )
+        assert person_url in found, found
         shot("tim-kiem")
         driver.get(web + "/viec-can-lam?kind=awaiting_post_rehab_decision")
         row = wait_for(
