@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Table, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.util import await_only
 
 
 def make_engine(dsn: str, schema: str, pool_size: int = 10, application_name: str = "rehab") -> AsyncEngine:
@@ -32,7 +33,71 @@ def make_engine(dsn: str, schema: str, pool_size: int = 10, application_name: st
         },
     )
     event.listen(engine.sync_engine.pool, "checkout", _closed_is_gone)
+    event.listen(engine.sync_engine, "before_cursor_execute", _write_held_back_first)
     return engine
+
+
+# --- a write held back to the commit ---------------------------------------------------------------------------
+#
+# A unit of work whose one write is a single statement (an append: check, events and outbox rows together) needs
+# no BEGIN and COMMIT around it: PostgreSQL runs a lone statement as its own transaction. So the unit of work lets
+# such a write wait (`hold_back`): its commit sends it alone, one round trip instead of three. Anything else the
+# transaction does first sends it, in the transaction, in the order it was written: every statement through
+# SQLAlchemy (the listener below), and the raw statements of this module (`fetchrow`, `copy_rows`).
+
+Write = Callable[[Any], Awaitable[None]]  # given the asyncpg connection
+_MAY_HOLD = "rehab.may_hold_back"  # set by a unit of work that commits right after its last write
+_HELD = "rehab.held_back"
+
+
+def allow_holding_back(conn: AsyncConnection, allowed: bool) -> None:
+    """Let `hold_back` keep a write on `conn` until it is needed (a unit of work's own transaction), or stop it;
+    either way a write held back so far is forgotten (a rollback, a unit of work's end)."""
+    conn.info[_MAY_HOLD] = allowed
+    conn.info.pop(_HELD, None)
+
+
+async def hold_back(conn: AsyncConnection, write: Write) -> bool:
+    """Keep `write` for the commit when the unit of work allows it and nothing was sent in its transaction yet.
+
+    Returns False (the caller writes now) otherwise. A write held back is sent before the connection's next
+    statement, or alone at the commit (`send_held_back`); a rollback forgets it.
+    """
+    if not conn.info.get(_MAY_HOLD) or _HELD in conn.info:
+        return False
+    adapter: Any = _raw(conn).dbapi_connection
+    if adapter._transaction is not None:  # begun on the server: write in it, in order
+        return False
+    conn.info[_HELD] = write
+    return True
+
+
+async def send_held_back(conn: AsyncConnection) -> None:
+    """Send a held-back write now: inside the transaction if one has begun on the server, else on its own."""
+    write = conn.info.pop(_HELD, None)
+    if write is not None:
+        await write(_raw(conn).driver_connection)
+
+
+def _raw(conn: AsyncConnection) -> PoolProxiedConnection:
+    """The pooled DBAPI connection of a connection already checked out (no I/O, no greenlet, unlike
+    `get_raw_connection`, which costs as much as the statement's encoding on the hot path)."""
+    sync = conn.sync_connection
+    assert sync is not None, "the connection is not open"
+    return sync.connection
+
+
+async def _in_transaction(adapter: Any, write: Write) -> None:
+    if adapter._transaction is None:  # as SQLAlchemy's adapter would for the statement that follows
+        await adapter._start_transaction()
+    await write(adapter._connection)
+
+
+def _write_held_back_first(conn: Any, *_: Any) -> None:
+    """Before any statement SQLAlchemy sends: the write held back goes first, in the same transaction."""
+    write = conn.info.pop(_HELD, None)
+    if write is not None:
+        await_only(_in_transaction(conn.connection.dbapi_connection, write))
 
 
 def _closed_is_gone(_: Any, record: ConnectionPoolEntry, __: PoolProxiedConnection) -> None:
@@ -101,6 +166,7 @@ async def copy_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[
     columns = list(rows[0])
     json_cols = {c for c in columns if isinstance(table.c[c].type, JSON)}
     records = [tuple(_json(r[c]) if c in json_cols else r[c] for c in columns) for r in rows]
+    await _begin_on_server(conn)  # COPY goes round SQLAlchemy: the transaction (and a held-back write) first
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     try:
@@ -119,18 +185,28 @@ async def fetchrow(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> Any:
     unique violation comes out as an IntegrityError; other driver errors keep their SQLSTATE (is_transient,
     is_bad_data read it).
     """
-    if not conn.in_transaction():
-        await conn.begin()  # as autobegin would: the caller's commit() then commits this statement
-    raw = await conn.get_raw_connection()
-    adapter: Any = raw.dbapi_connection
-    if adapter._transaction is None:  # SQLAlchemy's asyncpg adapter sends BEGIN before its first statement
-        await adapter._start_transaction()
+    raw = await _begin_on_server(conn)
     try:
         return await raw.driver_connection.fetchrow(sql, *args)  # type: ignore[union-attr]
     except Exception as exc:
         if type(exc).__name__ == "UniqueViolationError":
             raise IntegrityError(sql, args, exc) from exc
         raise
+
+
+async def _begin_on_server(conn: AsyncConnection) -> PoolProxiedConnection:
+    """What SQLAlchemy does before a statement, for one sent on asyncpg directly: begin (SQLAlchemy's transaction
+    and the server's BEGIN, as its asyncpg adapter sends before the first statement), then a held-back write."""
+    if not conn.in_transaction():
+        await conn.begin()  # as autobegin would: the caller's commit() then commits this statement
+    raw = _raw(conn)
+    adapter: Any = raw.dbapi_connection
+    write = conn.info.pop(_HELD, None)
+    if write is not None:
+        await _in_transaction(adapter, write)
+    elif adapter._transaction is None:
+        await adapter._start_transaction()
+    return raw
 
 
 def _json(value: Any) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.kernel.db import copy_rows, fetchrow
+from shared.kernel.db import copy_rows, fetchrow, hold_back
 from shared.kernel.events import CommandContext, Envelope, PendingEvent, seal
 from shared.kernel.notes import note_rows
 from shared.kernel.store_schema import event_notes, events, outbox
@@ -107,8 +107,8 @@ class OutboxWakeup:
                     self._again = False
                     if self._conn is None:  # its own connection: a pool's overflow one would reconnect each time
                         self._conn = await self._engine.connect()
-                    await self._conn.exec_driver_sql(f"SELECT {_NOTIFY}")
-                    await self._conn.commit()
+                    driver: Any = (await self._conn.get_raw_connection()).driver_connection
+                    await driver.execute(f"SELECT {_NOTIFY}")  # alone: its own transaction, one round trip
                 self._poked.clear()  # keep the connection while commits keep coming, then give it back
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._poked.wait(), self.LINGER)
@@ -177,11 +177,24 @@ class EventStore:
             await self.append_sealed(conn, sealed, notes)
             return sealed
         args = (*self._arrays(sealed), stream_id, expected_version)
+
+        async def write(driver: Any) -> None:  # the append alone, on asyncpg, when the unit of work commits it
+            try:
+                seen = (await driver.fetchrow(APPEND_SQL, *args))[0]
+            except Exception as exc:
+                if getattr(exc, "constraint_name", None) == "events_stream_version_key":
+                    raise ConcurrencyError(stream_id, expected_version) from exc
+                raise
+            if seen != expected_version:
+                raise ConcurrencyError(stream_id, expected_version, seen)
+
+        conn.info[_OUTBOX_WRITTEN] = True
+        if not notes and await hold_back(conn, write):  # the unit of work's only write so far: sent with its commit
+            return sealed
         seen = (await _guarded(fetchrow(conn, APPEND_SQL, args), sealed))[0]
         if seen != expected_version:
             raise ConcurrencyError(stream_id, expected_version, seen)
         await _write_notes(conn, notes)
-        conn.info[_OUTBOX_WRITTEN] = True
         return sealed
 
     async def append_sealed(

@@ -12,6 +12,7 @@ from typing import Any, Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from shared.kernel.db import allow_holding_back, send_held_back
 from shared.kernel.eventstore import committed, wrote_outbox
 
 
@@ -33,12 +34,16 @@ class UnitOfWork(Protocol):
 
 
 class SqlUnitOfWork:
-    """A PostgreSQL transaction of its own, on a connection from the engine's pool."""
+    """A PostgreSQL transaction of its own, on a connection from the engine's pool.
+
+    The transaction begins with the first statement (SQLAlchemy's autobegin) and a lone append waits for the commit
+    (shared/kernel/db.py, `hold_back`): a command whose only write is its events costs one round trip to write
+    them, and one that does more sends BEGIN, its statements in order, and COMMIT, as it always did.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
-        self._tx: AsyncTransaction | None = None
 
     @property
     def conn(self) -> AsyncConnection:
@@ -47,28 +52,36 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._conn = await self._engine.connect()
-        self._tx = await self._conn.begin()
+        allow_holding_back(self._conn, True)
         return self
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        conn = self._conn
+        assert conn is not None
         try:
             await self.rollback()
         finally:
-            assert self._conn is not None
-            wrote_outbox(self._conn)  # a rolled-back append leaves nothing to wake the relay for
-            await self._conn.close()
-            self._conn = self._tx = None
+            wrote_outbox(conn)  # a rolled-back append leaves nothing to wake the relay for
+            if not (conn.closed or conn.invalidated):
+                allow_holding_back(conn, False)  # the pooled connection's next user does not hold back
+            await conn.close()
+            self._conn = None
 
     async def commit(self) -> None:
-        assert self._tx is not None and self._conn is not None
-        await self._tx.commit()
-        committed(self._engine, self._conn)  # wakes the relay when the transaction wrote outbox rows
+        conn = self.conn
+        await send_held_back(conn)  # alone (one round trip) when it was the only write; a conflict raises here
+        if conn.in_transaction():
+            await conn.commit()
+        committed(self._engine, conn)  # wakes the relay when the transaction wrote outbox rows
 
     async def rollback(self) -> None:
-        if self._tx is not None and self._tx.is_active:
-            await self._tx.rollback()
+        conn = self.conn
+        if not (conn.closed or conn.invalidated):
+            allow_holding_back(conn, True)  # forget a held-back write, keep holding back
+        if conn.in_transaction():
+            await conn.rollback()
 
 
 class BoundUnitOfWork:

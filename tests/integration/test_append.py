@@ -3,6 +3,8 @@
 A stale expected version is a ConcurrencyError whether the caller is behind the stream, ahead of it, or racing
 another writer; events and outbox rows commit or roll back together; notes still land in event_notes; and a
 relay that polls only every 5 s publishes a commit well within that, because the commit's NOTIFY wakes it.
+A unit of work whose only write is its append sends it with the commit, alone; anything else it writes after
+the append sends the append first, in the same transaction.
 """
 
 from __future__ import annotations
@@ -178,3 +180,81 @@ async def _all_published(stack: Stack) -> bool:
 
 async def _blocked_by(stack: Stack, pid: int) -> bool:
     return await stack.scalar(f"SELECT count(*) FROM pg_stat_activity WHERE {pid} = ANY(pg_blocking_pids(pid))") > 0
+
+
+class Statements:
+    """The statements a connection sends the server, as asyncpg sees them (its simple and extended protocols)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import asyncpg.connection
+
+        self.sent: list[str] = []
+        execute, do_execute = asyncpg.connection.Connection.execute, asyncpg.connection.Connection._do_execute
+
+        async def simple(conn: object, query: str, *args: object, **kw: object) -> object:
+            self.sent.append(query.split()[0].rstrip(";").upper())
+            return await execute(conn, query, *args, **kw)  # type: ignore[arg-type]
+
+        async def extended(conn: object, query: str, *args: object, **kw: object) -> object:
+            self.sent.append(query.split()[0].upper())
+            return await do_execute(conn, query, *args, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(asyncpg.connection.Connection, "execute", simple)
+        monkeypatch.setattr(asyncpg.connection.Connection, "_do_execute", extended)
+
+
+async def test_a_lone_append_goes_with_the_commit_as_one_statement(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await append(stack, "warm", 0)  # the statement prepared, the types known
+    seen = Statements(monkeypatch)
+    async with SqlUnitOfWork(stack.engine) as uow:
+        await EventStore(stack.topic).append(uow.conn, "lone", 0, [pending(1)], CommandContext())
+        assert seen.sent == []  # held back until the commit
+        await uow.commit()
+    assert seen.sent[:1] == ["WITH"] and "BEGIN" not in seen.sent[:2]  # no BEGIN, no COMMIT round trips
+    assert await rows(stack, "lone") == (1, 1)
+
+
+async def test_a_statement_after_the_append_sends_it_first_in_one_transaction(stack: Stack) -> None:
+    async with stack.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE after_append (stream TEXT, seen BIGINT)"))
+    async with SqlUnitOfWork(stack.engine) as uow:
+        await EventStore(stack.topic).append(uow.conn, "ordered", 0, [pending(1)], CommandContext())
+        # the statement after it sees the append: it went first, in the same transaction
+        await uow.conn.execute(
+            text("INSERT INTO after_append SELECT 'ordered', count(*) FROM events WHERE stream_id = 'ordered'")
+        )
+    assert await rows(stack, "ordered") == (0, 0)  # not committed: both rolled back
+    assert await stack.scalar("SELECT count(*) FROM after_append") == 0
+    async with SqlUnitOfWork(stack.engine) as uow:
+        await EventStore(stack.topic).append(uow.conn, "ordered", 0, [pending(1)], CommandContext())
+        await uow.conn.execute(
+            text("INSERT INTO after_append SELECT 'ordered', count(*) FROM events WHERE stream_id = 'ordered'")
+        )
+        await uow.commit()
+    assert await rows(stack, "ordered") == (1, 1)
+    assert await stack.scalar("SELECT seen FROM after_append") == 1
+
+
+async def test_a_stale_lone_append_is_refused_at_the_commit_and_leaves_nothing(stack: Stack) -> None:
+    await append(stack, "stale", 0)
+    uow = SqlUnitOfWork(stack.engine)
+    with pytest.raises(ConcurrencyError) as refused:
+        async with uow:
+            await EventStore(stack.topic).append(uow.conn, "stale", 0, [pending(2)], CommandContext())
+            await uow.commit()
+    assert (refused.value.expected, refused.value.actual) == (0, 1)
+    assert await rows(stack, "stale") == (1, 1)
+
+
+async def test_a_held_back_append_is_forgotten_by_a_rollback_and_by_the_pooled_connection(stack: Stack) -> None:
+    async with SqlUnitOfWork(stack.engine) as uow:
+        await EventStore(stack.topic).append(uow.conn, "forgotten", 0, [pending(1)], CommandContext())
+    for _ in range(8):  # every pooled connection's next user: nothing of it is sent with their statements
+        async with stack.engine.begin() as conn:
+            await conn.execute(text("SELECT 1"))
+    async with SqlUnitOfWork(stack.engine) as uow:
+        await uow.conn.execute(text("SELECT 1"))
+        await uow.commit()
+    assert await rows(stack, "forgotten") == (0, 0)

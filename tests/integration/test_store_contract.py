@@ -104,8 +104,9 @@ async def test_a_stale_expected_version_is_a_concurrency_error(backend: Backend)
         await backend.store.append(uow.conn, "s-2", 0, [counted(1)], CTX)
         await uow.commit()
     async with backend.uow() as uow:
-        with pytest.raises(ConcurrencyError) as refused:
+        with pytest.raises(ConcurrencyError) as refused:  # by the commit at the latest (PostgreSQL's lone append)
             await backend.store.append(uow.conn, "s-2", 0, [counted(2)], CTX)
+            await uow.commit()
         assert refused.value.stream_id == "s-2" and refused.value.expected == 0
     async with backend.uow() as uow:
         assert await backend.store.version(uow.conn, "s-2") == 1
