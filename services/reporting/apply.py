@@ -30,6 +30,7 @@ async def apply(conn: AsyncConnection, f: Facts, env: Envelope) -> bool:
     if not fold(facts, env):
         return False
     await store(conn, f, facts)
+    await conn.execute(insert(f.events).values(logged(env)).on_conflict_do_nothing())
     stmt = insert(f.topics).values(topic=source, events=1, last_event_at=env.recorded_at)
     await conn.execute(
         stmt.on_conflict_do_update(
@@ -41,6 +42,16 @@ async def apply(conn: AsyncConnection, f: Facts, env: Envelope) -> bool:
         )
     )
     return True
+
+
+def logged(env: Envelope) -> dict[str, Any]:
+    """The row of the generation's event log for `env`: the envelope as published, and when it was recorded."""
+    return {
+        "stream_id": env.stream_id,
+        "version": env.stream_version,
+        "recorded_at": env.recorded_at,
+        "envelope": env.model_dump(mode="json"),
+    }
 
 
 def _tables(f: Facts, kind: str) -> tuple[Any, Any, list[Any]]:
