@@ -10,7 +10,7 @@ import csv
 import io
 import re
 import zipfile
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -193,7 +193,7 @@ def to_xlsx(report: dict[str, Any], signature: Signature | None = None) -> bytes
     stamp = datetime.fromisoformat(report["end"])  # fixed metadata: the same report gives the same bytes
     modified = stamp
     if signature is not None:
-        stamp, modified = signature.submitted_at, signature.reviewed_at or signature.submitted_at
+        stamp, modified = signature.submitted_at.astimezone(UTC), signature.modified.astimezone(UTC)
         signature.describe(book.properties)
     book.properties.created, book.properties.modified = stamp.replace(tzinfo=None), modified.replace(tzinfo=None)
     out = io.BytesIO()

@@ -6,13 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-STATUS_VI = {
-    "submitted": "Đã gửi, chờ duyệt",
-    "returned": "Bị trả lại",
-    "approved": "Đã phê duyệt",
-    "reopened": "Đã mở lại",
-}
-
 
 def _who(actor: dict[str, Any] | None) -> str:
     return "" if not actor else f"{actor['sub']} ({actor['role']}, {actor['unit']})"
@@ -20,7 +13,11 @@ def _who(actor: dict[str, Any] | None) -> str:
 
 @dataclass(frozen=True)
 class Signature:
-    """A submission as it is signed in its exports (sha256: of the report's canonical JSON)."""
+    """A submission as it is signed in its exports (sha256: of the report's canonical JSON).
+
+    The files change once, when the submission is approved (the approver is added), and never otherwise: a return
+    or a reopening does not touch what was sent or what was approved.
+    """
 
     submission_id: str
     unit_code: str
@@ -38,12 +35,17 @@ class Signature:
     def approved(self) -> bool:
         return self.status in ("approved", "reopened")
 
+    @property
+    def modified(self) -> datetime:
+        """The files' modification time: the approval's, or the submission's."""
+        return self.reviewed_at if self.approved and self.reviewed_at else self.submitted_at
+
     def rows(self) -> list[tuple[str, str]]:
         return [
             ("Mã bản gửi", self.submission_id),
             ("Đơn vị", f"{self.unit_name} ({self.unit_code})"),
             ("Kỳ báo cáo", self.period),
-            ("Trạng thái", STATUS_VI.get(self.status, self.status)),
+            ("Xác nhận", "Đã phê duyệt" if self.approved else "Đã gửi"),
             ("Người gửi", _who(self.submitted_by)),
             ("Thời điểm gửi (UTC)", self.submitted_at.isoformat()),
             ("Số văn bản", self.document_number or ""),
@@ -64,7 +66,7 @@ class Signature:
     def describe(self, properties: Any) -> None:
         """openpyxl's document properties: title, creator, approver, hash."""
         properties.title = f"Báo cáo {self.unit_name} ({self.unit_code}) kỳ {self.period}"
-        properties.subject = STATUS_VI.get(self.status, self.status)
+        properties.subject = "Báo cáo định kỳ đã phê duyệt" if self.approved else "Báo cáo định kỳ đã gửi"
         properties.creator = _who(self.submitted_by)
         properties.lastModifiedBy = _who(self.reviewed_by) if self.approved else _who(self.submitted_by)
         properties.identifier = self.submission_id
