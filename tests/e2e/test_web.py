@@ -171,7 +171,7 @@ async def test_an_officials_morning(web: str, accounts: dict[str, dict[str, str]
         # the list before the search shows recent files too: wait for the answer to this query, read in one go
         found = wait_for(
             driver,
-            lambda d: "q=" in d.current_url and [link.get_attribute("href") for link in d.find_elements(By.LINK_TEXT, name)],
+            lambda d: "q=" in d.current_url and [a.get_attribute("href") for a in d.find_elements(By.LINK_TEXT, name)],
             what="the person in the search",
         )
         assert person_url in found, found

@@ -8,8 +8,8 @@ an account disabled since, are all 401; five wrong passwords lock an account.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -222,7 +222,7 @@ async def test_five_wrong_passwords_lock_the_account(admin: KeycloakAdmin, throw
     username, password, user_id = throwaway
     for attempt in range(1, 6):
         # a person's pace: attempts less than 1 s apart (quickLoginCheckMilliSeconds) lock sooner, as bots do
-        time.sleep(1.1)
+        await asyncio.sleep(1.1)
         with pytest.raises(LoginRefused, match="không đúng"):  # "Tên đăng nhập hoặc mật khẩu không đúng."
             Browser().web_login(username, f"wrong-{attempt}-{password}")
         if attempt == 4:
