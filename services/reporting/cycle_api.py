@@ -17,7 +17,7 @@ from services.reporting.apply import SWAP_LOCK
 from services.reporting.completeness import completeness
 from services.reporting.cycle import Submissions
 from services.reporting.domain.events import REPORT_EVENTS
-from services.reporting.exports import to_csv, to_xlsx
+from services.reporting.exports import bundle_csv, to_csv, to_xlsx
 from services.reporting.late import changes
 from services.reporting.periods import parse_period
 from services.reporting.submitted import find, of_units, reproduce, signature, summary
@@ -216,3 +216,35 @@ async def get_completeness(who: CurrentPrincipal, request: Request, period: str,
         raise Forbidden(f"unit {unit} is outside your area ({who.unit})")
     async with snapshot(rt) as conn:
         return JSONResponse(await completeness(conn, rt.units, unit, period))
+
+
+@router.get("/reports/approved", summary="A province's approved reports of a period, as one JSON or CSV bundle")
+async def approved_bundle(
+    who: CurrentPrincipal, request: Request, period: str, unit_code: str, format: Literal["json", "csv"] = "json"
+) -> Response:
+    """For partners: every approved commune report of the province (each reproduced and hash-checked)."""
+    require_role(who, *READERS)
+    rt = runtime_of(request)
+    if not rt.units.exists(unit_code) or not rt.units.within_now(unit_code, who.unit):
+        raise Forbidden(f"unit {unit_code[:12]} is outside your area ({who.unit})")
+    label = parse_period(period).label
+    codes = [c.code for c in rt.units.children(unit_code, "2025")] or [unit_code]
+    async with snapshot(rt) as conn:
+        latest = {r.unit_code: r for r in await of_units(conn, codes, label)}
+        reports = [
+            (row, (await reproduce(conn, rt.units, row))[0]) for row in latest.values() if row.status == "approved"
+        ]
+    if format == "csv":
+        name = f"bao-cao-da-duyet-{unit_code}-{label}.csv"
+        return Response(
+            bundle_csv(reports).encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return JSONResponse(
+        {
+            "unit_code": unit_code,
+            "period": label,
+            "reports": [{"submission": summary(row), "report": report} for row, report in reports],
+        }
+    )

@@ -123,6 +123,28 @@ def to_csv(report: dict[str, Any], signature: Signature | None = None) -> str:
     return out.getvalue()
 
 
+def bundle_csv(reports: list[tuple[Any, dict[str, Any]]]) -> str:
+    """Approved reports side by side for partners: one row per commune and indicator, with the submission's hash."""
+    out = io.StringIO()
+    w = _SafeWriter(out)
+    w.writerow(["Mã đơn vị", "Đơn vị", "Kỳ", "Mã bản gửi", "SHA-256", "Mã chỉ số", "Chỉ số", "Giá trị"])
+    for row, report in reports:
+        for item in report["indicators"]:
+            w.writerow(
+                [
+                    row.unit_code,
+                    report["unit_name"],
+                    row.period,
+                    row.submission_id,
+                    row.sha256,
+                    item["indicator"],
+                    INDICATOR_VI.get(item["indicator"], item["indicator"]),
+                    _value(item["value"]),
+                ]
+            )
+    return out.getvalue()
+
+
 def to_xlsx(report: dict[str, Any], signature: Signature | None = None) -> bytes:
     """The report as a workbook; a submitted report's carries its `signature` in its properties and footers."""
     book = Workbook()

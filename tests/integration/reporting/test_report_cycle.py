@@ -262,3 +262,12 @@ async def test_the_consolidation_is_the_sum_of_the_approved_reports_and_lists_wh
     assert summed["post_rehab_management_coverage"]["value"] == 0.0
     book = load_workbook(io.BytesIO((await files(s, third))["xlsx"]))
     assert "test-province_officer-24" in (book.properties.lastModifiedBy or "")
+    bundle = (await call(s, "GET", "approved", PROVINCE, 200, unit_code="24", period="2026-H1")).json()
+    assert sorted(r["submission"]["submission_id"] for r in bundle["reports"]) == sorted(
+        [third, vu_ninh["submission_id"]]
+    )
+    assert [r["report"] for r in bundle["reports"] if r["submission"]["unit_code"] == "07615"] == [approved[0]]
+    table = (await call(s, "GET", "approved", PROVINCE, 200, unit_code="24", period="2026-H1", format="csv")).text
+    assert table.count(third) == len(approved[0]["indicators"]) and "07210" not in table
+    listed = (await call(s, "GET", "submissions", PROVINCE, 200, unit_code="24", period="2026-H1")).json()
+    assert {x["unit_code"] for x in listed["submissions"]} == {"07615", "09169"}
