@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 
+from sqlalchemy import text
+
+from services.reporting.apply import KNOWN_LOCK
 from services.reporting.domain.events import REPORT_EVENTS
 from services.reporting.domain.report import Report, report_stream
 from services.reporting.hierarchy import hierarchy_of
@@ -106,6 +109,7 @@ class Submissions:
         stream = report_stream(unit_code, label)
         repository = self.repository(unit_code, label)
         loaded = await repository.load(uow, stream)
+        await uow.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": KNOWN_LOCK})  # apply.straggled
         moment = self.clock()
         sha256 = digest(canonical(await as_known(uow.conn, self.units, unit_code, label, moment)))
         submission_id = str(uuid7())

@@ -13,20 +13,28 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, not_, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.apply import store
 from services.reporting.facts import Facts, facts
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
 from services.reporting.rebuild import bulk_load
+from services.reporting.tables import stragglers
 from shared.kernel.events import Envelope
 
 KNOWN_GENERATION = 1_000_000_000  # the temporary tables' number: no real generation gets this far
 
 
-async def known_at(conn: AsyncConnection, live: Facts, moment: datetime) -> Facts:
-    """Temporary fact tables holding what `live`'s event log had recorded up to `moment` (inclusive)."""
+def _straggled(log: Any, submission_id: str | None) -> Any:
+    """The log rows delivered after the submission `submission_id` although recorded before its moment."""
+    late = select(stragglers.c.stream_id, stragglers.c.version).where(stragglers.c.submission_id == submission_id)
+    return tuple_(log.c.stream_id, log.c.version).in_(late)
+
+
+async def known_at(conn: AsyncConnection, live: Facts, moment: datetime, submission_id: str | None = None) -> Facts:
+    """Temporary fact tables holding what `live`'s event log had recorded up to `moment` (inclusive), without
+    the stragglers of `submission_id` (apply.straggled)."""
     temp = facts(KNOWN_GENERATION)
     for source, target in zip(live.all(), temp.all(), strict=True):
         await conn.execute(text(f'DROP TABLE IF EXISTS pg_temp."{target.name}"'))
@@ -34,9 +42,10 @@ async def known_at(conn: AsyncConnection, live: Facts, moment: datetime) -> Fact
             text(f'CREATE TEMPORARY TABLE "{target.name}" (LIKE "{source.name}" INCLUDING ALL) ON COMMIT DROP')
         )
     log = live.events
-    rows = await conn.execute(
-        select(log.c.envelope).where(log.c.recorded_at <= moment).order_by(log.c.stream_id, log.c.version)
-    )
+    known = log.c.recorded_at <= moment
+    if submission_id is not None:
+        known = and_(known, not_(_straggled(log, submission_id)))
+    rows = await conn.execute(select(log.c.envelope).where(known).order_by(log.c.stream_id, log.c.version))
     await bulk_load(conn, temp, folded(Envelope.model_validate(r.envelope) for r in rows))
     return temp
 
@@ -52,12 +61,15 @@ def folded(envelopes: Iterable[Envelope]) -> dict[str, StreamFacts]:
     return state
 
 
-async def later(conn: AsyncConnection, live: Facts, moment: datetime) -> dict[str, list[Envelope]]:
-    """The envelopes recorded after `moment`, by stream (in stream order)."""
+async def later(
+    conn: AsyncConnection, live: Facts, moment: datetime, submission_id: str | None = None
+) -> dict[str, list[Envelope]]:
+    """The envelopes unknown at `moment`: recorded after it, or stragglers of `submission_id`; by stream."""
     log = live.events
-    rows = await conn.execute(
-        select(log.c.envelope).where(log.c.recorded_at > moment).order_by(log.c.stream_id, log.c.version)
-    )
+    unknown = log.c.recorded_at > moment
+    if submission_id is not None:
+        unknown = or_(unknown, _straggled(log, submission_id))
+    rows = await conn.execute(select(log.c.envelope).where(unknown).order_by(log.c.stream_id, log.c.version))
     found: dict[str, list[Envelope]] = {}
     for r in rows:
         env = Envelope.model_validate(r.envelope)

@@ -1,8 +1,9 @@
 """Changes since submission: the events recorded after a report was submitted that change its numbers.
 
 The report's indicators are computed on the facts as known at the submission; then, for each stream (case,
-person, plan) with events recorded later, on those facts with that one stream brought up to date. What differs is
-that stream's contribution: which case, which indicator, by how much. The totals compare with the live report.
+person, plan) with events recorded later (or recorded before but delivered after it), on those facts with that one
+stream brought up to date. What differs is that stream's contribution: which case, which indicator, by how much.
+The totals compare with the live report.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ async def changes(conn: AsyncConnection, units: AdminUnits, row: Any) -> dict[st
     """What changed the submission `row`'s numbers since it was submitted, stream by stream, and in total."""
     period = parse_period(row.period)
     live = await current(conn)
-    then = await known_at(conn, live, row.known_at)
+    then = await known_at(conn, live, row.known_at, row.submission_id)
     submitted = await Reports(conn, then, units).indicators(row.unit_code, period)
-    late = await later(conn, live, row.known_at)
+    late = await later(conn, live, row.known_at, row.submission_id)
     items = []
     for stream_id, envelopes in list(late.items())[:MOST_STREAMS]:
         savepoint = await conn.begin_nested()

@@ -42,17 +42,23 @@ def digest(body: bytes) -> str:
 
 
 async def as_known(
-    conn: AsyncConnection, units: AdminUnits, unit_code: str, period: str, moment: datetime
+    conn: AsyncConnection,
+    units: AdminUnits,
+    unit_code: str,
+    period: str,
+    moment: datetime,
+    submission_id: str | None = None,
 ) -> dict[str, Any]:
-    """The periodic report of `period` (legal dates) on the facts recorded up to `moment` (recorded times)."""
+    """The periodic report of `period` (legal dates) on the facts recorded up to `moment` (recorded times), as
+    they had reached reporting at the submission `submission_id` (its stragglers left out)."""
     await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
-    facts = await known_at(conn, await current(conn), moment)
+    facts = await known_at(conn, await current(conn), moment, submission_id)
     return await Reports(conn, facts, units).periodic(unit_code, parse_period(period))
 
 
 async def reproduce(conn: AsyncConnection, units: AdminUnits, row: Any) -> tuple[dict[str, Any], bytes]:
     """The submitted report again, checked against the hash stored with its submission event."""
-    report = await as_known(conn, units, row.unit_code, row.period, row.known_at)
+    report = await as_known(conn, units, row.unit_code, row.period, row.known_at, row.submission_id)
     body = canonical(report)
     found = digest(body)
     if found != row.sha256:

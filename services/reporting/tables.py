@@ -44,4 +44,13 @@ submissions = Table(  # the report cycle's read model, written in the command's 
     Column("reviewed_by", JSONB),
     Column("review_document_number", Text),
     Index("report_submissions_unit_period", "unit_code", "period"),
+    Index("report_submissions_known_at", "known_at"),
+)
+
+stragglers = Table(  # events recorded before a submission's known_at but delivered to reporting after it
+    "report_stragglers",
+    metadata,
+    Column("submission_id", Text, primary_key=True),
+    Column("stream_id", Text, primary_key=True),
+    Column("version", Integer, primary_key=True),
 )

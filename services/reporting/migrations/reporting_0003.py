@@ -1,4 +1,4 @@
-"""the report cycle: submitted reports (report_submissions) and each generation's event log (g<N>_events)"""
+"""the report cycle: submitted reports, their stragglers, and each generation's event log (g<N>_events)"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -36,6 +36,13 @@ def upgrade() -> None:
         sa.Column("review_document_number", sa.Text),
     )
     op.create_index("report_submissions_unit_period", "report_submissions", ["unit_code", "period"])
+    op.create_index("report_submissions_known_at", "report_submissions", ["known_at"])
+    op.create_table(
+        "report_stragglers",
+        sa.Column("submission_id", sa.Text, primary_key=True),
+        sa.Column("stream_id", sa.Text, primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+    )
     conn = op.get_bind()
     row = conn.execute(sa.text("SELECT current, building FROM generation WHERE id = 1")).first()
     for generation in sorted({row.current, row.building} - {None}) if row is not None else []:

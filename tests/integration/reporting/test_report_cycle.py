@@ -18,15 +18,18 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
-from services.topology import REPORTS_TOPIC
+from services.reporting.apply import on_event
+from services.topology import CASES_TOPIC, REPORTS_TOPIC
 from shared.kernel.clock import today
+from shared.kernel.events import Envelope
+from shared.kernel.ids import uuid7
 from tests.integration.reporting.conftest import System
 from tests.support.polling import wait_until
 from tests.support.services import read_topic
@@ -271,3 +274,27 @@ async def test_the_consolidation_is_the_sum_of_the_approved_reports_and_lists_wh
     assert table.count(third) == len(approved[0]["indicators"]) and "07210" not in table
     listed = (await call(s, "GET", "submissions", PROVINCE, 200, unit_code="24", period="2026-H1")).json()
     assert {x["unit_code"] for x in listed["submissions"]} == {"07615", "09169"}
+
+
+async def test_an_event_recorded_before_the_submission_but_delivered_after_it_is_a_late_change(
+    system: System, submitted: dict[str, Any]
+) -> None:
+    """A dead letter replayed days later, or a relay that lagged: recorded before the submission's moment, it
+    reached reporting after it. The submission still reproduces, and `changes` names it."""
+    s, first = system, submitted["submission_id"]
+    history = (await call(s, "GET", f"submissions/{first}/history", PROVINCE, 200)).json()
+    known_at = datetime.fromisoformat(history["submissions"][0]["known_at"])
+    on_cases = [Envelope.model_validate(v) for _, v in await read_topic(s.cases.settings, CASES_TOPIC)]
+    b = next(e for e in on_cases if e.event_type == "case_enrolled" and e.payload["started_on"] == "2026-02-01")
+    straggler = b.model_copy(
+        update={"event_id": uuid7(), "stream_id": str(uuid7()), "recorded_at": known_at - timedelta(seconds=1)}
+    )
+    before = (await figures(s))["voluntary_community_rehab_enrolments"]["value"]
+    async with s.reporting.app.state.runtime.engine.begin() as conn:
+        await on_event(conn, straggler)  # the live consumer's handler, as a replay would call it
+    assert (await figures(s))["voluntary_community_rehab_enrolments"]["value"] == before + 1
+    assert await files(s, first) == submitted["files"]
+    got = (await call(s, "GET", f"submissions/{first}/changes", PROVINCE, 200)).json()
+    named = {c["case_id"]: c for c in got["changes"]}
+    deltas = {(d["indicator"], d["field"]): d["delta"] for d in named[straggler.stream_id]["indicators"]}
+    assert deltas[("voluntary_community_rehab_enrolments", "value")] == 1
