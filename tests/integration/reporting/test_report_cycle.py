@@ -18,15 +18,19 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
 from services.reporting.apply import on_event
 from services.topology import CASES_TOPIC, REPORTS_TOPIC
+from services.web.app import create_app
+from services.web.settings import WebSettings
 from shared.kernel.clock import today
 from shared.kernel.events import Envelope
 from shared.kernel.ids import uuid7
@@ -298,3 +302,51 @@ async def test_an_event_recorded_before_the_submission_but_delivered_after_it_is
     named = {c["case_id"]: c for c in got["changes"]}
     deltas = {(d["indicator"], d["field"]): d["delta"] for d in named[straggler.stream_id]["indicators"]}
     assert deltas[("voluntary_community_rehab_enrolments", "value")] == 1
+
+
+class WebUser:
+    """The web app as one signed-in user, its reporting calls answered by the test's reporting service."""
+
+    def __init__(self, system: System, role: str, unit: str) -> None:
+        self.app = create_app(WebSettings(oidc_issuer="http://idp.invalid/realms/rehab"))
+        reporting = httpx.AsyncClient(transport=httpx.ASGITransport(app=system.reporting.app), base_url="http://r")
+        self.app.state.web.backend._clients["reporting"] = reporting
+        self.session = self.app.state.web.sessions.new()
+        token = system.reporting.auth(role, unit)["Authorization"].split()[1]
+        self.session.tokens = {"access_token": token, "expires_at": time.time() + 3600}
+        self.session.claims = {"sub": f"test-{role}-{unit}", "role": role, "unit": unit}
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            base_url="http://web",
+            cookies={"rehab_session": self.session.id},
+        )
+
+    async def post(self, path: str, **form: str) -> httpx.Response:
+        return await self.http.post(path, data={"csrf": self.session.csrf, **form})
+
+
+async def test_the_web_app_s_report_pages(system: System, submitted: dict[str, Any]) -> None:
+    """Báo cáo: the province reviews beside the live numbers and the late entries, sees who has not reported,
+    reopens; the commune sends the report again from its page; the download is the service's file."""
+    province, commune = WebUser(system, *PROVINCE), WebUser(system, *SON_DONG)
+    first = submitted["submission_id"]
+    page = await province.http.get(f"/bao-cao/ban-gui/{first}")
+    assert page.status_code == 200, page.text
+    assert 'id="side-by-side"' in page.text and 'class="changed"' in page.text
+    assert submitted["case_a"] in page.text  # the late completion, named in the late entries
+    assert "Thiếu ca hoàn thành của chị A" in page.text  # the return's comment, in the history
+    table = await province.http.get("/bao-cao/tong-hop?period=2026-H1")
+    assert table.status_code == 200 and "Chưa gửi" in table.text and "Phường Bắc Giang" in table.text
+    latest = (await call(system, "GET", f"submissions/{first}/history", PROVINCE, 200)).json()["submissions"][-1]
+    assert latest["status"] == "approved"
+    reopened = await province.post(f"/bao-cao/ban-gui/{latest['submission_id']}/reopen", reason="Sửa số liệu")
+    assert reopened.status_code == 303, reopened.text
+    assert (await commune.post(f"/bao-cao/ban-gui/{first}/approval")).status_code == 403  # not the commune's step
+    mine = await commune.http.get("/bao-cao/gui?period=2026-H1")
+    assert mine.status_code == 200 and 'id="submit-report"' in mine.text
+    sent = await commune.post("/bao-cao/gui", period="2026-H1")
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/bao-cao/ban-gui/")
+    new = sent.headers["location"].rsplit("/", 1)[1]
+    xlsx = await commune.http.get(f"/bao-cao/ban-gui/{new}/tai-ve?format=xlsx")
+    assert xlsx.status_code == 200
+    assert xlsx.content == (await files(system, new, SON_DONG))["xlsx"]
