@@ -60,9 +60,18 @@ RETURN = Step("return", "trả lại", frozenset({Role.PROVINCE_OFFICER}), "prov
 REOPEN = Step("reopen", "mở lại", frozenset({Role.PROVINCE_OFFICER}), "province")
 
 
-def require_commune_period(units: AdminUnits, unit_code: str, period: str) -> str:
-    """The period's label when `unit_code` is one of today's communes and the period is on today's units."""
+def require_commune_period(units: AdminUnits, unit_code: str, period: str, on: date) -> str:
+    """The period's label when `unit_code` is one of today's communes, the period is on today's units and it has
+    ended by `on` (a report goes up after its period, with what the period holds)."""
     span = parse_period(period)
+    if span.end >= on:
+        raise RuleViolation(
+            "period_not_ended",
+            f"the period {span.label} ends on {span.end.isoformat()}: its report is submitted after that day",
+            f"kỳ {span.label} kết thúc ngày {span.end:%d/%m/%Y}: báo cáo kỳ này được gửi sau ngày đó",
+            "invalid",
+            "period",
+        )
     if hierarchy_of(span.start, span.end).edition != "2025":
         raise RuleViolation(
             "period_before_reform",
@@ -104,7 +113,7 @@ class Submissions:
         self, uow: UnitOfWork, who: Principal, unit_code: str, period: str, document_number: str | None
     ) -> tuple[str, str]:
         """(submission id, sha256): the report as known now, hashed and recorded as submitted."""
-        label = require_commune_period(self.units, unit_code, period)
+        label = require_commune_period(self.units, unit_code, period, self.legal_today())
         SUBMIT.check(who, self.units, unit_code)
         stream = report_stream(unit_code, label)
         repository = self.repository(unit_code, label)

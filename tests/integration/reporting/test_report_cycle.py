@@ -203,6 +203,10 @@ async def test_the_review_cycle_by_role(system: System, submitted: dict[str, Any
     await call(s, "POST", "submissions", VU_NINH, 403, body)  # another commune's officer
     await call(s, "POST", "submissions", PROVINCE, 403, body)  # the province reviews, it does not submit
     await call(s, "POST", "submissions", ("health_facility", "24"), 403, body)
+    for refused in ({"unit_code": "24", "period": "2026-H1"}, {"unit_code": "07615", "period": "2024-H2"}):
+        await call(s, "POST", "submissions", PROVINCE, 422, refused)  # a province; a period before the reform
+    if today() <= date(2026, 12, 31):  # a period that has not ended is not reported yet
+        await call(s, "POST", "submissions", SON_DONG, 422, {"unit_code": "07615", "period": "2026"})
     second = (await call(s, "POST", "submissions", SON_DONG_POLICE, 201, body)).json()["submission_id"]
     await call(s, "POST", "submissions", SON_DONG, 409, body)  # already submitted, awaiting review
     await call(s, "POST", f"{path}/approval", PROVINCE, 409)  # the first one was superseded
