@@ -13,7 +13,7 @@ from typing import Literal
 
 from sqlalchemy import text
 
-from services.reporting.apply import KNOWN_LOCK
+from services.reporting.apply import KNOWN_LOCK, SWAP_LOCK
 from services.reporting.domain.events import REPORT_EVENTS
 from services.reporting.domain.report import Report, report_stream
 from services.reporting.hierarchy import hierarchy_of
@@ -27,6 +27,8 @@ from shared.kernel.uow import UnitOfWork
 from shared.runtime.auth import Principal, Role
 from shared.runtime.errors import Forbidden, NotFound
 from shared.vn.units import AdminUnits, UnknownUnitError
+
+Action = Literal["approve", "return", "reopen"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class Submissions:
         stream = report_stream(unit_code, label)
         repository = self.repository(unit_code, label)
         loaded = await repository.load(uow, stream)
+        # the order every apply takes them in (the swap lock shared, then this one): no deadlock with a rebuild
+        await uow.conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
         await uow.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": KNOWN_LOCK})  # apply.straggled
         moment = self.clock()
         sha256 = digest(canonical(await as_known(uow.conn, self.units, unit_code, label, moment)))
@@ -132,7 +136,7 @@ class Submissions:
         uow: UnitOfWork,
         who: Principal,
         submission_id: str,
-        action: Literal["approve", "return", "reopen"],
+        action: Action,
         text: str = "",
         document_number: str | None = None,
     ) -> str:

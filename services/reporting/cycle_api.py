@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting.api import READERS, XLSX
 from services.reporting.apply import SWAP_LOCK
 from services.reporting.completeness import completeness
-from services.reporting.cycle import Submissions
+from services.reporting.cycle import Action, Submissions
 from services.reporting.domain.events import REPORT_EVENTS
 from services.reporting.exports import bundle_csv, to_csv, to_xlsx
 from services.reporting.late import changes
@@ -134,8 +134,15 @@ def _name(rt: Runtime, code: str) -> str:
 
 
 async def _review(
-    request: Request, who: Principal, cycle: Submissions, submission_id: str, action: Any, text_: str, number: Any
+    request: Request,
+    who: Principal,
+    cycle: Submissions,
+    submission_id: str,
+    action: Action,
+    text_: str,
+    number: str | None,
 ) -> dict[str, Any]:
+    """One review step in its own unit of work; the report's state after it."""
     rt = runtime_of(request)
     async with SqlUnitOfWork(rt.engine) as uow:
         state = await cycle.review(uow, who, submission_id, action, text_, number)
