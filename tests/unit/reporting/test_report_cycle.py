@@ -96,3 +96,20 @@ def test_a_step_out_of_turn_is_refused(history: list[str], attempt: object, code
         attempt(report)  # type: ignore[operator]
     assert refused.value.code == code
     assert refused.value.message_vi and refused.value.message_vi != refused.value.message
+
+
+def test_what_the_report_events_carry_is_codes_references_times_and_hashes_never_typed_text() -> None:
+    from services.reporting.domain.events import REPORT_EVENTS
+
+    fields = {name for cls in REPORT_EVENTS.classes() for name in cls.model_fields}
+    assert fields == {
+        "submission_id",
+        "number",
+        "unit_code",
+        "period",
+        "known_at",
+        "sha256",
+        "document_number",
+        "comment_given",
+        "reason_given",
+    }
