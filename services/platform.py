@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaError
 from confluent_kafka import KafkaException
 
 from services.identity import KeycloakAdmin, KeycloakError, ensure_demo_accounts
-from services.topology import ALL_TOPICS, GRANTS
+from services.topology import EVERY_TOPIC, GRANTS
 from shared.base.settings import PlatformSettings
 from shared.kernel.kafka import ensure_topics, kafka_problem
 from shared.runtime.kafka_access import AccessError, apply_access
@@ -77,7 +77,7 @@ def _run(step: str, args: argparse.Namespace, settings: PlatformSettings) -> Non
             raise AccessError(f"Kafka at {who} refused or did not answer within {args.timeout:.0f}s: {problem}")
         print(f"Kafka answers metadata requests at {who}")
     elif step == "topics":
-        topics = [settings.topic(t) for t in ALL_TOPICS]
+        topics = [settings.topic(t) for t in EVERY_TOPIC]
         asyncio.run(ensure_topics(settings, topics))
         print(f"topics ready: {', '.join(topics)} (+ .dlq)")
     elif step == "access":

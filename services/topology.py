@@ -12,7 +12,9 @@ from shared.runtime.kafka_access import Grant
 REGISTRY_TOPIC = "rehab.registry.events"
 CASES_TOPIC = "rehab.cases.events"
 QUOTAS_TOPIC = "rehab.quotas.events"
-ALL_TOPICS = (REGISTRY_TOPIC, CASES_TOPIC, QUOTAS_TOPIC)
+REPORTS_TOPIC = "rehab.reports.events"  # the report cycle (submitted, returned, approved, reopened)
+ALL_TOPICS = (REGISTRY_TOPIC, CASES_TOPIC, QUOTAS_TOPIC)  # the record topics reporting folds into its facts
+EVERY_TOPIC = (*ALL_TOPICS, REPORTS_TOPIC)  # every topic the platform creates
 
 PORTS = {"registry": 8001, "cases": 8002, "quotas": 8003, "reporting": 8004}
 
@@ -22,5 +24,5 @@ GRANTS = (
     Grant("registry", REGISTRY_TOPIC, ()),
     Grant("cases", CASES_TOPIC, (REGISTRY_TOPIC,)),
     Grant("quotas", QUOTAS_TOPIC, ()),
-    Grant("reporting", None, ALL_TOPICS),
+    Grant("reporting", REPORTS_TOPIC, ALL_TOPICS),
 )

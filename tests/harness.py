@@ -21,7 +21,7 @@ from types import TracebackType
 import httpx
 from sqlalchemy import text
 
-from services.topology import ALL_TOPICS
+from services.topology import EVERY_TOPIC
 from shared.base.settings import ServiceSettings
 from shared.kernel.db import make_engine
 from shared.kernel.ids import uuid7
@@ -171,7 +171,7 @@ class System:
         await self._stack.aclose()
         settings = self.settings
         if "REHAB_KAFKA_BOOTSTRAP" not in self.env:  # a dedicated Kafka is thrown away with its topics
-            await delete_topics(settings, [settings.topic(t) for t in ALL_TOPICS])
+            await delete_topics(settings, [settings.topic(t) for t in EVERY_TOPIC])
 
     async def scalar(self, name: str, sql: str) -> int:
         """One number from a service's schema (the tests' window onto what was stored)."""

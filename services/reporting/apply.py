@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.facts import Facts, current
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
+from services.reporting.tables import stragglers, submissions
 from shared.kernel.events import Envelope
 from shared.kernel.migrations import lock_key
 
 SWAP_LOCK = lock_key("reporting:generation-swap")
+KNOWN_LOCK = lock_key("reporting:known-at")  # a submission's moment against the events delivered around it
 
 
 async def on_event(conn: AsyncConnection, env: Envelope) -> None:
@@ -30,6 +32,8 @@ async def apply(conn: AsyncConnection, f: Facts, env: Envelope) -> bool:
     if not fold(facts, env):
         return False
     await store(conn, f, facts)
+    await conn.execute(insert(f.events).values(logged(env)).on_conflict_do_nothing())
+    await straggled(conn, env)
     stmt = insert(f.topics).values(topic=source, events=1, last_event_at=env.recorded_at)
     await conn.execute(
         stmt.on_conflict_do_update(
@@ -41,6 +45,32 @@ async def apply(conn: AsyncConnection, f: Facts, env: Envelope) -> bool:
         )
     )
     return True
+
+
+async def straggled(conn: AsyncConnection, env: Envelope) -> None:
+    """An event recorded before a submission's moment but delivered after it (a lagging relay, a dead letter
+    replayed days later) was not known to the submission: remember that, so the submission still reproduces.
+
+    The submission holds KNOWN_LOCK exclusively while it reads the log and commits: an event is either in the log
+    it read, or applied after its row is visible here.
+    """
+    await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": KNOWN_LOCK})
+    earlier = select(submissions.c.submission_id, literal(env.stream_id), literal(env.stream_version)).where(
+        submissions.c.known_at >= env.recorded_at
+    )
+    await conn.execute(
+        insert(stragglers).from_select(["submission_id", "stream_id", "version"], earlier).on_conflict_do_nothing()
+    )
+
+
+def logged(env: Envelope) -> dict[str, Any]:
+    """The row of the generation's event log for `env`: the envelope as published, and when it was recorded."""
+    return {
+        "stream_id": env.stream_id,
+        "version": env.stream_version,
+        "recorded_at": env.recorded_at,
+        "envelope": env.model_dump(mode="json"),
+    }
 
 
 def _tables(f: Facts, kind: str) -> tuple[Any, Any, list[Any]]:

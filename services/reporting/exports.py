@@ -10,12 +10,13 @@ import csv
 import io
 import re
 import zipfile
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from services.reporting.signature import Signature
 from shared.vn.labels import INDICATOR_VI, MODALITY_VI, PERSON_STATUS_VI, SEX_VI, STATUS_VI
 from shared.vn.text import spreadsheet_cell
 
@@ -94,7 +95,8 @@ class _SafeWriter:
             self.writerow(list(row))
 
 
-def to_csv(report: dict[str, Any]) -> str:
+def to_csv(report: dict[str, Any], signature: Signature | None = None) -> str:
+    """The report as CSV; a submitted report's ends with its signature (who, when, the hash of its JSON)."""
     out = io.StringIO()
     w = _SafeWriter(out)
     w.writerow(
@@ -115,10 +117,36 @@ def to_csv(report: dict[str, Any]) -> str:
     w.writerows(["Chỉ tiêu cai nghiện", *r] for r in quota_rows(report))
     w.writerow(["Phần", "Nhóm", "Phân tổ", "Số người"])
     w.writerows(["Phân tổ", *r] for r in breakdown_rows(report))
+    if signature is not None:
+        w.writerow(["Phần", "Mục", "Nội dung"])
+        w.writerows(["Xác nhận", label, value] for label, value in signature.rows())
     return out.getvalue()
 
 
-def to_xlsx(report: dict[str, Any]) -> bytes:
+def bundle_csv(reports: list[tuple[Any, dict[str, Any]]]) -> str:
+    """Approved reports side by side for partners: one row per commune and indicator, with the submission's hash."""
+    out = io.StringIO()
+    w = _SafeWriter(out)
+    w.writerow(["Mã đơn vị", "Đơn vị", "Kỳ", "Mã bản gửi", "SHA-256", "Mã chỉ số", "Chỉ số", "Giá trị"])
+    for row, report in reports:
+        for item in report["indicators"]:
+            w.writerow(
+                [
+                    row.unit_code,
+                    report["unit_name"],
+                    row.period,
+                    row.submission_id,
+                    row.sha256,
+                    item["indicator"],
+                    INDICATOR_VI.get(item["indicator"], item["indicator"]),
+                    _value(item["value"]),
+                ]
+            )
+    return out.getvalue()
+
+
+def to_xlsx(report: dict[str, Any], signature: Signature | None = None) -> bytes:
+    """The report as a workbook; a submitted report's carries its `signature` in its properties and footers."""
     book = Workbook()
     title = f"Báo cáo công tác cai nghiện và quản lý sau cai - {report['unit_name']} - kỳ {report['period']}"
     sheets: list[tuple[str, list[str], list[list[Any]]]] = [
@@ -181,11 +209,18 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
         _no_formulas(sheet)
         for column, width in zip("ABCDEFG", (48, 14, 22, 16, 14, 14, 16), strict=False):
             sheet.column_dimensions[column].width = width
+        if signature is not None:
+            footer: Any = sheet.oddFooter
+            footer.left.text, footer.right.text = signature.footer_left(), signature.footer_right()
     stamp = datetime.fromisoformat(report["end"])  # fixed metadata: the same report gives the same bytes
-    book.properties.created = book.properties.modified = stamp
+    modified = stamp
+    if signature is not None:
+        stamp, modified = signature.submitted_at.astimezone(UTC), signature.modified.astimezone(UTC)
+        signature.describe(book.properties)
+    book.properties.created, book.properties.modified = stamp.replace(tzinfo=None), modified.replace(tzinfo=None)
     out = io.BytesIO()
     book.save(out)
-    return _fixed_zip(out.getvalue(), (stamp.year, stamp.month, stamp.day, 0, 0, 0))
+    return _fixed_zip(out.getvalue(), stamp.timetuple()[:6], modified.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _note(report: dict[str, Any]) -> str:
@@ -201,16 +236,16 @@ def _no_formulas(sheet: Any) -> None:
                 cell.data_type = "s"
 
 
-def _fixed_zip(content: bytes, when: tuple[int, int, int, int, int, int]) -> bytes:
+def _fixed_zip(content: bytes, when: tuple[int, ...], modified: str | None = None) -> bytes:
     """The same workbook with every zip entry dated `when`, so equal reports are equal bytes."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
-            info = zipfile.ZipInfo(item.filename, date_time=when)
+            info = zipfile.ZipInfo(item.filename, date_time=(when[0], when[1], when[2], when[3], when[4], when[5]))
             info.compress_type = zipfile.ZIP_DEFLATED
             data = source.read(item.filename)
             if item.filename == "docProps/core.xml":  # openpyxl stamps the save time here whatever we set
-                fixed = f"{when[0]:04d}-{when[1]:02d}-{when[2]:02d}T00:00:00Z"
+                fixed = modified or f"{when[0]:04d}-{when[1]:02d}-{when[2]:02d}T00:00:00Z"
                 data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + fixed.encode(), data)
             target.writestr(info, data)
     return out.getvalue()

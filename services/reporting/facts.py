@@ -2,6 +2,8 @@
 
 Reads use the current generation; a rebuild fills the next one from offset 0 and swaps it in when caught up.
 Each fact row remembers the last stream version applied to it, so a duplicate or replayed event changes nothing.
+Beside the folded rows, each generation keeps the envelopes it folded (`events`) with their recorded times: the
+facts as they were known at any moment can be folded again from them (known.py), which a submitted report needs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Facts:
     case_planned_ends: Table
     plans: Table
     topics: Table
+    events: Table
 
     def all(self) -> list[Table]:
         return [
@@ -40,6 +43,7 @@ class Facts:
             self.case_planned_ends,
             self.plans,
             self.topics,
+            self.events,
         ]
 
 
@@ -129,6 +133,15 @@ def facts(generation: int) -> Facts:
             Column("topic", Text, primary_key=True),
             Column("events", Integer, nullable=False),
             Column("last_event_at", DateTime(timezone=True)),
+        ),
+        Table(  # every envelope folded, with its recorded time: what was known when (known.py)
+            f"{g}events",
+            md,
+            Column("stream_id", Text, primary_key=True),
+            Column("version", Integer, primary_key=True),
+            Column("recorded_at", DateTime(timezone=True), nullable=False),
+            Column("envelope", JSONB, nullable=False),
+            Index(f"{g}events_recorded", "recorded_at"),
         ),
     )
 

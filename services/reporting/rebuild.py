@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.reporting.apply import SWAP_LOCK, apply
+from services.reporting.apply import SWAP_LOCK, apply, logged
 from services.reporting.facts import Facts, create_generation, drop_generation, facts
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
 from shared.base.settings import ServiceSettings
@@ -84,7 +84,7 @@ class Rebuild:
                 state = await self._replay(consumer, partitions, ends)
                 self.progress["state"] = "loading"
                 async with self.engine.begin() as conn:
-                    await _bulk_load(conn, f, state)
+                    await bulk_load(conn, f, state)
                 self.progress["state"] = "swapping"
                 await self._swap(consumer, partitions, target)
             finally:
@@ -125,6 +125,7 @@ class Rebuild:
     ) -> dict[str, StreamFacts]:
         state: dict[str, StreamFacts] = {}
         counts: dict[str, list[Any]] = {}
+        log_rows: list[dict[str, Any]] = []
         async for _, messages in read_to_end(consumer, partitions, ends, max_records=20_000):
             for message in messages:
                 env = _envelope(message.value)
@@ -135,6 +136,7 @@ class Rebuild:
                 if facts_of is None:
                     facts_of = state[env.stream_id] = empty(KIND[source], env.stream_id)
                 if fold(facts_of, env):
+                    log_rows.append(logged(env))
                     seen = counts.setdefault(source, [0, None])
                     seen[0] += 1
                     seen[1] = env.recorded_at if seen[1] is None else max(seen[1], env.recorded_at)
@@ -143,6 +145,7 @@ class Rebuild:
         state["__topics__"] = StreamFacts(
             "topics", {}, [{"topic": k, "events": v[0], "last_event_at": v[1]} for k, v in sorted(counts.items())]
         )
+        state["__events__"] = StreamFacts("events", {}, log_rows)
         return state
 
     async def _swap(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition], target: int) -> None:
@@ -182,7 +185,7 @@ async def abandon_interrupted(engine: AsyncEngine) -> None:
             )
 
 
-async def _bulk_load(conn: AsyncConnection, f: Facts, state: dict[str, StreamFacts]) -> None:
+async def bulk_load(conn: AsyncConnection, f: Facts, state: dict[str, StreamFacts]) -> None:
     tables: dict[str, list[dict[str, Any]]] = {
         "persons": [],
         "residences": [],
@@ -192,10 +195,11 @@ async def _bulk_load(conn: AsyncConnection, f: Facts, state: dict[str, StreamFac
         "case_planned_ends": [],
         "plans": [],
         "topics": [],
+        "events": [],
     }
     for stream in state.values():
-        if stream.kind == "topics":
-            tables["topics"] = stream.children
+        if stream.kind in ("topics", "events"):
+            tables[stream.kind] = stream.children
             continue
         tables[{"person": "persons", "case": "cases", "plan": "plans"}[stream.kind]].append(stream.row)
         for child in stream.children:

@@ -45,6 +45,7 @@ NAV = (
     ("/nhap-danh-sach", "nav.import", OFFICIALS - {"health_facility"}),
     ("/ke-hoach", "nav.plans", {"province_officer", "district_officer", "commune_officer", "admin"}),
     ("/bao-cao", "nav.reports", OFFICIALS | {"auditor", "admin"}),
+    ("/bao-cao/gui", "nav.submissions", {"commune_officer", "commune_police", "province_officer"}),
     ("/van-hanh", "nav.ops", {"ops", "admin"}),
 )
 

@@ -27,7 +27,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AclBinding
 from pydantic import SecretStr
 
-from services.topology import ALL_TOPICS, CASES_TOPIC, GRANTS, QUOTAS_TOPIC, REGISTRY_TOPIC
+from services.topology import ALL_TOPICS, CASES_TOPIC, GRANTS, QUOTAS_TOPIC, REGISTRY_TOPIC, REPORTS_TOPIC
 from shared.base.settings import ServiceSettings, local_kafka_password
 from shared.kernel.kafka import (
     dlq_topic,
@@ -46,10 +46,15 @@ from tests.support.services import isolated_topics
 
 pytestmark = pytest.mark.integration
 
-R, C, Q = REGISTRY_TOPIC, CASES_TOPIC, QUOTAS_TOPIC
-EVERY_TOPIC = (R, C, Q, dlq_topic(R), dlq_topic(C), dlq_topic(Q))
+R, C, Q, P = REGISTRY_TOPIC, CASES_TOPIC, QUOTAS_TOPIC, REPORTS_TOPIC
+EVERY_TOPIC = (R, C, Q, P, dlq_topic(R), dlq_topic(C), dlq_topic(Q), dlq_topic(P))
 # Written out by hand from what each service does, not derived from the table under test.
-WRITES = {"registry": {R}, "cases": {C, dlq_topic(R)}, "quotas": {Q}, "reporting": {dlq_topic(t) for t in (R, C, Q)}}
+WRITES = {
+    "registry": {R},
+    "cases": {C, dlq_topic(R)},
+    "quotas": {Q},
+    "reporting": {P} | {dlq_topic(t) for t in (R, C, Q)},
+}
 READS = {"registry": set(), "cases": {R}, "quotas": set(), "reporting": {R, C, Q}}
 TOO_BIG = b"x" * (2 << 20)
 
@@ -182,22 +187,22 @@ async def own_broker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIt
 async def test_the_access_table_converges_and_its_users_really_write_and_read(
     own_broker: KafkaCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On topics and users of its own: 3 + 5 + 3 + 7 ACLs, a stray one taken back, a real write and read."""
+    """On topics and users of its own: 3 + 5 + 3 + 9 ACLs, a stray one taken back, a real write and read."""
     async with isolated_topics("acl") as prefix:
         users = {s: f"{prefix}-{s}" for s in WRITES}
         for service, user in users.items():
             monkeypatch.setenv(f"REHAB_{service.upper()}_KAFKA_USERNAME", user)
             monkeypatch.setenv(f"REHAB_{service.upper()}_KAFKA_PASSWORD", f"{user}-password")
         admin = ServiceSettings(topic_prefix=prefix)
-        await ensure_topics(admin, [admin.topic(t) for t in ALL_TOPICS])
+        await ensure_topics(admin, [admin.topic(t) for t in (*ALL_TOPICS, P)])
         client = admin_client(admin)
         try:
-            assert await asyncio.to_thread(apply_access, GRANTS, admin) == {"added": 18, "removed": 0}
+            assert await asyncio.to_thread(apply_access, GRANTS, admin) == {"added": 20, "removed": 0}
             stray = AclBinding(TOPIC, admin.topic(Q), LITERAL, f"User:{users['cases']}", "*", READ, ALLOW)
             create_acls(client, [stray])
 
             async def settled() -> bool:  # the broker's authorizer follows the controller's metadata log
-                return sum(len(acls_of(client, f"User:{u}")) for u in users.values()) == 19
+                return sum(len(acls_of(client, f"User:{u}")) for u in users.values()) == 21
 
             await wait_for(settled, timeout=30)
             assert await asyncio.to_thread(apply_access, GRANTS, admin) == {"added": 0, "removed": 1}

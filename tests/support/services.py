@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from services.topology import ALL_TOPICS
+from services.topology import EVERY_TOPIC
 from shared.base.settings import PlatformSettings, ServiceSettings
 from shared.kernel.db import make_engine
 from shared.kernel.ids import uuid7
@@ -102,4 +102,4 @@ async def isolated_topics(name: str = "t") -> AsyncIterator[str]:
         yield prefix
     finally:
         settings = ServiceSettings(topic_prefix=prefix)
-        await delete_topics(settings, [settings.topic(t) for t in ALL_TOPICS])
+        await delete_topics(settings, [settings.topic(t) for t in EVERY_TOPIC])

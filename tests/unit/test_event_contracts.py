@@ -31,6 +31,7 @@ PRODUCERS: dict[str, Callable[[], ServiceSpec]] = {
     "registry": registry_spec,
     "cases": cases_spec,
     "quotas": quotas_spec,
+    "reporting": reporting_spec,  # the report cycle's events: no service consumes them (partners do)
 }
 IGNORED: dict[tuple[str, str], set[str]] = {}  # (consumer, producer) -> event types it skips on purpose
 _CATALOGUE = re.compile(r"([a-z_]+) v(\d+)")

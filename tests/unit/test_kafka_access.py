@@ -49,6 +49,8 @@ def test_each_service_writes_its_topic_and_the_dead_letters_of_what_it_reads_and
         },
         "reporting": {
             (GROUP, PREFIXED, "reporting-", READ),
+            (TOPIC, LITERAL, "prod.reports.events", WRITE),
+            (TOPIC, LITERAL, "prod.reports.events.dlq", DESCRIBE),
             (TOPIC, LITERAL, "prod.cases.events", READ),
             (TOPIC, LITERAL, "prod.cases.events.dlq", WRITE),
             (TOPIC, LITERAL, "prod.quotas.events", READ),

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
-from services.web.pages import home, imports, ops, people, plans, reports, work
+from services.web.pages import home, imports, ops, people, plans, reports, submissions, work
 
-ROUTERS = [home.router, work.router, people.router, imports.router, plans.router, reports.router, ops.router]
+ROUTERS = [
+    home.router,
+    work.router,
+    people.router,
+    imports.router,
+    plans.router,
+    reports.router,
+    submissions.router,
+    ops.router,
+]
