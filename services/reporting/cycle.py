@@ -25,10 +25,16 @@ from shared.kernel.repository import EventStorePort, Repository
 from shared.kernel.rules import RuleViolation
 from shared.kernel.uow import UnitOfWork
 from shared.runtime.auth import Principal, Role
-from shared.runtime.errors import Forbidden, NotFound
+from shared.runtime.errors import Conflict, Forbidden, NotFound
 from shared.vn.units import AdminUnits, UnknownUnitError
 
 Action = Literal["approve", "return", "reopen"]
+
+
+class RebuildRequired(Conflict):
+    """The live facts were folded before the event log existed: a submission could not be reproduced from it."""
+
+    code = "rebuild_required"
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,12 @@ class Submissions:
         # the order every apply takes them in (the swap lock shared, then this one): no deadlock with a rebuild
         await uow.conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
         await uow.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": KNOWN_LOCK})  # apply.straggled
+        if not await uow.conn.scalar(text("SELECT log_complete FROM generation WHERE id = 1")):
+            raise RebuildRequired(
+                "the report facts predate their event log: an operator must rebuild them (POST "
+                "/projections/rebuild) before a report can be submitted (số liệu báo cáo cần được dựng lại trước khi "
+                "gửi báo cáo; đề nghị bộ phận vận hành dựng lại số liệu)"
+            )
         moment = self.clock()
         sha256 = digest(canonical(await as_known(uow.conn, self.units, unit_code, label, moment)))
         submission_id = str(uuid7())

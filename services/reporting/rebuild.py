@@ -163,6 +163,7 @@ class Rebuild:
             await conn.execute(
                 text(
                     "UPDATE generation SET current = :g, building = NULL, state = 'live', finished_at = now(),"
+                    " log_complete = true,"
                     " detail = CAST(:d AS JSONB) WHERE id = 1"
                 ),
                 {"g": target, "d": _json(self.progress)},

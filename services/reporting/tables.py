@@ -5,7 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import CheckConstraint, Column, Date, DateTime, Index, Integer, MetaData, Table, Text, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    text,
+    true,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 MIGRATIONS = [Path(__file__).with_name("migrations")]  # its Alembic revisions, after the kernel's
@@ -22,6 +35,8 @@ generation = Table(  # one row: the generation reads use, and the one a rebuild 
     Column("detail", JSONB, nullable=False, server_default=text("'{}'")),
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
+    # the live generation's event log holds every envelope it folded (false for one made before reporting_0003)
+    Column("log_complete", Boolean, nullable=False, server_default=true()),
     CheckConstraint("id = 1", name="generation_id_check"),
 )
 

@@ -145,9 +145,10 @@ async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts()
         async with engine.connect() as conn:
             rows = [tuple(r) for r in await conn.execute(text("SELECT * FROM g0_case_planned_ends ORDER BY version"))]
             logged = await conn.scalar(text("SELECT count(*) FROM g0_events"))  # reporting_0003: an empty log
+            complete = await conn.scalar(text("SELECT log_complete FROM generation"))  # so: no submission yet
         await engine.dispose()
     assert [a.split()[0] for a in applied] == ["reporting_0002", "reporting_0003"]
-    assert logged == 0
+    assert logged == 0 and complete is False
     assert rows == [("x", 1, date(2024, 1, 10), date(2025, 1, 10)), ("x", 2, date(2024, 3, 31), date(2025, 2, 9))]
 
 

@@ -92,7 +92,8 @@ async def main() -> None:
 
 async def raw_inserts(dsn: str, schema: str, total: int) -> float:
     pool = await asyncpg.create_pool(dsn.replace("+asyncpg", ""), min_size=WRITERS, max_size=WRITERS)
-    await pool.execute(f'CREATE TABLE IF NOT EXISTS "{schema}".raw (id BIGSERIAL PRIMARY KEY, stream TEXT, v INT, body JSONB)')
+    table = f'"{schema}".raw'
+    await pool.execute(f"CREATE TABLE IF NOT EXISTS {table} (id BIGSERIAL PRIMARY KEY, stream TEXT, v INT, body JSONB)")
 
     async def writer(w: int) -> None:
         for i in range(w, total, WRITERS):

@@ -15,7 +15,8 @@ def upgrade() -> None:
     reporting_0001): the report cycle is the service's first write side and appends to them.
 
     A generation that exists gets an empty event log: the envelopes it folded before are on the topics only, so
-    `POST /projections/rebuild` must run once before the first report is submitted (a fresh generation fills it).
+    `POST /projections/rebuild` must run once before the first report is submitted (a fresh generation fills it);
+    until then a submission is refused with `rebuild_required` rather than made from a partial log.
     """
     op.create_table(
         "report_submissions",
@@ -43,6 +44,9 @@ def upgrade() -> None:
         sa.Column("stream_id", sa.Text, primary_key=True),
         sa.Column("version", sa.Integer, primary_key=True),
     )
+    # Whether the live generation's event log holds everything it folded: not for one made before this revision,
+    # until a rebuild swaps in a generation that logged as it folded (submissions are refused meanwhile).
+    op.add_column("generation", sa.Column("log_complete", sa.Boolean, nullable=False, server_default=sa.true()))
     conn = op.get_bind()
     row = conn.execute(sa.text("SELECT current, building FROM generation WHERE id = 1")).first()
     for generation in sorted({row.current, row.building} - {None}) if row is not None else []:
@@ -59,3 +63,9 @@ def upgrade() -> None:
             sa.Column("envelope", JSONB, nullable=False),
         )
         op.create_index(f"{g}events_recorded", f"{g}events", ["recorded_at"])
+        if (
+            row is not None
+            and generation == row.current
+            and conn.scalar(sa.text(f'SELECT EXISTS (SELECT FROM "{g}cases")'))
+        ):
+            op.execute("UPDATE generation SET log_complete = false WHERE id = 1")

@@ -146,7 +146,18 @@ async def changes_name_the_case(system: System, submitted: dict[str, Any]) -> No
     assert totals[("completers_awaiting_post_rehab_decision", "value")] == 1
 
 
+async def log_complete(system: System, value: bool | None = None) -> bool:
+    async with system.reporting.app.state.runtime.engine.begin() as conn:
+        if value is not None:
+            await conn.execute(text("UPDATE generation SET log_complete = :v"), {"v": value})
+        return bool(await conn.scalar(text("SELECT log_complete FROM generation")))
+
+
 async def test_after_a_rebuild_the_submission_reproduces_to_the_byte(system: System, submitted: dict[str, Any]) -> None:
+    # facts folded before their event log existed (a generation reporting_0003 found): no submission from them
+    await log_complete(system, False)
+    refused = await call(system, "POST", "submissions", VU_NINH, 409, {"unit_code": "09169", "period": "2026-H1"})
+    assert refused.json()["error"]["code"] == "rebuild_required" and "dựng lại" in refused.text
     ops = system.reporting.auth("ops", "VN")
     started = await system.reporting.http.post("/api/v1/projections/rebuild", headers=ops)
     assert started.status_code == 202, started.text
@@ -157,6 +168,7 @@ async def test_after_a_rebuild_the_submission_reproduces_to_the_byte(system: Sys
     new = started.json()["generation"]
     await wait_until(status, lambda s: (s["state"], s["generation"]) == ("live", new), interval=0.1, what="rebuilt")
     assert await files(system, submitted["submission_id"]) == submitted["files"]
+    assert await log_complete(system)  # the new generation logged every envelope it folded
     assert (await figures(system))["completers_awaiting_post_rehab_decision"]["value"] == 1
     await changes_name_the_case(system, submitted)
 
