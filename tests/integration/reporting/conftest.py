@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from services.cases.app import spec as cases_spec
 from services.quotas.app import spec as quotas_spec
@@ -28,6 +29,17 @@ class System:
     cases: ServiceClient
     quotas: ServiceClient
     reporting: ServiceClient
+
+    async def applied(self, events: int) -> None:
+        """Wait until reporting's live generation has applied at least `events` events of every topic together."""
+        engine = self.reporting.app.state.runtime.engine
+
+        async def count() -> int:
+            async with engine.connect() as conn:
+                generation = await conn.scalar(text("SELECT current FROM generation"))
+                return int(await conn.scalar(text(f"SELECT coalesce(sum(events), 0) FROM g{generation}_topics")) or 0)
+
+        await wait_until(count, lambda n: n >= events, timeout=60, interval=0.1, what=f"reporting applied {events}")
 
     async def person(
         self,

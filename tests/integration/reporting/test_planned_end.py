@@ -9,10 +9,8 @@ Y 07636  compulsory from 2023-01-10 for 12 months (end 2024-01-10), absconded 20
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
 from tests.integration.reporting.conftest import System
-from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
 EVENTS = 2 + 2 + 2 * 3  # registrations, determinations, and per case enrolment, abscondment, return
@@ -29,14 +27,7 @@ async def cases(system: System) -> dict[str, str]:
     case_y = await system.enrol(y, "compulsory", "2023-01-10", 12)
     await system.step(case_y, "abscondment", {"absconded_on": "2024-03-01"}, ("commune_police", "07636"))
     await system.step(case_y, "return", {"returned_on": "2024-03-21"}, ("commune_police", "07636"))
-    engine = system.reporting.app.state.runtime.engine
-
-    async def applied() -> int:
-        async with engine.connect() as conn:
-            generation = await conn.scalar(text("SELECT current FROM generation"))
-            return int(await conn.scalar(text(f"SELECT coalesce(sum(events), 0) FROM g{generation}_topics")) or 0)
-
-    await wait_until(applied, lambda n: n >= EVENTS, timeout=60, interval=0.1, what=f"reporting applied {EVENTS}")
+    await system.applied(EVENTS)
     return {"x": case_x, "y": case_y}
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import text
 
 from services.reporting.apply import apply
 from services.reporting.facts import create_generation, drop_generation
@@ -24,7 +23,6 @@ from services.reporting.periods import parse_period
 from services.reporting.reports import Reports
 from shared.kernel.events import Envelope
 from tests.integration.reporting.conftest import System
-from tests.support.polling import wait_until
 from tests.support.services import read_topic
 
 pytestmark = pytest.mark.integration
@@ -62,14 +60,7 @@ async def lives(system: System) -> dict[str, str]:
             headers=s.quotas.auth(*PROVINCE),
         )
         assert answer.status_code == 201, answer.text
-    engine = s.reporting.app.state.runtime.engine
-
-    async def applied() -> int:
-        async with engine.connect() as conn:
-            generation = await conn.scalar(text("SELECT current FROM generation"))
-            return int(await conn.scalar(text(f"SELECT coalesce(sum(events), 0) FROM g{generation}_topics")) or 0)
-
-    await wait_until(applied, lambda n: n >= EVENTS, timeout=60, interval=0.1, what=f"reporting applied {EVENTS}")
+    await s.applied(EVENTS)
     return {"p": case_p, "q": case_q, "r": case_r}
 
 

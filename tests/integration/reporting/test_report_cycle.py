@@ -46,17 +46,6 @@ VU_NINH = ("commune_officer", "09169")
 FORMATS = ("json", "csv", "xlsx")
 
 
-async def applied(system: System, events: int) -> None:
-    engine = system.reporting.app.state.runtime.engine
-
-    async def count() -> int:
-        async with engine.connect() as conn:
-            generation = await conn.scalar(text("SELECT current FROM generation"))
-            return int(await conn.scalar(text(f"SELECT coalesce(sum(events), 0) FROM g{generation}_topics")) or 0)
-
-    await wait_until(count, lambda n: n >= events, timeout=60, interval=0.1, what=f"reporting applied {events}")
-
-
 async def call(
     system: System, method: str, path: str, who: tuple[str, str], status: int, body: Any = None, **params: str
 ) -> Any:
@@ -89,7 +78,7 @@ async def submitted(system: System) -> dict[str, Any]:
     case_a = await s.enrol(a, "voluntary_community", "2025-12-01", 6, role=PROVINCE)
     await s.enrol(b, "voluntary_community", "2026-02-01", 6, role=PROVINCE)
     await s.enrol(c, "voluntary_community", "2026-02-10", 6, role=PROVINCE)
-    await applied(s, 9)
+    await s.applied(9)
     answer = await call(
         s,
         "POST",
@@ -102,7 +91,7 @@ async def submitted(system: System) -> dict[str, Any]:
     first = await files(s, got["submission_id"])
     live_then = await figures(s)
     await s.step(case_a, "completion", {"completed_on": "2026-06-10", "certificate_number": "GCN-A"}, PROVINCE)
-    await applied(s, 10)
+    await s.applied(10)
     return {**got, "case_a": case_a, "files": first, "live_then": live_then}
 
 

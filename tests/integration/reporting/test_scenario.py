@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import text
 
 from services.reporting.apply import apply
 from services.reporting.facts import create_generation, drop_generation
@@ -99,22 +98,9 @@ async def scenario(system: System) -> System:
     case_g = await s.enrol(g, "methadone", "2024-05-01")
     await s.step(case_g, "dropout", {"dropped_on": "2024-07-01", "reason": "bỏ điều trị"}, ("health_facility", "220"))
     case_j = await s.enrol(j, "compulsory", "2024-07-01", 12)
-    await caught_up(system, EXPECTED_EVENTS)
+    await system.applied(EXPECTED_EVENTS)
     system.case_c, system.case_f, system.case_j = case_c, case_f, case_j  # type: ignore[attr-defined]
     return system
-
-
-async def caught_up(system: System, events: int) -> None:
-    engine = system.reporting.app.state.runtime.engine
-
-    async def applied() -> int:
-        async with engine.connect() as conn:
-            generation = await conn.scalar(text("SELECT current FROM generation"))
-            return int(await conn.scalar(text(f"SELECT coalesce(sum(events), 0) FROM g{generation}_topics")) or 0)
-
-    await wait_until(
-        applied, lambda n: n >= events, timeout=60, interval=0.1, what=f"reporting applied {events} events"
-    )
 
 
 async def get(system: System, path: str, who: tuple[str, str] = ("district_officer", "220"), **params: str) -> Any:
