@@ -38,7 +38,7 @@ def row(label: str, count: int, seconds: float, base: float | None = None) -> st
     return str(rate)
 
 
-ROUNDS = 3  # each figure is measured this many times beside its baseline; the median ratio is the result
+ROUNDS = 5  # each figure is measured this many times beside its baseline; the median ratio is the result
 
 
 async def main() -> None:
