@@ -139,16 +139,25 @@ class ConcurrencyError(Exception):
         super().__init__(f"stream {stream_id} changed concurrently: expected version {expected}{seen}")
 
 
+KAFKA_HEADERS = ("event-type", "schema-version", "stream-id", "stream-version", "event-id", "correlation-id")
+
+
 def kafka_headers(env: Envelope) -> dict[str, str]:
-    """Envelope facts a consumer can route on without parsing the value."""
-    return {
-        "event-type": env.event_type,
-        "schema-version": str(env.schema_version),
-        "stream-id": env.stream_id,
-        "stream-version": str(env.stream_version),
-        "event-id": str(env.event_id),
-        "correlation-id": env.correlation_id,
-    }
+    """Envelope facts a consumer can route on without parsing the value (the relay reads them by these names)."""
+    return dict(
+        zip(
+            KAFKA_HEADERS,
+            (
+                env.event_type,
+                str(env.schema_version),
+                env.stream_id,
+                str(env.stream_version),
+                str(env.event_id),
+                env.correlation_id,
+            ),
+            strict=True,
+        )
+    )
 
 
 class EventStore:
