@@ -91,14 +91,12 @@ class Report:
     def return_(self, submission_id: str, comment: str, document_number: str | None, on: date) -> list[PendingEvent]:
         """Send the submission back with a comment saying what to correct."""
         self._reviewing(submission_id, "return", "trả lại")
-        if not comment.strip():
-            raise RuleViolation(
-                "comment_required",
-                "a returned report needs a comment saying what to correct",
-                "trả lại báo cáo phải kèm ý kiến nêu nội dung cần sửa",
-                "invalid",
-                "comment",
-            )
+        _required(
+            comment,
+            "comment",
+            "a returned report needs a comment saying what to correct",
+            "trả lại báo cáo phải kèm ý kiến nêu nội dung cần sửa",
+        )
         event = ReportReturned(submission_id=submission_id, document_number=document_number, comment_given=True)
         return [PendingEvent(event=event, occurred_on=on, unit_code=self.unit_code, notes={"comment": comment})]
 
@@ -113,14 +111,12 @@ class Report:
         self._current(submission_id)
         if self.state != "approved":
             raise _transition("reopen", self.state, "mở lại", "only an approved report is reopened")
-        if not reason.strip():
-            raise RuleViolation(
-                "reason_required",
-                "reopening an approved report needs a reason",
-                "mở lại báo cáo đã phê duyệt phải nêu lý do",
-                "invalid",
-                "reason",
-            )
+        _required(
+            reason,
+            "reason",
+            "reopening an approved report needs a reason",
+            "mở lại báo cáo đã phê duyệt phải nêu lý do",
+        )
         event = ReportReopened(submission_id=submission_id, document_number=document_number, reason_given=True)
         return [PendingEvent(event=event, occurred_on=on, unit_code=self.unit_code, notes={"reason": reason})]
 
@@ -149,3 +145,9 @@ def _transition(action: str, state: str, action_vi: str, why: str) -> RuleViolat
         "conflict",
         state=state,
     )
+
+
+def _required(text: str, field: str, message: str, message_vi: str) -> None:
+    """A review step's free text (a return's comment, a reopening's reason) must say something."""
+    if not text.strip():
+        raise RuleViolation(f"{field}_required", message, message_vi, "invalid", field)
