@@ -57,7 +57,7 @@ def allow_holding_back(conn: AsyncConnection, allowed: bool) -> None:
     conn.info.pop(_HELD, None)
 
 
-async def hold_back(conn: AsyncConnection, write: Write) -> bool:
+def hold_back(conn: AsyncConnection, write: Write) -> bool:
     """Keep `write` for the commit when the unit of work allows it and nothing was sent in its transaction yet.
 
     Returns False (the caller writes now) otherwise. A write held back is sent before the connection's next
@@ -166,8 +166,7 @@ async def copy_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[
     columns = list(rows[0])
     json_cols = {c for c in columns if isinstance(table.c[c].type, JSON)}
     records = [tuple(_json(r[c]) if c in json_cols else r[c] for c in columns) for r in rows]
-    await _begin_on_server(conn)  # COPY goes round SQLAlchemy: the transaction (and a held-back write) first
-    raw = await conn.get_raw_connection()
+    raw = await _begin_on_server(conn)  # COPY goes round SQLAlchemy: the transaction (and a held-back write) first
     driver: Any = raw.driver_connection
     try:
         await driver.copy_records_to_table(table.name, records=records, columns=columns)

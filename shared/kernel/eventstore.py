@@ -198,7 +198,7 @@ class EventStore:
                 raise ConcurrencyError(stream_id, expected_version, seen)
 
         conn.info[_OUTBOX_WRITTEN] = True
-        if not notes and await hold_back(conn, write):  # the unit of work's only write so far: sent with its commit
+        if not notes and hold_back(conn, write):  # the unit of work's only write so far: sent with its commit
             return sealed
         seen = (await _guarded(fetchrow(conn, APPEND_SQL, args), sealed))[0]
         if seen != expected_version:
