@@ -66,6 +66,12 @@ SUBMIT = Step("submit", "gửi", frozenset({Role.COMMUNE_OFFICER, Role.COMMUNE_P
 APPROVE = Step("approve", "phê duyệt", frozenset({Role.PROVINCE_OFFICER}), "province")
 RETURN = Step("return", "trả lại", frozenset({Role.PROVINCE_OFFICER}), "province")
 REOPEN = Step("reopen", "mở lại", frozenset({Role.PROVINCE_OFFICER}), "province")
+STEPS = (SUBMIT, APPROVE, RETURN, REOPEN)
+
+
+def allowed_steps(who: Principal) -> list[str]:
+    """The steps of the cycle the caller's role is given (its unit is checked on each report)."""
+    return [step.action for step in STEPS if who.role in step.roles]
 
 
 def require_commune_period(units: AdminUnits, unit_code: str, period: str, on: date) -> str:

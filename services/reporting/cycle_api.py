@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting.api import READERS, XLSX
 from services.reporting.apply import SWAP_LOCK
 from services.reporting.completeness import completeness
-from services.reporting.cycle import Action, Submissions
+from services.reporting.cycle import Action, Submissions, allowed_steps
 from services.reporting.domain.events import REPORT_EVENTS
 from services.reporting.exports import bundle_csv, to_csv, to_xlsx
 from services.reporting.late import changes
@@ -80,6 +80,11 @@ async def visible(conn: AsyncConnection, rt: Runtime, who: Principal, submission
     if row is None or not rt.units.within_now(row.unit_code, who.unit):
         raise NotFound(f"no submission {submission_id[:40]} (không có bản gửi này)")
     return row
+
+
+@router.get("/reports/cycle/capabilities", summary="The steps of the report cycle the caller's role may take")
+async def cycle_capabilities(who: CurrentPrincipal) -> dict[str, Any]:
+    return {"actions": allowed_steps(who)}
 
 
 @router.post("/reports/submissions", status_code=201, summary="Submit a commune's report of a period as known now")

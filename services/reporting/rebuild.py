@@ -81,7 +81,7 @@ class Rebuild:
                 await consumer.seek_to_beginning(*partitions)
                 ends = await consumer.end_offsets(partitions)
                 self.progress["end_offsets"] = {f"{tp.topic}:{tp.partition}": o for tp, o in ends.items()}
-                state = await self._replay(consumer, partitions, ends)
+                state = await self._replay(consumer, partitions, ends, f)
                 self.progress["state"] = "loading"
                 async with self.engine.begin() as conn:
                     await bulk_load(conn, f, state)
@@ -121,12 +121,23 @@ class Rebuild:
         return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
 
     async def _replay(
-        self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition], ends: dict[TopicPartition, int]
+        self,
+        consumer: AIOKafkaConsumer,
+        partitions: list[TopicPartition],
+        ends: dict[TopicPartition, int],
+        f: Facts,
     ) -> dict[str, StreamFacts]:
+        """Fold every topic from offset 0 into the streams' facts; the envelopes folded go to the new generation's
+        event log as they come, a chunk at a time (the generation is dropped if the rebuild fails), so the log is
+        never all in memory."""
         state: dict[str, StreamFacts] = {}
         counts: dict[str, list[Any]] = {}
         log_rows: list[dict[str, Any]] = []
         async for _, messages in read_to_end(consumer, partitions, ends, max_records=20_000):
+            if log_rows:
+                async with self.engine.begin() as conn:
+                    await copy_rows(conn, f.events, log_rows)
+                log_rows = []
             for message in messages:
                 env = _envelope(message.value)
                 source = None if env is None else _source(env)
@@ -145,7 +156,8 @@ class Rebuild:
         state["__topics__"] = StreamFacts(
             "topics", {}, [{"topic": k, "events": v[0], "last_event_at": v[1]} for k, v in sorted(counts.items())]
         )
-        state["__events__"] = StreamFacts("events", {}, log_rows)
+        async with self.engine.begin() as conn:
+            await copy_rows(conn, f.events, log_rows)
         return state
 
     async def _swap(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition], target: int) -> None:
@@ -196,10 +208,9 @@ async def bulk_load(conn: AsyncConnection, f: Facts, state: dict[str, StreamFact
         "case_planned_ends": [],
         "plans": [],
         "topics": [],
-        "events": [],
     }
     for stream in state.values():
-        if stream.kind in ("topics", "events"):
+        if stream.kind == "topics":
             tables[stream.kind] = stream.children
             continue
         tables[{"person": "persons", "case": "cases", "plan": "plans"}[stream.kind]].append(stream.row)

@@ -50,6 +50,9 @@ NAV = (
 )
 
 
+CAPABILITIES = {"registry": "/capabilities", "reporting": "/reports/cycle/capabilities"}  # what a role may do
+
+
 class NeedsSignIn(Exception):
     """No signed-in session: the user signs in, then comes back to `next`."""
 
@@ -112,12 +115,13 @@ class Ctx:
         except UnknownUnitError:
             return code
 
-    async def registry_may(self, action: str) -> bool:
-        """Whether the registry's policy gives the user's role `action` (asked once per session for 5 minutes)."""
-        actions = self.session.recall("registry_actions")
+    async def may(self, service: str, action: str) -> bool:
+        """Whether `service`'s own rules give the user's role `action` (the registry's policy table, the reporting
+        cycle's steps), asked once per session and service for 5 minutes: the web app keeps no copy of them."""
+        actions = self.session.recall(f"{service}_actions")
         if actions is None:
-            answer = await self.get_or_none("registry", "/capabilities") or {}
-            actions = self.session.remember("registry_actions", set(answer.get("actions", [])), 300)
+            answer = await self.get_or_none(service, CAPABILITIES[service]) or {}
+            actions = self.session.remember(f"{service}_actions", set(answer.get("actions", [])), 300)
         return action in actions
 
     def flash(self, message: str) -> None:

@@ -24,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/ho-so")
 async def search(ctx: Page, q: str = "", page: int = 1) -> Response:
     found = await ctx.get("registry", "/persons", q=q.strip()[:120] or None, page=max(page, 1), page_size=50)
-    return await ctx.render("people.html", q=q, found=found, may_register=await ctx.registry_may("register"))
+    return await ctx.render("people.html", q=q, found=found, may_register=await ctx.may("registry", "register"))
 
 
 @router.get("/ho-so/moi")

@@ -14,15 +14,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.web.context import Page, Posted, Refused
 from services.web.pages.periods import choices, valid_period
+from services.web.pages.reports import MEDIA
 
 router = APIRouter(include_in_schema=False)
-SUBMITTERS = {"commune_officer", "commune_police"}
-REVIEWERS = {"province_officer"}
-MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv; charset=utf-8"}
-ACTIONS = {
-    "approval": ("document_number",),
-    "return": ("comment", "document_number"),
-    "reopen": ("reason", "document_number"),
+ACTIONS = {  # the form's action: the cycle's step, the fields the reporting service takes
+    "approval": ("approve", ("document_number",)),
+    "return": ("return", ("comment", "document_number")),
+    "reopen": ("reopen", ("reason", "document_number")),
 }
 
 
@@ -30,7 +28,7 @@ ACTIONS = {
 async def submissions(ctx: Page, period: str = "") -> Response:
     """The user's unit: its submissions of the period and, for a commune, the button that sends the report up."""
     period = valid_period(period)
-    if ctx.session.role in REVIEWERS:
+    if await ctx.may("reporting", "approve"):
         return RedirectResponse(f"/bao-cao/tong-hop?period={period}", 303)
     listed = await ctx.get_or_none("reporting", "/reports/submissions", unit_code=ctx.session.unit, period=period)
     return await ctx.render(
@@ -38,13 +36,13 @@ async def submissions(ctx: Page, period: str = "") -> Response:
         period=period,
         periods=choices(),
         submissions=list(reversed((listed or {}).get("submissions", []))),
-        may_submit=ctx.session.role in SUBMITTERS,
+        may_submit=await ctx.may("reporting", "submit"),
     )
 
 
 @router.post("/bao-cao/gui")
 async def submit(ctx: Posted) -> Response:
-    if ctx.session.role not in SUBMITTERS:
+    if not await ctx.may("reporting", "submit"):
         raise Refused("submit")
     form = await ctx.request.form()
     period = valid_period(str(form.get("period") or ""))
@@ -74,17 +72,17 @@ async def review(ctx: Page, submission_id: str) -> Response:
         report=submitted,
         rows=rows,
         late=late,
-        may_review=ctx.session.role in REVIEWERS and latest["submission_id"] == submission_id,
+        may_review=await ctx.may("reporting", "approve") and latest["submission_id"] == submission_id,
     )
 
 
 @router.post("/bao-cao/ban-gui/{submission_id}/{action}")
 async def decide(ctx: Posted, submission_id: str, action: str) -> Response:
     """Approve, return (with a comment) or reopen (with a reason): the reporting service decides who may."""
-    if action not in ACTIONS or ctx.session.role not in REVIEWERS:
+    if action not in ACTIONS or not await ctx.may("reporting", ACTIONS[action][0]):
         raise Refused(action)
     form = await ctx.request.form()
-    body = {name: str(form.get(name) or "").strip() for name in ACTIONS[action]}
+    body = {name: str(form.get(name) or "").strip() for name in ACTIONS[action][1]}
     if not body.get("document_number"):
         body.pop("document_number", None)
     done = await ctx.send("POST", "reporting", f"/reports/submissions/{submission_id}/{action}", body)

@@ -81,7 +81,7 @@ async def gather_items(ctx: Ctx) -> list[Item]:
     for kind, (action, field) in KINDS.items():
         for raw in lists.get(kind, []) if kind != "pending_assignment" else []:
             items.append(_item(kind, action, field, raw, on))
-    if await ctx.registry_may("read_pending_assignments"):
+    if await ctx.may("registry", "read_pending_assignments"):
         pending = await ctx.get_or_none("registry", "/reorganisation/pending", page_size=200)
         for raw in (pending or {}).get("items", []):
             items.append(
@@ -112,7 +112,7 @@ def _item(kind: str, action: str, field: str | None, raw: dict[str, Any], on: da
 async def add_names(ctx: Ctx, items: list[Item]) -> None:
     """Each person's name and village in one read at the registry (audited there, person by person), for the
     roles allowed to see them."""
-    if not items or not await ctx.registry_may("read"):
+    if not items or not await ctx.may("registry", "read"):
         return
     ids = sorted({i.person_id for i in items})
     try:

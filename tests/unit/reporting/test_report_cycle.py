@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from services.reporting.cycle import allowed_steps
 from services.reporting.domain.events import ReportApproved, ReportReopened, ReportReturned, ReportSubmitted
 from services.reporting.domain.report import Report
 from shared.kernel.rules import RuleViolation
+from shared.runtime.auth import Principal, Role
 
 ON = date(2026, 7, 3)
 AT = datetime(2026, 7, 3, 2, 0, tzinfo=UTC)
@@ -113,3 +115,17 @@ def test_what_the_report_events_carry_is_codes_references_times_and_hashes_never
         "comment_given",
         "reason_given",
     }
+
+
+@pytest.mark.parametrize(
+    ("role", "steps"),
+    [
+        (Role.COMMUNE_OFFICER, ["submit"]),
+        (Role.COMMUNE_POLICE, ["submit"]),
+        (Role.PROVINCE_OFFICER, ["approve", "return", "reopen"]),
+        (Role.HEALTH_FACILITY, []),
+        (Role.OPS, []),
+    ],
+)
+def test_what_a_role_is_told_it_may_do_is_the_cycle_s_steps(role: Role, steps: list[str]) -> None:
+    assert allowed_steps(Principal(sub="t", role=role, unit="07615")) == steps
