@@ -39,11 +39,11 @@ unit: python
 test: platform lint
 	deploy/local/promtool.sh
 	deploy/local/chromium.sh
-	$(PY) -m pytest -q -m "not slow" tests/unit tests/integration tests/e2e tests/reliability
+	PYTHONFAULTHANDLER=1 $(PY) -m pytest -q -m "not slow" tests/unit tests/integration tests/e2e tests/reliability
 
 # Every fault test (the 60 s Kafka outage and the three-broker cluster too) and a fresh random fuzz.
 test-reliability: platform
-	REHAB_FUZZ_RANDOM=1 $(PY) -m pytest -q tests/reliability
+	PYTHONFAULTHANDLER=1 REHAB_FUZZ_RANDOM=1 $(PY) -m pytest -q tests/reliability
 
 bench: platform
 	$(PY) -m tests.perf.bench_kernel
