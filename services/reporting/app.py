@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.reporting.api import SUBSCRIPTION, compose, router
-from services.reporting.apply import on_event
+from services.reporting.apply import on_event, on_events
 from services.reporting.cycle import Submissions
 from services.reporting.cycle_api import router as cycle_router
 from services.reporting.domain.events import REPORT_EVENTS
@@ -42,6 +42,7 @@ def spec() -> ServiceSpec:
                 ALL_TOPICS,
                 on_event,
                 "Every event of the registry, cases and quotas folded into the report facts.",
+                batch_handler=on_events,
             )
         ],
         startup=[prepare],

@@ -15,7 +15,7 @@ from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.base.metrics import CONSUMER_LAG
-from shared.kernel.consumer import Handler, IdempotentConsumer, Record, TransientError
+from shared.kernel.consumer import BatchHandler, Handler, IdempotentConsumer, Record, TransientError
 
 log = logging.getLogger("rehab.subscriber")
 
@@ -28,6 +28,7 @@ class Subscription:
     topics: tuple[str, ...]
     handler: Handler
     description: str = ""
+    batch_handler: BatchHandler | None = None  # the handler for a whole batch, when the projection has one
 
 
 def consumer_group(service: str, schema: str, subscription: str) -> str:
@@ -54,7 +55,9 @@ def attach(
 
     The Kafka group defaults to the subscription's name; a service on a throw-away schema passes its own.
     """
-    consumer = IdempotentConsumer(sub.name, engine, sub.handler, kafka_sink(broker), max_attempts=max_attempts)
+    consumer = IdempotentConsumer(
+        sub.name, engine, sub.handler, kafka_sink(broker), max_attempts=max_attempts, batch_handler=sub.batch_handler
+    )
     backoff = {"seconds": 0.5}
 
     async def on_batch(body: Any, msg: KafkaMessage) -> None:
