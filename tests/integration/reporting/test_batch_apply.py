@@ -32,7 +32,7 @@ def history(count: int, seed: int) -> list[Envelope]:
             commune_code=person.commune,
             status="addict" if person.addict else "user",
             source="police_review",
-            sex=person.sex,  # type: ignore[arg-type]
+            sex=person.sex,
             birth_year=person.birth_year,
         )
         pending = PendingEvent(event=registered, occurred_on=person.registered_on, unit_code=person.commune)
