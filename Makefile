@@ -50,3 +50,4 @@ bench: platform
 	$(PY) -m tests.perf.bench_registry
 	$(PY) -m tests.perf.bench_reporting
 	$(PY) -m tests.perf.bench_web
+	$(PY) -m tests.perf.bench_national

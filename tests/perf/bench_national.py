@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import statistics
 import tempfile
 import time
@@ -43,7 +44,7 @@ from services.reporting.periods import parse_period
 from services.reporting.reports import Reports
 from services.topology import ALL_TOPICS
 from shared.kernel.db import make_engine
-from shared.kernel.kafka import make_consumer
+from shared.kernel.kafka import make_admin, make_consumer
 from shared.vn.units import NATIONAL, admin_units
 from tests.harness import System, token
 from tests.perf.national import TODAY, Person, append_lives, import_people, issue_plans, match_ids, people_of, summary
@@ -312,12 +313,13 @@ async def raw_consume(system: System) -> tuple[int, float]:
     )
     await consumer.start()
     try:
-        await consumer.topics()  # the metadata of every topic: a fresh consumer knows none yet
-        partitions = [
-            TopicPartition(settings.topic(t), p)
-            for t in ALL_TOPICS
-            for p in sorted(consumer.partitions_for_topic(settings.topic(t)) or ())
-        ]
+        admin = make_admin(settings)
+        await admin.start()
+        try:
+            described = await admin.describe_topics([settings.topic(t) for t in ALL_TOPICS])
+        finally:
+            await admin.close()
+        partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -401,4 +403,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped: the services and schemas go too
     asyncio.run(main())
