@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -88,6 +89,12 @@ class ImportWorker:
     async def run(self) -> None:
         """Work through queued and interrupted imports until cancelled."""
         await start_processes()
+        # What the service built to start (modules, models, the catalogue of units) lives as long as it does: kept
+        # out of the collector's full passes, which an import's millions of allocations set off a dozen times a file
+        # and which otherwise walk all of it each time (a tenth of an import's CPU, measured). Garbage is collected
+        # first, once: a frozen object is never freed by the collector.
+        gc.collect()
+        gc.freeze()
         while True:
             try:
                 if not self._clear_copies_sealed:
