@@ -40,11 +40,49 @@ def edition_for(on: date) -> Edition:
 
 
 def fold(text: str) -> str:
-    """Lower-case, diacritics removed (đ → d), spaces collapsed: for matching Vietnamese names."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    """Lower-case, diacritics removed (đ → d), spaces collapsed: for matching Vietnamese names.
+
+    The blind indexes of the registry are keyed on it, so its output for a given text never changes; the
+    per-character table (`_Stripped`) gives the same result as decomposing and stripping the whole text, in C.
+    """
+    try:
+        stripped = text.translate(_STRIPPED)
+    except _Reordered:
+        stripped = _strip_marks(text)
     return " ".join(stripped.lower().split())
+
+
+def _strip_marks(text: str) -> str:
+    """The text decomposed (NFD), without its nonspacing marks (Mn), đ read as d."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+class _Reordered(Exception):
+    """A character whose decomposition keeps a combining mark that canonical ordering may move."""
+
+
+class _Stripped(dict[int, str]):
+    """Each character as `_strip_marks` turns it, computed on first sight (a list uses a few hundred at most).
+
+    NFD decomposes each character on its own, then reorders runs of combining marks; the marks it drops (Mn) may
+    move freely, so a character gives the same result alone as inside a text, except one whose decomposition keeps
+    a combining mark of another kind: for those `fold` strips the whole text instead.
+    """
+
+    LIMIT = 65_536  # characters remembered: a text of every code point must not grow the table without end
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFD", chr(code))
+        if any(unicodedata.combining(c) and unicodedata.category(c) != "Mn" for c in decomposed):
+            raise _Reordered
+        stripped = _strip_marks(chr(code))
+        if len(self) < self.LIMIT:
+            self[code] = stripped
+        return stripped
+
+
+_STRIPPED = _Stripped()
 
 
 class AdminUnits:

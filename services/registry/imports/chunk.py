@@ -10,6 +10,7 @@ registry?" for the whole country.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Text, any_, cast, select
@@ -56,14 +57,14 @@ async def write_chunk(
     known_citizens = await _known(
         conn, identities.c.citizen_key, identities.c.person_id, [v.citizen_key for v in valid if v.citizen_key]
     )
-    sealed: list[Envelope] = []
     key_rows: list[dict[str, object]] = []
+    seen: dict[tuple[str, date], bool] = {}  # the area check of each (commune, date) the chunk's known persons hold
     for checked in valid:
         by_citizen = known_citizens.get(checked.citizen_key) if checked.citizen_key else None
         known = by_citizen or known_rows.get(checked.row_key)
         if known is not None:
             person_id, commune, recorded_on = known
-            if commune is not None and recorded_on is not None and sees(who, registry.units, commune, recorded_on):
+            if commune is not None and recorded_on is not None and _sees(seen, who, registry, commune, recorded_on):
                 outcome.duplicates += 1
             else:
                 where = "citizen_id" if by_citizen else "row"
@@ -81,14 +82,13 @@ async def write_chunk(
                 )
             continue
         person_id = str(uuid7())
-        sealed.append(seal(checked.pending, person_id, 1, ctx))
         key_rows.append({"row_key": checked.row_key, "person_id": person_id, "import_id": import_id})
         known_rows[checked.row_key] = (person_id, checked.person.commune_code, checked.person.recorded_on)
         if checked.citizen_key:
             known_citizens[checked.citizen_key] = (person_id, checked.person.commune_code, checked.person.recorded_on)
         outcome.created.append((checked, person_id))
-    if sealed:
-        vault_rows = await in_thread(_identity_rows, registry, outcome.created)
+    if outcome.created:  # the events and sealed identities made on a thread, so the event loop keeps serving
+        sealed, vault_rows = await in_thread(_events_and_identities, registry, outcome.created, ctx)
         await registry.store.append_sealed(conn, sealed)
         await copy_rows(conn, identities, vault_rows)
         await copy_rows(conn, import_rows, key_rows)
@@ -98,15 +98,29 @@ async def write_chunk(
     return outcome
 
 
-def _identity_rows(registry: Registry, created: list[tuple[Checked, str]]) -> list[dict[str, object]]:
-    rows = []
+def _events_and_identities(
+    registry: Registry, created: list[tuple[Checked, str]], ctx: CommandContext
+) -> tuple[list[Envelope], list[dict[str, object]]]:
+    """Each new person's registration event and identity row, in the order of the list."""
+    sealed, rows = [], []
     for checked, person_id in created:
+        sealed.append(seal(checked.pending, person_id, 1, ctx))
         p = checked.person
         identity = Identity(
             full_name=p.full_name, date_of_birth=p.date_of_birth, citizen_id=p.citizen_id, village=p.village
         )
         rows.append(registry.identity_row(person_id, identity, p.commune_code))
-    return rows
+    return sealed, rows
+
+
+def _sees(
+    seen: dict[tuple[str, date], bool], who: Principal, registry: Registry, commune: str, recorded_on: date
+) -> bool:
+    """`sees`, asked once per (commune, date): the persons a list meets live in a few communes."""
+    place = (commune, recorded_on)
+    if place not in seen:
+        seen[place] = sees(who, registry.units, commune, recorded_on)
+    return seen[place]
 
 
 async def _likely_duplicates(

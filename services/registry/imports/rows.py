@@ -47,8 +47,9 @@ def check_chunk(
     """The rows that pass, and a report entry {row, errors} for each that does not."""
     valid: list[Checked] = []
     rejected: list[dict[str, Any]] = []
+    places: dict[tuple[str, date], RuleViolation | None] = {}
     for raw in rows:
-        checked, errors = check_row(registry, raw, who, recorded_on, source)
+        checked, errors = check_row(registry, raw, who, recorded_on, source, places)
         if checked is None:
             rejected.append({"row": raw.number, "errors": redacted(errors, raw)})
         else:
@@ -57,8 +58,14 @@ def check_chunk(
 
 
 def check_row(
-    registry: Registry, raw: RawRow, who: Principal, recorded_on: date, source: str
+    registry: Registry,
+    raw: RawRow,
+    who: Principal,
+    recorded_on: date,
+    source: str,
+    places: dict[tuple[str, date], RuleViolation | None],
 ) -> tuple[Checked | None, dict[str, str]]:
+    """One row through the API's checks; `places` keeps the verdict on each (commune, date) the chunk met."""
     values = {"recorded_on": recorded_on, "source": source, **raw.values}
     try:
         person = NewPerson.model_validate(values)
@@ -68,26 +75,13 @@ def check_row(
             name = ".".join(str(p) for p in err["loc"]) or "row"
             errors.setdefault(name, str(err["msg"]).removeprefix("Value error, "))
         return None, errors
+    place = (person.commune_code, person.recorded_on)
+    if place not in places:  # a list names a few communes: each is checked once, not once per row
+        places[place] = refusal_of_place(registry, who, *place)
+    refusal = places[place]
+    if refusal is not None:
+        return None, {refusal.field or "row": refusal.message}
     try:
-        if not registry.units.is_current(who.unit) and person.recorded_on >= REFORM_DATE:
-            successors = ", ".join(u.code for u in registry.units.successor_units(who.unit))
-            raise RuleViolation(
-                "unit_abolished",
-                f"unit {who.unit} was abolished on 2025-07-01: nothing dated {person.recorded_on} may be recorded "
-                f"under it; its successors are {successors}",
-                f"đơn vị {who.unit} không còn từ 01/07/2025; hãy dùng tài khoản của đơn vị kế thừa: {successors}",
-                kind="forbidden",
-                field="recorded_on",
-            )
-        check_commune(registry.units, person.commune_code, person.recorded_on)
-        if not sees(who, registry.units, person.commune_code, person.recorded_on):
-            raise RuleViolation(
-                "outside_area",
-                f"commune {person.commune_code} is outside your area ({who.unit})",
-                f"xã {person.commune_code} nằm ngoài địa bàn của bạn ({who.unit})",
-                kind="forbidden",
-                field="commune_code",
-            )
         [pending] = Person.register(
             person.commune_code,
             person.status,
@@ -101,6 +95,34 @@ def check_row(
         return None, {exc.field or "row": exc.message}
     vault = registry.vault
     return Checked(raw, person, pending, row_key(vault.blind, person), vault.citizen_key(person.citizen_id)), {}
+
+
+def refusal_of_place(registry: Registry, who: Principal, commune_code: str, recorded_on: date) -> RuleViolation | None:
+    """Why `who` may not record a person in `commune_code` on `recorded_on` (None: they may)."""
+    units = registry.units
+    if not units.is_current(who.unit) and recorded_on >= REFORM_DATE:
+        successors = ", ".join(u.code for u in units.successor_units(who.unit))
+        return RuleViolation(
+            "unit_abolished",
+            f"unit {who.unit} was abolished on 2025-07-01: nothing dated {recorded_on} may be "
+            f"recorded under it; its successors are {successors}",
+            f"đơn vị {who.unit} không còn từ 01/07/2025; hãy dùng tài khoản của đơn vị kế thừa: {successors}",
+            kind="forbidden",
+            field="recorded_on",
+        )
+    try:
+        check_commune(units, commune_code, recorded_on)
+    except RuleViolation as exc:
+        return exc
+    if not sees(who, units, commune_code, recorded_on):
+        return RuleViolation(
+            "outside_area",
+            f"commune {commune_code} is outside your area ({who.unit})",
+            f"xã {commune_code} nằm ngoài địa bàn của bạn ({who.unit})",
+            kind="forbidden",
+            field="commune_code",
+        )
+    return None
 
 
 def redacted(errors: dict[str, str], raw: RawRow) -> dict[str, str]:

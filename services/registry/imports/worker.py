@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -88,6 +89,12 @@ class ImportWorker:
     async def run(self) -> None:
         """Work through queued and interrupted imports until cancelled."""
         await start_processes()
+        # What the service built to start (modules, models, the catalogue of units) lives as long as it does: kept
+        # out of the collector's full passes, which an import's millions of allocations set off a dozen times a file
+        # and which otherwise walk all of it each time (a tenth of an import's CPU, measured). Garbage is collected
+        # first, once: a frozen object is never freed by the collector.
+        gc.collect()
+        gc.freeze()
         while True:
             try:
                 if not self._clear_copies_sealed:
@@ -137,11 +144,20 @@ class ImportWorker:
             await self._set(import_id, status="running")
             ctx = CommandContext(actor=who.actor(), correlation_id=job.correlation_id)
             done = job.processed
-            while chunk := await in_thread(_take, rows, self.chunk):
-                valid, rejected = await in_thread(check_chunk, self.registry, chunk, who, job.recorded_on, job.source)
-                await self._commit_chunk(import_id, valid, rejected, len(chunk), who, ctx)
-                done += len(chunk)
-                log.info("import %s: %d of %s rows", import_id, done, job.total)
+            check = (self.registry, who, job.recorded_on, job.source)
+            ahead = asyncio.ensure_future(in_thread(_take_checked, rows, self.chunk, *check))
+            try:
+                while (checked := await ahead)[0]:
+                    # the next chunk is read and checked on a thread while this one is written: its rows are
+                    # only counted as processed by the commit that writes them, so a kill still resumes exactly
+                    ahead = asyncio.ensure_future(in_thread(_take_checked, rows, self.chunk, *check))
+                    size, valid, rejected = checked
+                    await self._commit_chunk(import_id, valid, rejected, size, who, ctx)
+                    done += size
+                    log.info("import %s: %d of %s rows", import_id, done, job.total)
+            finally:  # stopped before the end (an error, a shutdown): what was read ahead is dropped
+                if not ahead.cancel() and not ahead.cancelled():
+                    ahead.exception()  # its failure, if any, is not the one to report: the chunk written first's is
         except (UnreadableFile, LimitExceeded) as exc:
             await self._finish(import_id, "failed", str(exc))
             return
@@ -195,8 +211,12 @@ class ImportWorker:
         log.info("import %s %s%s", import_id, status, f": {error}" if error else "")
 
 
-def _take(rows: Iterator[RawRow], count: int) -> list[RawRow]:
-    return list(islice(rows, count))
+def _take_checked(
+    rows: Iterator[RawRow], count: int, registry: Registry, who: Principal, recorded_on: date, source: str
+) -> tuple[int, list[Checked], list[dict[str, Any]]]:
+    """The next `count` rows of the file (how many there were), checked: those that pass, the report of the rest."""
+    chunk = list(islice(rows, count))
+    return len(chunk), *check_chunk(registry, chunk, who, recorded_on, source)
 
 
 def _skip(rows: Iterator[RawRow], count: int) -> None:
