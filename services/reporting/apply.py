@@ -12,15 +12,24 @@ from services.reporting.facts import Facts, current
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
 from services.reporting.tables import stragglers, submissions
 from shared.kernel.events import Envelope
-from shared.kernel.migrations import lock_key
 
-SWAP_LOCK = lock_key("reporting:generation-swap")
-KNOWN_LOCK = lock_key("reporting:known-at")  # a submission's moment against the events delivered around it
+SWAP_LOCK = "reporting:generation-swap"
+KNOWN_LOCK = "reporting:known-at"  # a submission's moment against the events delivered around it
+
+
+async def hold(conn: AsyncConnection, lock: str, shared: bool = True) -> None:
+    """Take the advisory lock `lock` until the transaction ends, in this schema's own key space.
+
+    Advisory locks are database-wide, and one database may hold many reporting schemas (tests and benchmarks make
+    throw-away ones): a long report read in one must not hold up another's swap.
+    """
+    take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await conn.execute(text(f"SELECT {take}(hashtextextended(current_schema() || ':' || :k, 0))"), {"k": lock})
 
 
 async def on_event(conn: AsyncConnection, env: Envelope) -> None:
     """The live consumer's handler: apply to the current generation (a swap waits for this transaction)."""
-    await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
+    await hold(conn, SWAP_LOCK)
     await apply(conn, await current(conn), env)
 
 
@@ -54,7 +63,7 @@ async def straggled(conn: AsyncConnection, env: Envelope) -> None:
     The submission holds KNOWN_LOCK exclusively while it reads the log and commits: an event is either in the log
     it read, or applied after its row is visible here.
     """
-    await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": KNOWN_LOCK})
+    await hold(conn, KNOWN_LOCK)
     earlier = select(submissions.c.submission_id, literal(env.stream_id), literal(env.stream_version)).where(
         submissions.c.known_at >= env.recorded_at
     )

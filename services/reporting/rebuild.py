@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.reporting.apply import SWAP_LOCK, apply, logged
+from services.reporting.apply import SWAP_LOCK, apply, hold, logged
 from services.reporting.facts import Facts, create_generation, drop_generation, facts
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
 from shared.base.settings import ServiceSettings
@@ -164,7 +164,7 @@ class Rebuild:
         """Under the swap lock: apply what arrived since the replay, then point reads at the new generation."""
         f = facts(target)
         async with self.engine.begin() as conn:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SWAP_LOCK})
+            await hold(conn, SWAP_LOCK, shared=False)
             async for _, messages in read_to_end(consumer, partitions):  # the end offsets as of the lock
                 for message in messages:
                     env = _envelope(message.value)
