@@ -8,6 +8,7 @@ moves the generation pointer, in one transaction: reads never see a half-built s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -147,19 +148,33 @@ class Rebuild:
         f: Facts,
     ) -> None:
         """Fold every topic from offset 0 into the new generation a chunk at a time, so that memory does not grow
-        with the topics: the envelopes of about CHUNK events are gathered by stream, then `_flush`ed and dropped."""
+        with the topics: the envelopes of CHUNK events are gathered by stream, then `_flush`ed and dropped. One
+        chunk is written while the next is read and decoded (the database's work beside this process's)."""
         chunk = Chunk()
-        async for _, messages in read_to_end(consumer, partitions, ends, max_records=5_000):
-            for message in messages:
-                env = _envelope(message.value)
-                source = _source(env)
-                if env is None or source is None:
-                    continue
-                chunk.add(source, env)
-                if chunk.events >= self.chunk_events:
-                    await self._flush(f, chunk)
-                    chunk = Chunk(chunk.topics)
-        await self._flush(f, chunk)
+        flushing: asyncio.Task[None] | None = None  # the previous chunk's, written while this one is gathered
+        try:
+            async for _, messages in read_to_end(consumer, partitions, ends, max_records=5_000):
+                for message in messages:
+                    env = _envelope(message.value)
+                    source = _source(env)
+                    if env is None or source is None:
+                        continue
+                    chunk.add(source, env)
+                    if chunk.events >= self.chunk_events:
+                        if flushing is not None:
+                            await flushing  # it must be written before the next chunk reads its streams back
+                        flushing = asyncio.create_task(self._flush(f, chunk))
+                        chunk = Chunk(chunk.topics)
+                    elif chunk.events % 256 == 0:
+                        await asyncio.sleep(0)  # the flush's COPY streams on meanwhile
+            if flushing is not None:
+                await flushing
+            await self._flush(f, chunk)
+        finally:
+            if flushing is not None and not flushing.done():
+                flushing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flushing
         async with self.engine.begin() as conn:
             rows = [{"topic": k, "events": v[0], "last_event_at": v[1]} for k, v in sorted(chunk.topics.items())]
             await copy_rows(conn, f.topics, rows)
