@@ -1,6 +1,7 @@
 """Rebuild: replay every topic from offset 0 into a fresh generation, then swap it in when caught up.
 
-The replay folds events in memory (the same `fold` as the live path) and bulk-loads the tables with COPY.
+The replay folds events (the same `fold` as the live path) a chunk at a time and writes each chunk with COPY, so
+its memory does not grow with the topics; a stream met again in a later chunk is read back and folded on.
 The swap then takes the lock the live consumer takes for every event, applies what arrived meanwhile, and
 moves the generation pointer, in one transaction: reads never see a half-built state, and nothing is lost.
 """
@@ -234,8 +235,11 @@ class Rebuild:
                 ),
                 {"g": target, "d": _json(self.progress)},
             )
-        async with self.engine.begin() as conn:
-            await drop_generation(conn, int(old))
+        try:
+            async with self.engine.begin() as conn:
+                await drop_generation(conn, int(old))
+        except Exception:  # the swap is committed: failing now would drop the generation just made live
+            log.exception("generation %d is no longer read but was not dropped", old)
 
 
 async def abandon_interrupted(engine: AsyncEngine) -> None:
