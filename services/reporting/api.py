@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from services.reporting.apply import SWAP_LOCK, topic_status
+from services.reporting.apply import SWAP_LOCK, hold, topic_status
 from services.reporting.exports import to_csv, to_xlsx
 from services.reporting.facts import current
 from services.reporting.hierarchy import BEFORE_REFORM, Hierarchy, forward, hierarchy_of
@@ -73,7 +73,7 @@ async def reports_for(request: Request, who: Principal, unit_code: str, hierarch
     authorize_report(who, rt.units, unit_code, hierarchy)
     async with rt.engine.begin() as conn:
         await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-        await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
+        await hold(conn, SWAP_LOCK)
         yield Reports(conn, await current(conn), rt.units)
 
 

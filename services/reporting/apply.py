@@ -5,23 +5,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, any_, bindparam, delete, func, literal, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.facts import Facts, current
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
 from services.reporting.tables import stragglers, submissions
 from shared.kernel.events import Envelope
-from shared.kernel.migrations import lock_key
 
-SWAP_LOCK = lock_key("reporting:generation-swap")
-KNOWN_LOCK = lock_key("reporting:known-at")  # a submission's moment against the events delivered around it
+SWAP_LOCK = "reporting:generation-swap"
+KNOWN_LOCK = "reporting:known-at"  # a submission's moment against the events delivered around it
+
+
+async def hold(conn: AsyncConnection, lock: str, shared: bool = True) -> None:
+    """Take the advisory lock `lock` until the transaction ends, in this schema's own key space.
+
+    Advisory locks are database-wide, and one database may hold many reporting schemas (tests and benchmarks make
+    throw-away ones): a long report read in one must not hold up another's swap.
+    """
+    take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await conn.execute(text(f"SELECT {take}(hashtextextended(current_schema() || ':' || :k, 0))"), {"k": lock})
 
 
 async def on_event(conn: AsyncConnection, env: Envelope) -> None:
     """The live consumer's handler: apply to the current generation (a swap waits for this transaction)."""
-    await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
+    await hold(conn, SWAP_LOCK)
     await apply(conn, await current(conn), env)
 
 
@@ -110,7 +119,7 @@ async def straggled(conn: AsyncConnection, env: Envelope) -> None:
     The submission holds KNOWN_LOCK exclusively while it reads the log and commits: an event is either in the log
     it read, or applied after its row is visible here.
     """
-    await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": KNOWN_LOCK})
+    await hold(conn, KNOWN_LOCK)
     earlier = select(submissions.c.submission_id, literal(env.stream_id), literal(env.stream_version)).where(
         submissions.c.known_at >= env.recorded_at
     )
@@ -158,23 +167,57 @@ def _tables(f: Facts, kind: str) -> tuple[Any, Any, list[Any]]:
 
 
 async def load(conn: AsyncConnection, f: Facts, kind: str, stream_id: str) -> StreamFacts:
-    facts = empty(kind, stream_id)
+    return (await load_many(conn, f, kind, [stream_id])).get(stream_id) or empty(kind, stream_id)
+
+
+async def load_many(conn: AsyncConnection, f: Facts, kind: str, stream_ids: Sequence[str]) -> dict[str, StreamFacts]:
+    """The stored facts of those of `stream_ids` (all of `kind`) that have a row, a few statements for any number:
+    the live path reads one stream with it, a rebuild every stream of a chunk it flushes."""
     table, key, children = _tables(f, kind)
-    if key is None:
-        where = (table.c.year == facts.row["year"]) & (table.c.unit_code == facts.row["unit_code"])
-    else:
-        where = key == stream_id
-    row = (await conn.execute(select(table).where(where))).first()
-    if row is None:
-        return facts
-    facts.row = dict(row._mapping)
+    found: dict[str, StreamFacts] = {}
+    if key is None:  # plans: keyed by (year, unit_code), which `empty` reads from the stream id
+        of: dict[tuple[int, str], str] = {}
+        for stream_id in stream_ids:
+            blank = empty(kind, stream_id).row
+            of[(blank["year"], blank["unit_code"])] = stream_id
+        wanted = list(of)
+        for start in range(0, len(wanted), 10_000):  # a statement takes at most 32,767 parameters
+            where = tuple_(table.c.year, table.c.unit_code).in_(wanted[start : start + 10_000])
+            for row in await conn.execute(select(table).where(where)):
+                found[of[(row.year, row.unit_code)]] = StreamFacts(kind, dict(row._mapping))
+        return found
+    ids = bindparam("ids", type_=ARRAY(Text))
+    for row in await conn.execute(select(table).where(key == any_(ids)), {"ids": list(stream_ids)}):
+        found[row._mapping[key.name]] = StreamFacts(kind, dict(row._mapping))
+    if not found:
+        return found
     for child in children:
-        for r in await conn.execute(select(child).where(child.c[key.name] == stream_id).order_by(child.c.version)):
+        column = child.c[key.name]
+        query = select(child).where(column == any_(ids)).order_by(column, child.c.version)
+        for r in await conn.execute(query, {"ids": list(found)}):
             item = dict(r._mapping)
             if kind == "case":
                 item["table"] = child.name.split("_", 1)[1]
-            facts.children.append(item)
-    return facts
+            found[item[key.name]].children.append(item)
+    return found
+
+
+async def clear_many(conn: AsyncConnection, f: Facts, kind: str, stream_ids: Sequence[str]) -> None:
+    """Delete the stored facts of `stream_ids` (all of `kind`): what `store` replaces, for a rebuild that writes
+    them again folded on, with COPY."""
+    if not stream_ids:
+        return
+    table, key, children = _tables(f, kind)
+    if key is None:
+        wanted = [(r["year"], r["unit_code"]) for r in (empty(kind, i).row for i in stream_ids)]
+        for start in range(0, len(wanted), 10_000):  # a statement takes at most 32,767 parameters
+            await conn.execute(
+                delete(table).where(tuple_(table.c.year, table.c.unit_code).in_(wanted[start : start + 10_000]))
+            )
+        return
+    ids = bindparam("ids", type_=ARRAY(Text))
+    for t in (table, *children):
+        await conn.execute(delete(t).where(t.c[key.name] == any_(ids)), {"ids": list(stream_ids)})
 
 
 async def load_many(conn: AsyncConnection, f: Facts, kind: str, ids: Sequence[str]) -> dict[str, StreamFacts]:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from sqlalchemy import text
 
-from services.reporting.apply import KNOWN_LOCK, SWAP_LOCK
+from services.reporting.apply import KNOWN_LOCK, SWAP_LOCK, hold
 from services.reporting.domain.events import REPORT_EVENTS
 from services.reporting.domain.report import Report, report_stream
 from services.reporting.hierarchy import hierarchy_of
@@ -133,8 +133,8 @@ class Submissions:
         repository = self.repository(unit_code, label)
         loaded = await repository.load(uow, stream)
         # the order every apply takes them in (the swap lock shared, then this one): no deadlock with a rebuild
-        await uow.conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
-        await uow.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": KNOWN_LOCK})  # apply.straggled
+        await hold(uow.conn, SWAP_LOCK)
+        await hold(uow.conn, KNOWN_LOCK, shared=False)  # apply.straggled
         if not await uow.conn.scalar(text("SELECT log_complete FROM generation WHERE id = 1")):
             raise RebuildRequired(
                 "the report facts predate their event log: an operator must rebuild them (POST "

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.api import READERS, XLSX
-from services.reporting.apply import SWAP_LOCK
+from services.reporting.apply import SWAP_LOCK, hold
 from services.reporting.completeness import completeness
 from services.reporting.cycle import Action, Submissions, allowed_steps
 from services.reporting.domain.events import REPORT_EVENTS
@@ -69,7 +69,7 @@ async def snapshot(rt: Runtime) -> AsyncIterator[AsyncConnection]:
     """One consistent read that a generation swap waits for (as the live reports read)."""
     async with rt.engine.begin() as conn:
         await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-        await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
+        await hold(conn, SWAP_LOCK)
         yield conn
 
 

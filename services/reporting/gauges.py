@@ -6,9 +6,8 @@ import asyncio
 import logging
 
 from prometheus_client import Gauge
-from sqlalchemy import text
 
-from services.reporting.apply import SWAP_LOCK
+from services.reporting.apply import SWAP_LOCK, hold
 from services.reporting.facts import current
 from services.reporting.periods import parse_period
 from services.reporting.reports import Reports
@@ -32,7 +31,7 @@ async def refresh(rt: Runtime) -> None:
     """Set the gauges for every unit that has a plan this year."""
     on = today()
     async with rt.engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
+        await hold(conn, SWAP_LOCK)
         f = await current(conn)
         GENERATION.set(f.generation)
         reports = Reports(conn, f, rt.units)

@@ -1,6 +1,7 @@
 """Rebuild: replay every topic from offset 0 into a fresh generation, then swap it in when caught up.
 
-The replay folds events in memory (the same `fold` as the live path) and bulk-loads the tables with COPY.
+The replay folds events (the same `fold` as the live path) a chunk at a time and writes each chunk with COPY, so
+its memory does not grow with the topics; a stream met again in a later chunk is read back and folded on.
 The swap then takes the lock the live consumer takes for every event, applies what arrived meanwhile, and
 moves the generation pointer, in one transaction: reads never see a half-built state, and nothing is lost.
 """
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.reporting.apply import SWAP_LOCK, apply, logged
+from services.reporting.apply import SWAP_LOCK, apply, clear_many, hold, load_many
 from services.reporting.facts import Facts, create_generation, drop_generation, facts
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
 from shared.base.settings import ServiceSettings
@@ -29,11 +30,34 @@ from shared.kernel.kafka import make_admin, make_consumer, read_to_end
 log = logging.getLogger("rehab.reporting.rebuild")
 
 
+CHUNK = 20_000  # events folded and flushed together: memory is bounded by this, not by the topics' length
+
+
+class Chunk:
+    """The envelopes gathered for one flush, by stream in the order read, and the topics' counts so far."""
+
+    def __init__(self, topics: dict[str, list[Any]] | None = None) -> None:
+        self.streams: dict[str, list[tuple[str, Envelope]]] = {}
+        self.kinds: dict[str, list[str]] = {}  # the chunk's stream ids by kind (person, case, plan)
+        self.events = 0
+        self.topics: dict[str, list[Any]] = topics if topics is not None else {}  # source: [events, last recorded]
+
+    def add(self, source: str, env: Envelope) -> None:
+        envelopes = self.streams.get(env.stream_id)
+        if envelopes is None:
+            envelopes = self.streams[env.stream_id] = []
+            self.kinds.setdefault(KIND[source], []).append(env.stream_id)
+        envelopes.append((source, env))
+        self.events += 1
+
+
 class Rebuild:
     """One rebuild at a time per service; progress is kept for `GET /projections/status`."""
 
-    def __init__(self, engine: AsyncEngine, settings: ServiceSettings, topics: tuple[str, ...]) -> None:
-        self.engine, self.settings, self.topics = engine, settings, topics
+    def __init__(
+        self, engine: AsyncEngine, settings: ServiceSettings, topics: tuple[str, ...], chunk_events: int = CHUNK
+    ) -> None:
+        self.engine, self.settings, self.topics, self.chunk_events = engine, settings, topics, chunk_events
         self.task: asyncio.Task[None] | None = None
         self.progress: dict[str, Any] = {}
 
@@ -56,7 +80,7 @@ class Rebuild:
                 ),
                 {"b": target},
             )
-        self.progress = {"generation": target, "applied": 0, "state": "replaying"}
+        self.progress = {"generation": target, "applied": 0, "streams": 0, "state": "replaying"}
         self.task = asyncio.create_task(self._run(target))
         return int(target)
 
@@ -71,8 +95,8 @@ class Rebuild:
             consumer = make_consumer(
                 self.settings,
                 enable_auto_commit=False,
-                max_partition_fetch_bytes=8 * 1024 * 1024,
-                fetch_max_bytes=64 * 1024 * 1024,
+                max_partition_fetch_bytes=1 << 20,  # the fetched batches wait in memory: 8 MiB a fetch at most
+                fetch_max_bytes=8 << 20,
             )
             await consumer.start()
             try:
@@ -81,10 +105,7 @@ class Rebuild:
                 await consumer.seek_to_beginning(*partitions)
                 ends = await consumer.end_offsets(partitions)
                 self.progress["end_offsets"] = {f"{tp.topic}:{tp.partition}": o for tp, o in ends.items()}
-                state = await self._replay(consumer, partitions, ends, f)
-                self.progress["state"] = "loading"
-                async with self.engine.begin() as conn:
-                    await bulk_load(conn, f, state)
+                await self._replay(consumer, partitions, ends, f)
                 self.progress["state"] = "swapping"
                 await self._swap(consumer, partitions, target)
             finally:
@@ -126,45 +147,79 @@ class Rebuild:
         partitions: list[TopicPartition],
         ends: dict[TopicPartition, int],
         f: Facts,
-    ) -> dict[str, StreamFacts]:
-        """Fold every topic from offset 0 into the streams' facts; the envelopes folded go to the new generation's
-        event log as they come, a chunk at a time (the generation is dropped if the rebuild fails), so the log is
-        never all in memory."""
-        state: dict[str, StreamFacts] = {}
-        counts: dict[str, list[Any]] = {}
-        log_rows: list[dict[str, Any]] = []
-        async for _, messages in read_to_end(consumer, partitions, ends, max_records=20_000):
-            if log_rows:
-                async with self.engine.begin() as conn:
-                    await copy_rows(conn, f.events, log_rows)
-                log_rows = []
-            for message in messages:
-                env = _envelope(message.value)
-                source = None if env is None else _source(env)
-                if env is None or source is None:
-                    continue
-                facts_of = state.get(env.stream_id)
-                if facts_of is None:
-                    facts_of = state[env.stream_id] = empty(KIND[source], env.stream_id)
-                if fold(facts_of, env):
-                    log_rows.append(logged(env))
-                    seen = counts.setdefault(source, [0, None])
-                    seen[0] += 1
-                    seen[1] = env.recorded_at if seen[1] is None else max(seen[1], env.recorded_at)
-                    self.progress["applied"] += 1
-        self.progress["streams"] = len(state)
-        state["__topics__"] = StreamFacts(
-            "topics", {}, [{"topic": k, "events": v[0], "last_event_at": v[1]} for k, v in sorted(counts.items())]
-        )
+    ) -> None:
+        """Fold every topic from offset 0 into the new generation a chunk at a time, so that memory does not grow
+        with the topics: the envelopes of CHUNK events are gathered by stream, then `_flush`ed and dropped. One
+        chunk is written while the next is read and decoded (the database's work beside this process's)."""
+        chunk = Chunk()
+        flushing: asyncio.Task[None] | None = None  # the previous chunk's, written while this one is gathered
+        try:
+            async for _, messages in read_to_end(consumer, partitions, ends, max_records=5_000):
+                for message in messages:
+                    env = _envelope(message.value)
+                    source = _source(env)
+                    if env is None or source is None:
+                        continue
+                    chunk.add(source, env)
+                    if chunk.events >= self.chunk_events:
+                        if flushing is not None:
+                            await flushing  # it must be written before the next chunk reads its streams back
+                        flushing = asyncio.create_task(self._flush(f, chunk))
+                        chunk = Chunk(chunk.topics)
+                    elif chunk.events % 256 == 0:
+                        await asyncio.sleep(0)  # the flush's COPY streams on meanwhile
+            if flushing is not None:
+                await flushing
+            await self._flush(f, chunk)
+        finally:
+            if flushing is not None and not flushing.done():
+                flushing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flushing
         async with self.engine.begin() as conn:
+            rows = [{"topic": k, "events": v[0], "last_event_at": v[1]} for k, v in sorted(chunk.topics.items())]
+            await copy_rows(conn, f.topics, rows)
+
+    async def _flush(self, f: Facts, chunk: Chunk) -> None:
+        """Fold a chunk's envelopes into their streams' facts and write them, in one transaction.
+
+        A stream's events are on one partition in order, but partitions interleave, so a stream may have had
+        events in an earlier chunk: its facts are read back first (the live path's `load`), folded on, and
+        replaced, exactly as the live path's `store` would. Every other stream starts empty and is COPYed.
+        """
+        async with self.engine.begin() as conn:
+            state: dict[str, StreamFacts] = {}
+            for kind, ids in chunk.kinds.items():
+                state.update(await load_many(conn, f, kind, ids))
+            for kind, ids in chunk.kinds.items():
+                await clear_many(conn, f, kind, [i for i in ids if i in state])
+            log_rows: list[dict[str, Any]] = []
+            new = 0
+            for stream_id, envelopes in chunk.streams.items():
+                facts_of = state.get(stream_id)
+                if facts_of is None:
+                    facts_of = state[stream_id] = empty(KIND[envelopes[0][0]], stream_id)
+                    new += 1
+                for source, env in envelopes:
+                    if fold(facts_of, env):
+                        log_rows.append(_logged(env))
+                        seen = chunk.topics.get(source)
+                        if seen is None:
+                            chunk.topics[source] = [1, env.recorded_at]
+                        else:
+                            seen[0] += 1
+                            if env.recorded_at > seen[1]:
+                                seen[1] = env.recorded_at
+            await bulk_load(conn, f, state)
             await copy_rows(conn, f.events, log_rows)
-        return state
+        self.progress["applied"] += len(log_rows)
+        self.progress["streams"] += new
 
     async def _swap(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition], target: int) -> None:
         """Under the swap lock: apply what arrived since the replay, then point reads at the new generation."""
         f = facts(target)
         async with self.engine.begin() as conn:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SWAP_LOCK})
+            await hold(conn, SWAP_LOCK, shared=False)
             async for _, messages in read_to_end(consumer, partitions):  # the end offsets as of the lock
                 for message in messages:
                     env = _envelope(message.value)
@@ -180,8 +235,11 @@ class Rebuild:
                 ),
                 {"g": target, "d": _json(self.progress)},
             )
-        async with self.engine.begin() as conn:
-            await drop_generation(conn, int(old))
+        try:
+            async with self.engine.begin() as conn:
+                await drop_generation(conn, int(old))
+        except Exception:  # the swap is committed: failing now would drop the generation just made live
+            log.exception("generation %d is no longer read but was not dropped", old)
 
 
 async def abandon_interrupted(engine: AsyncEngine) -> None:
@@ -221,6 +279,16 @@ async def bulk_load(conn: AsyncConnection, f: Facts, state: dict[str, StreamFact
         await copy_rows(conn, getattr(f, name), rows)
 
 
+def _logged(env: Envelope) -> dict[str, Any]:
+    """`apply.logged`, the envelope as JSON text: pydantic writes it faster than json.dumps of its dump."""
+    return {
+        "stream_id": env.stream_id,
+        "version": env.stream_version,
+        "recorded_at": env.recorded_at,
+        "envelope": env.model_dump_json(),
+    }
+
+
 def _envelope(raw: bytes | None) -> Envelope | None:
     try:
         return Envelope.from_json(raw or b"")
@@ -228,10 +296,14 @@ def _envelope(raw: bytes | None) -> Envelope | None:
         return None  # the live consumer sends it to the DLQ; a rebuild skips it the same way
 
 
-def _source(env: Envelope) -> str | None:
-    with contextlib.suppress(UnknownEventError):
+def _source(env: Envelope | None) -> str | None:
+    """The envelope's source, None for none or for one the live consumer would dead-letter (skipped the same way)."""
+    if env is None:
+        return None
+    try:
         return source_of(env)
-    return None
+    except UnknownEventError:
+        return None
 
 
 def _json(value: Any) -> str:

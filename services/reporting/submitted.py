@@ -8,11 +8,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.apply import SWAP_LOCK
+from services.reporting.apply import SWAP_LOCK, hold
 from services.reporting.facts import current
 from services.reporting.known import known_at
 from services.reporting.periods import parse_period
@@ -51,7 +51,7 @@ async def as_known(
 ) -> dict[str, Any]:
     """The periodic report of `period` (legal dates) on the facts recorded up to `moment` (recorded times), as
     they had reached reporting at the submission `submission_id` (its stragglers left out)."""
-    await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
+    await hold(conn, SWAP_LOCK)
     facts = await known_at(conn, await current(conn), moment, submission_id)
     return await Reports(conn, facts, units).periodic(unit_code, parse_period(period))
 
