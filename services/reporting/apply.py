@@ -36,7 +36,7 @@ async def on_event(conn: AsyncConnection, env: Envelope) -> None:
 
 async def on_events(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
     """The live consumer's batch handler: `on_event` for each of `envs`, with a few statements for all of them."""
-    await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
+    await hold(conn, SWAP_LOCK)
     await apply_many(conn, await current(conn), envs)
 
 
@@ -50,14 +50,11 @@ async def apply_many(conn: AsyncConnection, f: Facts, envs: Sequence[Envelope]) 
     """
     kinds = {env.event_id: KIND[source_of(env)] for env in envs}
     streams: dict[tuple[str, str], StreamFacts] = {}
-    for kind in ("person", "case"):
-        ids = sorted({e.stream_id for e in envs if kinds[e.event_id] == kind})
-        if ids:
-            for stream_id, facts in (await load_many(conn, f, kind, ids)).items():
-                streams[(kind, stream_id)] = facts
-    for env in envs:
-        if kinds[env.event_id] == "plan" and ("plan", env.stream_id) not in streams:
-            streams[("plan", env.stream_id)] = await load(conn, f, "plan", env.stream_id)
+    for kind in ("person", "case", "plan"):
+        if ids := sorted({e.stream_id for e in envs if kinds[e.event_id] == kind}):
+            stored = await load_many(conn, f, kind, ids)
+            for stream_id in ids:
+                streams[(kind, stream_id)] = stored.get(stream_id) or empty(kind, stream_id)
     applied: list[Envelope] = []
     changed: dict[tuple[str, str], StreamFacts] = {}
     for env in envs:
@@ -129,8 +126,8 @@ async def straggled(conn: AsyncConnection, env: Envelope) -> None:
 
 
 async def straggled_many(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
-    """`straggled` for many events in one statement (nothing to do, and no lock, while no report was submitted)."""
-    await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": KNOWN_LOCK})
+    """`straggled` for many events in one statement."""
+    await hold(conn, KNOWN_LOCK)
     await conn.execute(
         text(
             "INSERT INTO report_stragglers (submission_id, stream_id, version)"
@@ -218,27 +215,6 @@ async def clear_many(conn: AsyncConnection, f: Facts, kind: str, stream_ids: Seq
     ids = bindparam("ids", type_=ARRAY(Text))
     for t in (table, *children):
         await conn.execute(delete(t).where(t.c[key.name] == any_(ids)), {"ids": list(stream_ids)})
-
-
-async def load_many(conn: AsyncConnection, f: Facts, kind: str, ids: Sequence[str]) -> dict[str, StreamFacts]:
-    """`load` of many person or case streams: one query per table."""
-    table, key, children = _tables(f, kind)
-    assert key is not None
-    found = {stream_id: empty(kind, stream_id) for stream_id in ids}
-    present = set()
-    for row in await conn.execute(select(table).where(key.in_(ids))):
-        item = dict(row._mapping)
-        found[item[key.name]].row = item
-        present.add(item[key.name])
-    for child in children:
-        column = child.c[key.name]
-        query = select(child).where(column.in_(sorted(present))).order_by(column, child.c.version)
-        for r in await conn.execute(query) if present else ():
-            item = dict(r._mapping)
-            if kind == "case":
-                item["table"] = child.name.split("_", 1)[1]
-            found[item[key.name]].children.append(item)
-    return found
 
 
 async def store_many(conn: AsyncConnection, f: Facts, kind: str, group: Sequence[StreamFacts]) -> None:
