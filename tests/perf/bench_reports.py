@@ -1,9 +1,11 @@
 """The reports' latency at national scale (issue 20): a commune, a province and the nation, over facts filled by
 `tests/perf/facts_fill.py` (250,000 people) in a throw-away schema.
 
-    python -m tests.perf.bench_reports fill SCHEMA [PERSONS]   # a new schema, migrated, generation 0 filled
-    python -m tests.perf.bench_reports time SCHEMA OUT [CALLS] # CALLS calls of each report; times and digests
+    python -m tests.perf.bench_reports fill SCHEMA [PERSONS]          # a new schema, migrated, generation 0 filled
+    python -m tests.perf.bench_reports time SCHEMA OUT [CALLS [SCOPES]]  # CALLS (20) calls of each report
     python -m tests.perf.bench_reports drop SCHEMA
+
+SCOPES is a comma-separated subset of commune,province,nation (all three by default).
 
 `time` appends to OUT (JSON lines): the seconds of every call, and the SHA-256 of each report's JSON (keys in
 their order), so two versions of the code can be timed in alternate rounds over the same facts and their
@@ -90,10 +92,11 @@ async def one(engine: AsyncEngine, report: Report, unit: str) -> tuple[float, di
     return time.perf_counter() - started, out
 
 
-async def timed(schema: str, out: str, calls: int) -> None:
+async def timed(schema: str, out: str, calls: int, scopes: list[str]) -> None:
     engine = engine_on(schema)
     await one(engine, REPORTS["outstanding 2026-06-30"], "07615")  # warm: the catalogue, the pool
-    for scope, unit in SCOPES.items():
+    for scope in scopes:
+        unit = SCOPES[scope]
         for name, report in REPORTS.items():
             seconds, digests = [], set()
             for _ in range(calls):
@@ -115,6 +118,7 @@ if __name__ == "__main__":
     if command == "fill":
         asyncio.run(make(schema, int(sys.argv[3]) if len(sys.argv) > 3 else PERSONS))
     elif command == "time":
-        asyncio.run(timed(schema, sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 20))
+        calls = int(sys.argv[4]) if len(sys.argv) > 4 else 20
+        asyncio.run(timed(schema, sys.argv[3], calls, sys.argv[5].split(",") if len(sys.argv) > 5 else list(SCOPES)))
     else:
         asyncio.run(drop(schema))
