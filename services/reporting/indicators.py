@@ -261,11 +261,15 @@ class Figures:
         )
         return rows[0] if rows else None
 
-    async def plans_of(self, year: int) -> dict[str, Any]:
+    async def plans_of(self, year: int, codes: list[str] | None = None) -> dict[str, Any]:
+        """The year's plans by unit code: all of them, or those issued for one of `codes`."""
+        only = "" if codes is None else " AND unit_code = ANY(:codes)"
         return {
             r.unit_code: r
             for r in await self._rows(
-                "SELECT unit_code, quotas, targets FROM {g}plans WHERE year = :y ORDER BY unit_code", y=year
+                "SELECT unit_code, quotas, targets FROM {g}plans WHERE year = :y" + only + " ORDER BY unit_code",
+                y=year,
+                codes=codes,
             )
         }
 

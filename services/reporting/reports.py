@@ -265,7 +265,8 @@ class Reports:
         if h.edition == "2024":
             plan = await self.figures.plan(year, unit_code)
             return (dict(plan.quotas), list(plan.targets)) if plan else ({}, [])
-        plans = await self.figures.plans_of(year)
+        scope = self.scope(unit_code, h)  # a plan counted in the unit was issued for a code of its scope
+        plans = await self.figures.plans_of(year, None if scope.everywhere else scope.params()["codes"])
         quotas = self._mapped_quotas(year, plans)(unit_code) or {}
         own = plans.get(unit_code)
         if own is None or (year <= 2025 and self.units.exists(unit_code, BEFORE_REFORM)):
