@@ -73,6 +73,7 @@ def facts(generation: int) -> Facts:
             Column("version", Integer, primary_key=True),
             Column("valid_from", Date, nullable=False),
             Column("commune_code", Text, nullable=False),
+            Index(f"{g}residences_commune", "commune_code", "person_id"),  # who was ever filed in a report's scope
         ),
         Table(
             f"{g}cases",
@@ -93,6 +94,8 @@ def facts(generation: int) -> Facts:
             Column("closed_as", Text),
             Index(f"{g}cases_started", "started_on"),
             Index(f"{g}cases_person", "person_id"),
+            Index(f"{g}cases_enrolled", "enrolled_commune", "started_on"),  # a scope's enrolments of a period
+            Index(f"{g}cases_completed", "completed_on"),  # completers of a period
         ),
         Table(
             f"{g}case_units",
@@ -101,6 +104,7 @@ def facts(generation: int) -> Facts:
             Column("version", Integer, primary_key=True),
             Column("valid_from", Date, nullable=False),
             Column("commune_code", Text, nullable=False),
+            Index(f"{g}case_units_commune", "commune_code", "case_id"),  # which cases were ever in a report's scope
         ),
         Table(
             f"{g}abscondments",

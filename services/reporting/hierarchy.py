@@ -101,12 +101,34 @@ class Scope:
         return code in (self.before if recorded_on < REFORM_DATE else self.after)
 
     def params(self) -> dict[str, Any]:
+        """The bind parameters of `area`, and `codes`: every code of either side (the indexes' key)."""
+        before, after = self.before or frozenset(), self.after or frozenset()
         return {
             "all": self.everywhere,
-            "before": sorted(self.before or ()),
-            "after": sorted(self.after or ()),
+            "before": sorted(before),
+            "after": sorted(after),
+            "codes": sorted(before | after),
             "reform": REFORM_DATE,
         }
+
+
+class Holders:
+    """Which of several scopes hold a record: one lookup per record instead of a test per scope and record."""
+
+    def __init__(self, scopes: list[Scope]) -> None:
+        self._everywhere = [i for i, s in enumerate(scopes) if s.before is None or s.after is None]
+        self._before: dict[str, list[int]] = {}
+        self._after: dict[str, list[int]] = {}
+        for i, scope in enumerate(scopes):
+            for code in scope.before or ():
+                self._before.setdefault(code, []).append(i)
+            for code in scope.after or ():
+                self._after.setdefault(code, []).append(i)
+
+    def of(self, code: str, recorded_on: date) -> list[int]:
+        """The indexes of the scopes that hold `code` recorded on `recorded_on` (as `Scope.holds` says)."""
+        side = self._before if recorded_on < REFORM_DATE else self._after
+        return self._everywhere + side.get(code, [])
 
 
 def area(col: str, since: str) -> str:
@@ -121,6 +143,7 @@ class Forward:
         self.units = units
         self._now: dict[str, str] = {}
         self._into: dict[str, set[str]] = {}  # today's unit -> the old codes mapped to it
+        self._scopes: dict[tuple[str, Edition], Scope] = {}
         for code in _codes(units, "2024"):  # the one rule the registry and cases apply too (`unit_now`)
             now = self._now[code] = units.unit_now(code, BEFORE_REFORM)
             self._into.setdefault(now, set()).add(code)
@@ -136,9 +159,17 @@ class Forward:
         return self._now.get(code)
 
     def scope(self, code: str, hierarchy: Hierarchy) -> Scope:
+        """The unit's scope, computed once per edition (a province's report asks for each of its communes')."""
+        key = (code, hierarchy.edition)
+        found = self._scopes.get(key)
+        if found is None:
+            found = self._scopes[key] = self._scope(code, hierarchy.edition)
+        return found
+
+    def _scope(self, code: str, edition: Edition) -> Scope:
         if code == NATIONAL:
             return Scope(None, None)
-        if hierarchy.edition == "2024":
+        if edition == "2024":
             then = self.units.subtree_then(code) or frozenset()
             return Scope(then, frozenset())
         today = self.units.subtree_now(code) or frozenset()

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.facts import Facts
-from services.reporting.hierarchy import BEFORE_REFORM, Hierarchy, Scope, forward, hierarchy_of
-from services.reporting.indicators import MODALITIES, Figures, breakdown
+from services.reporting.hierarchy import BEFORE_REFORM, Hierarchy, Holders, Scope, forward, hierarchy_of
+from services.reporting.indicators import MODALITIES, Figures, breakdown, tally
 from services.reporting.periods import Period
 from services.reporting.rules import DECISION_DUE, ENDING_NOTICE, Deadlines, deadlines, rules_used
 from shared.vn.rulebook import in_force
-from shared.vn.units import NATIONAL, AdminUnits, Edition, UnknownUnitError
+from shared.vn.units import NATIONAL, REFORM_DATE, AdminUnits, Edition, UnknownUnitError
 
 QUOTA_INDICATOR = {m: f"{m}_rehab_enrolments" for m in ("compulsory", "voluntary_community", "voluntary_facility")}
 QUOTA_INDICATOR["methadone"] = "methadone_enrolments"
@@ -27,10 +27,19 @@ class Reports:
     ) -> None:
         self.figures, self.units, self.rules = Figures(conn, f), units, rules or deadlines()
         self.forward = forward(units)
+        self._overdue: dict[tuple[date, date], int] = {}
 
     def overdue(self, completed_on: date, on: date) -> int:
-        """Days past the deadline for a post-rehab decision, by the rules in force on `on` (0 within it)."""
-        return max((on - in_force(self.rules, on).post_rehab_decision_due(completed_on)).days, 0)
+        """Days past the deadline for a post-rehab decision, by the rules in force on `on` (0 within it).
+
+        Counted once per pair of days: a deadline in working days walks the calendar day by day, and a national
+        list has tens of thousands of completers over a few hundred days.
+        """
+        days = self._overdue.get((completed_on, on))
+        if days is None:
+            due = in_force(self.rules, on).post_rehab_decision_due(completed_on)
+            days = self._overdue[(completed_on, on)] = max((on - due).days, 0)
+        return days
 
     def scope(self, unit_code: str, hierarchy: Hierarchy) -> Scope:
         """The recorded codes inside `unit_code` in the hierarchy: then (2024), or mapped forward (2025)."""
@@ -63,28 +72,30 @@ class Reports:
         """
         period = Period(str(year), date(year, 1, 1), date(year, 12, 31))
         h = hierarchy or hierarchy_of(period.start, period.end)
-        enrolments = await self.figures.enrolments_by_commune(period)
+        scope = self.scope(unit_code, h)
+        enrolments = await self.figures.enrolments_by_commune(period, scope)  # a child's codes are its parent's
         plans = await self.figures.plans_of(year)
         modalities = sorted(
             {m for p in plans.values() for m in p.quotas} or {"compulsory", "voluntary_community"}, key=MODALITIES.index
         )
         quota_of = self._quotas_then(plans) if h.edition == "2024" else self._mapped_quotas(year, plans)
-        rows = []
-        for child in self.units.children(unit_code, h.edition):
-            scope = self.scope(child.code, h)
-            achieved = {
-                m: sum(1 for e in enrolments if e.modality == m and scope.holds(e.commune, e.started_on))
-                for m in modalities
-            }
-            quota = quota_of(child.code)
-            if quota is None and not any(achieved.values()):
+        children = self.units.children(unit_code, h.edition)
+        holders = Holders([self.scope(child.code, h) for child in children])
+        achieved: list[dict[str, int]] = [dict.fromkeys(modalities, 0) for _ in children]
+        total_achieved = dict.fromkeys(modalities, 0)
+        for e in enrolments:  # each group of enrolments counted in the children holding it, found once
+            if e.modality not in total_achieved:
                 continue
-            rows.append(_progress_row(child.code, child.name, quota or {}, achieved, modalities))
-        scope = self.scope(unit_code, h)
-        total_achieved = {
-            m: sum(1 for e in enrolments if e.modality == m and scope.holds(e.commune, e.started_on))
-            for m in modalities
-        }
+            for i in holders.of(e.commune, e.started_on):
+                achieved[i][e.modality] += e.n
+            if scope.holds(e.commune, e.started_on):
+                total_achieved[e.modality] += e.n
+        rows = []
+        for child, counted in zip(children, achieved, strict=True):
+            quota = quota_of(child.code)
+            if quota is None and not any(counted.values()):
+                continue
+            rows.append(_progress_row(child.code, child.name, quota or {}, counted, modalities))
         own = quota_of(unit_code)
         total_quota = dict(own) if own is not None else {m: sum(r["quota"][m] or 0 for r in rows) for m in modalities}
         total = _progress_row(unit_code, self.name(unit_code, h), total_quota, total_achieved, modalities)
@@ -113,6 +124,7 @@ class Reports:
         successor, a district's in its province). Under a unit, only the plans with no planned unit above them
         inside it count, so a district's plan and its communes' are never added twice."""
         placed: dict[str, tuple[str, list[str]]] = {}  # planned code -> (its unit now, its planned ancestors)
+        within: dict[str, set[str]] = {}  # a unit of today -> the planned codes whose unit now lies inside it
         for code in plans:
             edition: Edition = "2024" if year <= 2025 and self.units.exists(code, BEFORE_REFORM) else "2025"
             now = self.forward.then_now(code) if edition == "2024" else code
@@ -123,9 +135,13 @@ class Reports:
             except (KeyError, UnknownUnitError):
                 continue
             placed[code] = (now, [a for a in above if a in plans])
+            # the units `within_now(now, unit)` holds for: the country, `now`, and its ancestors if it is current
+            holding = self.units.ancestors(now, "2025") if self.units.exists(now, REFORM_DATE) else [now]
+            for unit in {NATIONAL, now, *holding}:
+                within.setdefault(unit, set()).add(code)
 
         def quota(unit: str) -> dict[str, int] | None:
-            inside = {c for c, (now, _) in placed.items() if self.units.within_now(now, unit)}
+            inside = within.get(unit, set())
             top = [c for c in sorted(inside) if not any(a in inside for a in placed[c][1])]
             if not top:
                 return None
@@ -141,8 +157,11 @@ class Reports:
         """Completers in the period, those with a post-rehab decision by its end, and the ones still waiting."""
         h = hierarchy_of(period.start, period.end)
         rows = await self.figures.completers(period, self.scope(unit_code, h))
-        covered = [r for r in rows if r.post_rehab_decided_on is not None and r.post_rehab_decided_on <= period.end]
-        waiting = [r for r in rows if r not in covered]
+        covered: list[Any] = []
+        waiting: list[Any] = []
+        for r in rows:  # one pass: `r not in covered` compared every row with every covered one
+            decided = r.post_rehab_decided_on is not None and r.post_rehab_decided_on <= period.end
+            (covered if decided else waiting).append(r)
         return {
             "unit_code": unit_code,
             "unit_name": self.name(unit_code, h),
@@ -172,19 +191,18 @@ class Reports:
     async def indicators(self, unit_code: str, period: Period) -> dict[str, Any]:
         h = hierarchy_of(period.start, period.end)
         scope = self.scope(unit_code, h)
-        enrolments = await self.figures.enrolments_by_commune(period)
-        inside = [e for e in enrolments if scope.holds(e.commune, e.started_on)]
+        inside = await self.figures.enrolments(period, scope)
         quotas, targets = await self._plan_of(period.year, unit_code, h)
         coverage = await self.coverage(unit_code, period)
         people = await self.figures.on_record(period, scope)
-        served = sum(1 for r in people if r.served)
+        on_record, served = sum(r.n for r in people), sum(r.n for r in people if r.served)
         pool, mobilised = await self.figures.mobilisation(period, scope)
         methadone = await self.figures.active_methadone(period.end, scope)
         absconders = await self.figures.absconders(period.end, scope)
         awaiting = await self.figures.awaiting_decision(period.end, scope)
         values: list[tuple[str, float | None, dict[str, Any]]] = []
         for modality in MODALITIES:
-            count = sum(1 for e in inside if e.modality == modality)
+            count = sum(e.n for e in inside if e.modality == modality)
             quota = quotas.get(modality)
             values.append(
                 (
@@ -201,8 +219,8 @@ class Reports:
             ),
             (
                 "share_of_recorded_users_reaching_services",
-                _ratio(served, len(people)),
-                {"on_record": len(people), "served": served},
+                _ratio(served, on_record),
+                {"on_record": on_record, "served": served},
             ),
             (
                 "share_of_managed_addicts_not_in_treatment_who_register",
@@ -247,7 +265,8 @@ class Reports:
         if h.edition == "2024":
             plan = await self.figures.plan(year, unit_code)
             return (dict(plan.quotas), list(plan.targets)) if plan else ({}, [])
-        plans = await self.figures.plans_of(year)
+        scope = self.scope(unit_code, h)  # a plan counted in the unit was issued for a code of its scope
+        plans = await self.figures.plans_of(year, None if scope.everywhere else scope.params()["codes"])
         quotas = self._mapped_quotas(year, plans)(unit_code) or {}
         own = plans.get(unit_code)
         if own is None or (year <= 2025 and self.units.exists(unit_code, BEFORE_REFORM)):
@@ -322,24 +341,23 @@ class Reports:
         """The 6-month or annual report: indicators, quota progress, coverage, breakdowns, outstanding."""
         h = hierarchy_of(period.start, period.end)
         scope = self.scope(unit_code, h)
-        enrolments = [
-            e for e in await self.figures.enrolments_by_commune(period) if scope.holds(e.commune, e.started_on)
-        ]
-        people = await self.figures.on_record(period, scope)
-        return {
-            "report": "periodic",
-            **(await self.indicators(unit_code, period)),
-            "quota_progress": await self.quota_progress(period.year, unit_code, h),
-            "coverage": await self.coverage(unit_code, period),
-            "breakdowns": {
-                "enrolments_by_modality_and_sex": breakdown(enrolments, period.end, "modality", "sex"),
-                "enrolments_by_age_band": breakdown(enrolments, period.end, "age_band"),
-                "on_record_by_sex": breakdown(people, period.end, "sex"),
-                "on_record_by_age_band": breakdown(people, period.end, "age_band"),
-                "on_record_by_status": breakdown(people, period.end, "status"),
-            },
-            "outstanding": await self.outstanding(unit_code, period.end),
-        }
+        with self.figures.once():  # its parts ask for the same figures: each is read once
+            enrolments = [(e, e.n) for e in await self.figures.enrolments(period, scope)]
+            people = [(r, r.n) for r in await self.figures.on_record(period, scope)]
+            return {
+                "report": "periodic",
+                **(await self.indicators(unit_code, period)),
+                "quota_progress": await self.quota_progress(period.year, unit_code, h),
+                "coverage": await self.coverage(unit_code, period),
+                "breakdowns": {
+                    "enrolments_by_modality_and_sex": tally(enrolments, period.end, "modality", "sex"),
+                    "enrolments_by_age_band": tally(enrolments, period.end, "age_band"),
+                    "on_record_by_sex": tally(people, period.end, "sex"),
+                    "on_record_by_age_band": tally(people, period.end, "age_band"),
+                    "on_record_by_status": tally(people, period.end, "status"),
+                },
+                "outstanding": await self.outstanding(unit_code, period.end),
+            }
 
 
 def _ratio(part: int, whole: int | None) -> float | None:

@@ -23,6 +23,7 @@ from services.quotas import tables as quotas
 from services.registry import tables as registry
 from services.reporting import tables as reporting
 from services.reporting.facts import facts
+from services.reporting.migrations import reporting_0004
 from shared.base.settings import ServiceSettings
 from shared.kernel import store_schema
 from shared.kernel.db import make_engine
@@ -32,7 +33,7 @@ from shared.kernel.migrations import migrate
 from tests.support.services import fresh_schema, owner_dsn
 
 SERVICES = {"registry": registry, "cases": cases, "quotas": quotas, "reporting": reporting}
-HEADS = {"registry": "registry_0005", "cases": "cases_0006", "quotas": "quotas_0001", "reporting": "reporting_0003"}
+HEADS = {"registry": "registry_0005", "cases": "cases_0006", "quotas": "quotas_0001", "reporting": "reporting_0004"}
 OLD_LEDGER = """CREATE TABLE schema_migrations (component TEXT NOT NULL, version INT NOT NULL,
     description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"""
 
@@ -123,6 +124,8 @@ async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts()
             for table in g0.all():
                 if table not in (g0.case_planned_ends, g0.events):  # what the code before them created
                     await conn.run_sync(table.create)
+            for _, index, _ in reporting_0004.INDEXES:  # nor had it these
+                await conn.execute(text(f'DROP INDEX IF EXISTS "g0_{index}"'))
             await conn.execute(
                 g0.cases.insert(),
                 [
@@ -146,9 +149,15 @@ async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts()
             rows = [tuple(r) for r in await conn.execute(text("SELECT * FROM g0_case_planned_ends ORDER BY version"))]
             logged = await conn.scalar(text("SELECT count(*) FROM g0_events"))  # reporting_0003: an empty log
             complete = await conn.scalar(text("SELECT log_complete FROM generation"))  # so: no submission yet
+            indexes = set(
+                (await conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = :s"), {"s": schema}))
+                .scalars()
+                .all()
+            )
         await engine.dispose()
-    assert [a.split()[0] for a in applied] == ["reporting_0002", "reporting_0003"]
+    assert [a.split()[0] for a in applied] == ["reporting_0002", "reporting_0003", "reporting_0004"]
     assert logged == 0 and complete is False
+    assert {i.name for t in g0.all() for i in t.indexes} <= indexes  # reporting_0004: what facts.py declares
     assert rows == [("x", 1, date(2024, 1, 10), date(2025, 1, 10)), ("x", 2, date(2024, 3, 31), date(2025, 2, 9))]
 
 
