@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.reporting.apply import SWAP_LOCK
+from services.reporting.apply import SWAP_LOCK, hold
 from services.reporting.facts import MIGRATIONS, create_generation, current
 from services.reporting.periods import parse_period
 from services.reporting.reports import Reports
@@ -87,7 +87,7 @@ async def one(engine: AsyncEngine, report: Report, unit: str) -> tuple[float, di
     started = time.perf_counter()
     async with engine.begin() as conn:
         await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-        await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SWAP_LOCK})
+        await hold(conn, SWAP_LOCK)
         out = await report(Reports(conn, await current(conn), admin_units()), unit)
     return time.perf_counter() - started, out
 
