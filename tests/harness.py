@@ -14,7 +14,6 @@ import subprocess
 import sys
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -26,29 +25,12 @@ from shared.base.settings import ServiceSettings
 from shared.kernel.db import make_engine
 from shared.kernel.ids import uuid7
 from shared.kernel.kafka import delete_topics
-from shared.runtime.auth import TokenCodec
-from tests.support.polling import wait_until
+from tests.support.api import Api
 from tests.support.ports import free_ports
 from tests.support.services import fresh_schema, owner_dsn
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("registry", "cases", "quotas", "reporting")
-
-
-WAITING = frozenset({"unknown_person", "not_determined_addicted"})  # the cases service has not heard of the person
-
-
-def waiting(answer: httpx.Response) -> bool:
-    """A refusal that only means an event is still on its way: a partner system tries again."""
-    if answer.status_code not in (409, 422) or answer.headers.get("content-type") != "application/json":
-        return False
-    return answer.json().get("error", {}).get("code") in WAITING
-
-
-def token(role: str, unit: str, sub: str | None = None) -> dict[str, str]:
-    """An Authorization header for `role` in `unit`, signed with the key the services use."""
-    codec = TokenCodec(ServiceSettings().jwt_secret.get_secret_value())
-    return {"Authorization": f"Bearer {codec.issue(sub or f'test-{role}-{unit}', role, unit, timedelta(hours=2))}"}
 
 
 @dataclass
@@ -79,17 +61,8 @@ class ServiceProcess:
         self.starts += 1
         process = self.process
         async with httpx.AsyncClient(timeout=5) as client:
-
-            async def state() -> str:
-                if process.poll() is not None:
-                    return "exited"
-                try:
-                    return "ready" if (await client.get(self.url + "/health/ready")).status_code == 200 else "starting"
-                except httpx.TransportError:
-                    return "starting"
-
             with contextlib.suppress(AssertionError):  # too slow: said below, with the service's log
-                if await wait_until(state, lambda s: s != "starting", timeout, 0.1, f"{self.name} ready") == "ready":
+                if await Api(client).ready(self.url, timeout, alive=lambda: process.poll() is None):
                     return
         raise AssertionError(f"{self.name} did not become ready:\n{self.log.read_text(errors='replace')[-3000:]}")
 
@@ -121,6 +94,14 @@ class System:
     schemas: dict[str, str] = field(default_factory=dict)
     prefix: str = ""
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _api: Api | None = None
+
+    @property
+    def api(self) -> Api:
+        """The tests' HTTP driver on these services (absolute URLs: `system["cases"].url + "/api/v1/..."`)."""
+        if self._api is None:
+            self._api = Api(httpx.AsyncClient(timeout=httpx.Timeout(30, connect=5)))
+        return self._api
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.services[name]
@@ -166,6 +147,8 @@ class System:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._api is not None:
+            await self._api.http.aclose()
         for service in self.services.values():
             service.stop()
         await self._stack.aclose()

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, any_, bindparam, delete, func, literal, select, text, tuple_
+from sqlalchemy import Text, any_, bindparam, delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.facts import Facts, current
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
-from services.reporting.tables import stragglers, submissions
 from shared.kernel.events import Envelope
 
 SWAP_LOCK = "reporting:generation-swap"
@@ -41,11 +40,11 @@ async def on_events(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
 
 
 async def apply_many(conn: AsyncConnection, f: Facts, envs: Sequence[Envelope]) -> int:
-    """Apply `envs`, in order, to generation `f`, as `apply` would one by one; returns how many were new.
+    """Apply `envs`, in order, to generation `f`; returns how many were new (an event already applied is skipped).
 
     Each stream's facts are read once (one query per table for the whole batch), every event of the batch folded
     in memory, and the changed streams written back together: a catch-up of thousands of events costs a handful of
-    statements per batch instead of a dozen per event. An unknown event type raises (poison), as `apply` does, so
+    statements per batch instead of a dozen per event. An unknown event type raises (poison), so
     the consumer retries the batch one event at a time and sets that event aside.
     """
     kinds = {env.event_id: KIND[source_of(env)] for env in envs}
@@ -87,46 +86,17 @@ async def apply_many(conn: AsyncConnection, f: Facts, envs: Sequence[Envelope]) 
 
 
 async def apply(conn: AsyncConnection, f: Facts, env: Envelope) -> bool:
-    """Apply `env` to generation `f`; False when it was already applied. Unknown types raise (poison)."""
-    source = source_of(env)
-    kind = KIND[source]
-    facts = await load(conn, f, kind, env.stream_id)
-    if not fold(facts, env):
-        return False
-    await store(conn, f, facts)
-    await conn.execute(insert(f.events).values(logged(env)).on_conflict_do_nothing())
-    await straggled(conn, env)
-    stmt = insert(f.topics).values(topic=source, events=1, last_event_at=env.recorded_at)
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["topic"],
-            set_={
-                "events": f.topics.c.events + 1,
-                "last_event_at": func.greatest(f.topics.c.last_event_at, stmt.excluded.last_event_at),
-            },
-        )
-    )
-    return True
+    """Apply one event to generation `f`; False when it was already applied. Unknown types raise (poison)."""
+    return await apply_many(conn, f, [env]) == 1
 
 
-async def straggled(conn: AsyncConnection, env: Envelope) -> None:
-    """An event recorded before a submission's moment but delivered after it (a lagging relay, a dead letter
-    replayed days later) was not known to the submission: remember that, so the submission still reproduces.
+async def straggled_many(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
+    """Events recorded before a submission's moment but delivered after it (a lagging relay, a dead letter
+    replayed days later) were not known to the submission: remember them, so the submission still reproduces.
 
     The submission holds KNOWN_LOCK exclusively while it reads the log and commits: an event is either in the log
     it read, or applied after its row is visible here.
     """
-    await hold(conn, KNOWN_LOCK)
-    earlier = select(submissions.c.submission_id, literal(env.stream_id), literal(env.stream_version)).where(
-        submissions.c.known_at >= env.recorded_at
-    )
-    await conn.execute(
-        insert(stragglers).from_select(["submission_id", "stream_id", "version"], earlier).on_conflict_do_nothing()
-    )
-
-
-async def straggled_many(conn: AsyncConnection, envs: Sequence[Envelope]) -> None:
-    """`straggled` for many events in one statement."""
     await hold(conn, KNOWN_LOCK)
     await conn.execute(
         text(
@@ -163,10 +133,6 @@ def _tables(f: Facts, kind: str) -> tuple[Any, Any, list[Any]]:
     return f.plans, None, []
 
 
-async def load(conn: AsyncConnection, f: Facts, kind: str, stream_id: str) -> StreamFacts:
-    return (await load_many(conn, f, kind, [stream_id])).get(stream_id) or empty(kind, stream_id)
-
-
 async def load_many(conn: AsyncConnection, f: Facts, kind: str, stream_ids: Sequence[str]) -> dict[str, StreamFacts]:
     """The stored facts of those of `stream_ids` (all of `kind`) that have a row, a few statements for any number:
     the live path reads one stream with it, a rebuild every stream of a chunk it flushes."""
@@ -200,7 +166,7 @@ async def load_many(conn: AsyncConnection, f: Facts, kind: str, stream_ids: Sequ
 
 
 async def clear_many(conn: AsyncConnection, f: Facts, kind: str, stream_ids: Sequence[str]) -> None:
-    """Delete the stored facts of `stream_ids` (all of `kind`): what `store` replaces, for a rebuild that writes
+    """Delete the stored facts of `stream_ids` (all of `kind`): what `store_many` replaces, for a rebuild that writes
     them again folded on, with COPY."""
     if not stream_ids:
         return
@@ -218,7 +184,7 @@ async def clear_many(conn: AsyncConnection, f: Facts, kind: str, stream_ids: Seq
 
 
 async def store_many(conn: AsyncConnection, f: Facts, kind: str, group: Sequence[StreamFacts]) -> None:
-    """`store` of many streams of one kind: one upsert, and one delete and insert per child table."""
+    """Write back the facts of many streams of one kind: one upsert, and one delete and insert per child table."""
     table, key, children = _tables(f, kind)
     index = [key.name] if key is not None else ["year", "unit_code"]
     stmt = insert(table)
@@ -232,23 +198,6 @@ async def store_many(conn: AsyncConnection, f: Facts, kind: str, group: Sequence
         name = child.name.split("_", 1)[1]
         await conn.execute(delete(child).where(child.c[key.name].in_([facts.row[key.name] for facts in group])))
         rows = [_child_row(c) for facts in group for c in facts.children if c.get("table", name) == name]
-        if rows:
-            await conn.execute(insert(child), rows)
-
-
-async def store(conn: AsyncConnection, f: Facts, facts: StreamFacts) -> None:
-    table, key, children = _tables(f, facts.kind)
-    index = [key.name] if key is not None else ["year", "unit_code"]
-    stmt = insert(table).values(facts.row)
-    await conn.execute(stmt.on_conflict_do_update(index_elements=index, set_=facts.row))
-    for child in children:
-        assert key is not None
-        await conn.execute(delete(child).where(child.c[key.name] == facts.row[key.name]))
-        rows = [
-            _child_row(c)
-            for c in facts.children
-            if c.get("table", child.name.split("_", 1)[1]) == child.name.split("_", 1)[1]
-        ]
         if rows:
             await conn.execute(insert(child), rows)
 

@@ -134,7 +134,7 @@ class Submissions:
         loaded = await repository.load(uow, stream)
         # the order every apply takes them in (the swap lock shared, then this one): no deadlock with a rebuild
         await hold(uow.conn, SWAP_LOCK)
-        await hold(uow.conn, KNOWN_LOCK, shared=False)  # apply.straggled
+        await hold(uow.conn, KNOWN_LOCK, shared=False)  # apply.straggled_many
         if not await uow.conn.scalar(text("SELECT log_complete FROM generation WHERE id = 1")):
             raise RebuildRequired(
                 "the report facts predate their event log: an operator must rebuild them (POST "

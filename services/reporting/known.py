@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, not_, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.apply import store
+from services.reporting.apply import store_many
 from services.reporting.facts import Facts, facts
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
 from services.reporting.rebuild import bulk_load
@@ -82,7 +82,7 @@ async def with_stream_now(conn: AsyncConnection, live: Facts, temp: Facts, strea
     log = live.events
     rows = await conn.execute(select(log.c.envelope).where(log.c.stream_id == stream_id).order_by(log.c.version))
     stream = folded(Envelope.model_validate(r.envelope) for r in rows)[stream_id]
-    await store(conn, temp, stream)
+    await store_many(conn, temp, stream.kind, [stream])
 
 
 def stream_kind(envelopes: list[Envelope]) -> str:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.reporting.apply import SWAP_LOCK, apply, clear_many, hold, load_many
+from services.reporting.apply import SWAP_LOCK, apply_many, clear_many, hold, load_many
 from services.reporting.facts import Facts, create_generation, drop_generation, facts
 from services.reporting.fold import KIND, StreamFacts, empty, fold, source_of
 from shared.base.settings import ServiceSettings
@@ -221,11 +221,10 @@ class Rebuild:
         async with self.engine.begin() as conn:
             await hold(conn, SWAP_LOCK, shared=False)
             async for _, messages in read_to_end(consumer, partitions):  # the end offsets as of the lock
-                for message in messages:
-                    env = _envelope(message.value)
-                    if env is not None and _source(env) is not None:
-                        await apply(conn, f, env)
-                        self.progress["applied"] += 1
+                envs = [env for env in map(_envelope, (m.value for m in messages)) if env and _source(env)]
+                if envs:
+                    await apply_many(conn, f, envs)
+                    self.progress["applied"] += len(envs)
             old = await conn.scalar(text("SELECT current FROM generation WHERE id = 1"))
             await conn.execute(
                 text(

@@ -12,7 +12,6 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from services.identity import KeycloakAdmin, ensure_demo_accounts
@@ -100,7 +99,7 @@ async def test_rehab_login_completes_the_device_flow_and_the_commands_use_the_st
     assert not stored.exists()
     assert rehab("whoami", *reporting, env=env).returncode == 2
     last = {"Authorization": f"Bearer {refreshed['access_token']}"}
-    async with httpx.AsyncClient(base_url=system["reporting"].url) as http:
-        await wait_until(
-            lambda: http.get("/api/v1/whoami", headers=last), lambda r: r.status_code == 401, 10, 0.2, "401"
-        )
+    whoami = system["reporting"].url + "/api/v1/whoami"
+    await wait_until(
+        lambda: system.api.send("GET", whoami, headers=last), lambda r: r.status_code == 401, 10, 0.2, "401"
+    )

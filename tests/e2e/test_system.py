@@ -3,14 +3,12 @@ restarted, and the reports unchanged."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.harness import ROOT, System, token, waiting
+from tests.harness import ROOT, System
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
@@ -22,22 +20,10 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Syst
         yield running
 
 
-async def call(client: httpx.AsyncClient, method: str, url: str, who: tuple[str, str], **kw: Any) -> Any:
-    for _ in range(150):  # the cases service learns of a person from the registry's events
-        answer = await client.request(method, url, headers=token(*who), **kw)
-        if waiting(answer):
-            await asyncio.sleep(0.2)  # a retry, as a partner system would: the event is on its way
-            continue
-        assert answer.status_code < 300, (url, answer.text)
-        return answer.json()
-    raise AssertionError(f"{url} kept failing: {answer.text}")
-
-
-async def scenario(s: System, client: httpx.AsyncClient) -> None:
+async def scenario(s: System) -> None:
     admin, district, facility = ("admin", "VN"), ("district_officer", "220"), ("health_facility", "220")
     appendix = (ROOT / "shared" / "vn" / "data" / "son-dong-2024-appendix.tsv").read_bytes()
-    await call(
-        client,
+    await s.api.call(
         "POST",
         s["quotas"].url + "/api/v1/plans/imports",
         admin,
@@ -52,8 +38,7 @@ async def scenario(s: System, client: httpx.AsyncClient) -> None:
         ("07648", "compulsory", 12, None),
     ]
     for n, (commune, modality, months, covered) in enumerate(lives):
-        person = await call(
-            client,
+        person = await s.api.call(
             "POST",
             s["registry"].url + "/api/v1/persons",
             ("commune_officer", commune),
@@ -67,16 +52,14 @@ async def scenario(s: System, client: httpx.AsyncClient) -> None:
             },
         )
         pid = person["person_id"]
-        await call(
-            client,
+        await s.api.call(
             "POST",
             f"{s['registry'].url}/api/v1/persons/{pid}/addiction-determinations",
             facility,
             json={"result": "addicted", "determined_on": "2023-11-05", "facility": "TTYT", "form_number": "1"},
         )
         who = facility if modality == "methadone" else district
-        case = await call(
-            client,
+        case = await s.api.call(
             "POST",
             s["cases"].url + "/api/v1/cases",
             who,
@@ -93,16 +76,14 @@ async def scenario(s: System, client: httpx.AsyncClient) -> None:
         if covered is None:
             continue
         done = "2025-01-20" if modality == "compulsory" else "2024-07-20"
-        await call(
-            client,
+        await s.api.call(
             "POST",
             f"{s['cases'].url}/api/v1/cases/{case['case_id']}/completion",
             who,
             json={"completed_on": done, "certificate_number": "GCN"},
         )
         if covered:
-            await call(
-                client,
+            await s.api.call(
                 "POST",
                 f"{s['cases'].url}/api/v1/cases/{case['case_id']}/post-rehab",
                 ("commune_officer", commune),
@@ -110,33 +91,32 @@ async def scenario(s: System, client: httpx.AsyncClient) -> None:
             )
 
 
-async def reports(s: System, client: httpx.AsyncClient) -> dict[str, Any]:
+async def reports(s: System) -> dict[str, Any]:
     who = ("district_officer", "220")
     base = s["reporting"].url + "/api/v1/reports"
     return {
-        "quota": await call(client, "GET", base + "/quota-progress", who, params={"year": 2024, "unit_code": "220"}),
-        "coverage": await call(
-            client, "GET", base + "/post-rehab-coverage", who, params={"unit_code": "220", "as_of": "2024-12-31"}
+        "quota": await s.api.call("GET", base + "/quota-progress", who, params={"year": 2024, "unit_code": "220"}),
+        "coverage": await s.api.call(
+            "GET", base + "/post-rehab-coverage", who, params={"unit_code": "220", "as_of": "2024-12-31"}
         ),
     }
 
 
-async def settled(s: System, client: httpx.AsyncClient) -> dict[str, Any]:
+async def settled(s: System) -> dict[str, Any]:
     def complete(got: dict[str, Any]) -> bool:
         achieved = {"compulsory": 2, "voluntary_community": 2}
         return bool(got["quota"]["total"]["achieved"] == achieved and got["coverage"]["completers"] == 3)
 
-    return await wait_until(lambda: reports(s, client), complete, timeout=60, what="reports settled")
+    return await wait_until(lambda: reports(s), complete, timeout=60, what="reports settled")
 
 
 async def test_a_scenario_through_the_apis_survives_a_restart_of_every_service(system: System) -> None:
-    async with httpx.AsyncClient(timeout=30) as client:
-        await scenario(system, client)
-        before = await settled(system, client)
-        assert (before["coverage"]["covered"], before["coverage"]["ratio"]) == (2, 0.6667)
-        assert [u["days_waiting"] for u in before["coverage"]["uncovered"]] == [164]  # since 2024-07-20
-        for service in system.services.values():
-            service.stop()
-            await service.start()
-        after = await settled(system, client)
+    await scenario(system)
+    before = await settled(system)
+    assert (before["coverage"]["covered"], before["coverage"]["ratio"]) == (2, 0.6667)
+    assert [u["days_waiting"] for u in before["coverage"]["uncovered"]] == [164]  # since 2024-07-20
+    for service in system.services.values():
+        service.stop()
+        await service.start()
+    after = await settled(system)
     assert after == before

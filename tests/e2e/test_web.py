@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from openpyxl import load_workbook
 from selenium.webdriver.common.by import By
@@ -28,7 +27,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from services.identity import Account, KeycloakAdmin, ensure_demo_accounts, new_password
 from shared.kernel.clock import today
 from shared.kernel.ids import uuid7
-from tests.harness import ROOT, System, token
+from tests.harness import ROOT, System
 from tests.support.browser import by_id, chromium, chromium_available, fill, sign_in, sign_out, wait_for
 from tests.support.keycloak import issuer_env, keycloak_up
 from tests.support.web import running_web
@@ -228,34 +227,34 @@ async def test_an_officials_morning(web: str, accounts: dict[str, dict[str, str]
 
 async def test_a_command_waits_for_the_registry_write_it_names_and_only_so_long(system: System) -> None:
     """Register and enrol at once, twenty times: never "unknown person"; a position never reached waits its bound."""
-    officer = token("commune_officer", "07615")
+    officer, api = ("commune_officer", "07615"), system.api
     registry, cases = system["registry"].url + "/api/v1", system["cases"].url + "/api/v1"
-    async with httpx.AsyncClient(timeout=30, headers=officer) as http:
-        for n in range(20):
-            person = {
-                "full_name": f"Lê Văn {chr(65 + n)}",
-                "date_of_birth": "1991-02-03",
-                "sex": "male",
-                "commune_code": "07615",
-                "status": "user",
-            }
-            registered = await http.post(f"{registry}/persons", json=person)
-            assert registered.status_code == 201, registered.text
-            position = registered.headers["Rehab-Position"]
-            assert position == f"{registered.json()['person_id']}:1"
-            enrolment = {
-                "person_id": registered.json()["person_id"],
-                "modality": "methadone",
-                "decision_number": f"QĐ-{n}",
-                "decided_on": "2026-01-05",
-                "started_on": "2026-01-05",
-            }
-            enrolled = await http.post(f"{cases}/cases", json=enrolment, headers={"Rehab-After": position})
-            assert enrolled.status_code == 201, enrolled.text
-        ahead = {**enrolment, "person_id": registered.json()["person_id"]}
-        started = time.monotonic()
-        refused = await http.post(f"{cases}/cases", json=ahead, headers={"Rehab-After": position[:-1] + "9"})
-        waited = time.monotonic() - started
+    for n in range(20):
+        person = {
+            "full_name": f"Lê Văn {chr(65 + n)}",
+            "date_of_birth": "1991-02-03",
+            "sex": "male",
+            "commune_code": "07615",
+            "status": "user",
+        }
+        registered = await api.send("POST", f"{registry}/persons", officer, json=person)
+        assert registered.status_code == 201, registered.text
+        position = registered.headers["Rehab-Position"]
+        assert position == f"{registered.json()['person_id']}:1"
+        enrolment = {
+            "person_id": registered.json()["person_id"],
+            "modality": "methadone",
+            "decision_number": f"QĐ-{n}",
+            "decided_on": "2026-01-05",
+            "started_on": "2026-01-05",
+        }
+        enrolled = await api.send("POST", f"{cases}/cases", officer, json=enrolment, headers={"Rehab-After": position})
+        assert enrolled.status_code == 201, enrolled.text
+    ahead = {**enrolment, "person_id": registered.json()["person_id"]}
+    started = time.monotonic()
+    after = {"Rehab-After": position[:-1] + "9"}
+    refused = await api.send("POST", f"{cases}/cases", officer, json=ahead, headers=after)
+    waited = time.monotonic() - started
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "open_case_exists"  # then it decides
     assert waited >= WAIT_BOUND * 0.9, waited  # it waited for version 9, which never comes, as long as its bound
 
@@ -359,13 +358,13 @@ async def test_the_province_plans_an_import_and_operations(web: str, accounts: d
 
 
 async def test_dead_letters_are_listed_and_applied_again_for_operations_only(system: System) -> None:
-    async with httpx.AsyncClient(timeout=30) as http:
-        for name in ("registry", "cases", "quotas", "reporting"):
-            url = system[name].url + "/api/v1/dead-letters"
-            listed = await http.get(url, headers=token("ops", "VN"))
-            assert listed.status_code == 200 and listed.json() == {"service": name, "items": []}
-            again = await http.post(url + "/replay", headers=token("ops", "VN"))
-            assert again.status_code == 200 and again.json()["parked"] == 0, again.text
-            for role, unit in (("commune_officer", "07615"), ("auditor", "24")):
-                assert (await http.get(url, headers=token(role, unit))).status_code == 403
-                assert (await http.post(url + "/replay", headers=token(role, unit))).status_code == 403
+    api = system.api
+    for name in ("registry", "cases", "quotas", "reporting"):
+        url = system[name].url + "/api/v1/dead-letters"
+        listed = await api.send("GET", url, ("ops", "VN"))
+        assert listed.status_code == 200 and listed.json() == {"service": name, "items": []}
+        again = await api.send("POST", url + "/replay", ("ops", "VN"))
+        assert again.status_code == 200 and again.json()["parked"] == 0, again.text
+        for who in (("commune_officer", "07615"), ("auditor", "24")):
+            assert (await api.send("GET", url, who)).status_code == 403
+            assert (await api.send("POST", url + "/replay", who)).status_code == 403

@@ -46,8 +46,9 @@ from services.topology import ALL_TOPICS
 from shared.kernel.db import make_engine
 from shared.kernel.kafka import make_admin, make_consumer
 from shared.vn.units import NATIONAL, admin_units
-from tests.harness import System, token
+from tests.harness import System
 from tests.perf.national import TODAY, Person, append_lives, import_people, issue_plans, match_ids, people_of, summary
+from tests.support.api import token
 from tests.support.services import owner_dsn
 
 SCALES = [int(s) for s in os.environ.get("REHAB_BENCH_NATIONAL", "25000,100000,250000").split(",") if s]

@@ -42,8 +42,10 @@ from shared.kernel.rules import RuleViolation
 from shared.kernel.uow import SqlUnitOfWork
 from shared.runtime.auth import Principal, Role
 from shared.vn.units import NATIONAL, REFORM_DATE, AdminUnits, admin_units
-from tests.harness import System, token
+from tests.harness import System
 from tests.perf.people import FAMILY, GIVEN_FEMALE, GIVEN_MALE, MIDDLE_FEMALE, MIDDLE_MALE, VILLAGES, as_csv
+from tests.support.api import token
+from tests.support.services import owner_dsn
 
 TODAY = date(2026, 12, 7)  # the day the data set describes (the services' clock is the real one: not earlier)
 FIRST = date(2022, 1, 1)
@@ -335,7 +337,7 @@ async def import_people(system: System, people: list[Person], progress: bool = T
 async def match_ids(system: System, people: list[Person]) -> None:
     """Give each generated person the id the registry gave the row (rows equal in all reports can tell are
     interchangeable: matched in the order of their ids, so the result is the same in every run)."""
-    engine = make_engine(_owner_dsn(system), system.schemas["registry"], 1)
+    engine = make_engine(owner_dsn(system.settings), system.schemas["registry"], 1)
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(
@@ -360,7 +362,7 @@ async def append_lives(system: System, people: list[Person], seed: int, progress
     (events, refusals)."""
     units, rules = admin_units(), rulebook()
     store, ctx = EventStore(CASES_TOPIC), CommandContext(actor=ACTOR, correlation_id="bench-national")
-    engine = make_engine(_owner_dsn(system), system.schemas["cases"], 2)
+    engine = make_engine(owner_dsn(system.settings), system.schemas["cases"], 2)
     appended = refused = 0
     try:
         for start in range(0, len(people), CHUNK):
@@ -402,7 +404,7 @@ async def issue_plans(system: System, units: AdminUnits, year: int = 2026) -> in
     plans = Plans(EventStore(QUOTAS_TOPIC), units)
     quota = {"compulsory": 4, "voluntary_community": 6, "voluntary_facility": 2, "methadone": 5}
     targets = [Target(indicator="post_rehab_management_coverage", comparison=">=", value=1.0)]
-    engine = make_engine(_owner_dsn(system), system.schemas["quotas"], 1)
+    engine = make_engine(owner_dsn(system.settings), system.schemas["quotas"], 1)
     issued = 0
     try:
         for province in units.children(NATIONAL, "2025"):
@@ -424,12 +426,6 @@ def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows with the same keys (a row leaves out what its case has not reached): one multi-row INSERT."""
     keys = {k for r in rows for k in r}
     return [{k: r.get(k) for k in keys} for r in rows]
-
-
-def _owner_dsn(system: System) -> str:
-    from tests.support.services import owner_dsn
-
-    return owner_dsn(system.settings)
 
 
 def _bar(label: str, done: int, total: int, extra: str = "") -> None:

@@ -12,14 +12,13 @@ import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 
-import httpx
 from sqlalchemy import text
 
 from services.topology import CASES_TOPIC, QUOTAS_TOPIC, REGISTRY_TOPIC
 from shared.base.settings import PlatformSettings
 from shared.kernel.db import make_engine
 from shared.kernel.kafka import make_consumer, partitions_of
-from tests.harness import System, token
+from tests.harness import System
 from tests.reliability.load import Ledger
 from tests.support.polling import wait_until
 from tests.support.services import owner_dsn
@@ -160,16 +159,11 @@ async def _projections(system: System, ledger: Ledger, outcome: Outcome) -> None
         ),
     }
     base = system["reporting"].url + "/api/v1/reports"
-    who = token("district_officer", "220")
-    async with httpx.AsyncClient(timeout=30) as client:
-        coverage = (
-            await client.get(
-                f"{base}/post-rehab-coverage", params={"unit_code": "220", "as_of": "2024-12-31"}, headers=who
-            )
-        ).json()
-        quota = (
-            await client.get(f"{base}/quota-progress", params={"year": 2024, "unit_code": "220"}, headers=who)
-        ).json()
+    who = ("district_officer", "220")
+    coverage = await system.api.call(
+        "GET", f"{base}/post-rehab-coverage", who, params={"unit_code": "220", "as_of": "2024-12-31"}
+    )
+    quota = await system.api.call("GET", f"{base}/quota-progress", who, params={"year": 2024, "unit_code": "220"})
     expect["report: completers"] = (coverage["completers"], acked["complete"])
     expect["report: covered"] = (coverage["covered"], acked["post_rehab"])
     expect["report: voluntary enrolments"] = (quota["total"]["achieved"].get("voluntary_community", 0), acked["enrol"])

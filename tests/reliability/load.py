@@ -21,7 +21,8 @@ from typing import Any
 
 import httpx
 
-from tests.harness import System, token, waiting
+from tests.harness import System
+from tests.support.api import Api, error_of
 
 COMMUNES = ("07616", "07636", "07648", "07660")  # Sơn Động (district 220), as in the seed plan
 DISTRICT = ("district_officer", "220")
@@ -85,7 +86,7 @@ class Load:
         self._tasks: list[asyncio.Task[None]] = []
         self._registered: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self._next = 0
-        self.client = httpx.AsyncClient(timeout=httpx.Timeout(20, connect=5))
+        self.api = Api(httpx.AsyncClient(timeout=httpx.Timeout(20, connect=5)))
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._registrar()) for _ in range(self.registrars)]
@@ -97,7 +98,7 @@ class Load:
         try:
             await asyncio.wait_for(asyncio.gather(*self._tasks), timeout)
         finally:
-            await self.client.aclose()
+            await self.api.http.aclose()
         return self.ledger
 
     async def _registrar(self) -> None:
@@ -216,32 +217,26 @@ class Load:
     ) -> dict[str, Any]:
         """Send until a definite answer; returns the 2xx body (or the one `resolve` confirms after a 409)."""
         unanswered = False
-        give_up = time.monotonic() + deadline
-        while time.monotonic() < give_up:
-            try:
-                answer = await self.client.request(method, url, json=body, headers=token(*who, sub=f"load-{who[0]}"))
-            except httpx.TransportError:
-                self.ledger.answers["no answer"] += 1
-                unanswered = True
-                await asyncio.sleep(0.3)  # a partner system's back-off before it tries again
-                continue
-            self.ledger.answers[str(answer.status_code)] += 1
-            if answer.status_code < 300:
-                return dict(answer.json())
-            error = answer.json().get("error", {}) if answer.headers.get("content-type") == "application/json" else {}
-            if answer.status_code == 503 and error.get("code") == "unavailable":
-                await asyncio.sleep(0.3)  # a clear "not now": nothing was applied
-                continue
-            if waiting(answer):
-                await asyncio.sleep(0.2)  # the person's registration has not reached the cases service yet
-                continue
-            if unanswered and answer.status_code == 409:
-                found = await resolve(error)
-                if found is not None:
-                    self.ledger.answers[f"{kind}: confirmed after no answer"] += 1
-                    return {"person_id": found, "case_id": found}
-            raise LoadError(f"{kind} {method} {url}: {answer.status_code} {answer.text[:500]}")
-        raise LoadError(f"{kind} {method} {url}: no definite answer in {deadline:.0f}s")
+
+        def noted(answer: str) -> None:
+            nonlocal unanswered
+            self.ledger.answers[answer] += 1
+            unanswered = unanswered or answer == "no answer"
+
+        try:
+            answer = await self.api.send(
+                method, url, who, sub=f"load-{who[0]}", json=body, patience=deadline, noted=noted
+            )
+        except httpx.TransportError as exc:
+            raise LoadError(f"{kind} {method} {url}: no answer in {deadline:.0f}s") from exc
+        if answer.status_code < 300:
+            return dict(answer.json())
+        if unanswered and answer.status_code == 409:
+            found = await resolve(error_of(answer))
+            if found is not None:
+                self.ledger.answers[f"{kind}: confirmed after no answer"] += 1
+                return {"person_id": found, "case_id": found}
+        raise LoadError(f"{kind} {method} {url}: {answer.status_code} {answer.text[:500]}")
 
     async def _existing_person(self, error: dict[str, Any]) -> str | None:
         return str(error["person_id"]) if error.get("person_id") else None  # "already on record: <id>"
@@ -252,7 +247,7 @@ class Load:
     def _case_in(self, kind: str, case_id: str) -> Resolve:
         async def resolve(_: dict[str, Any]) -> str | None:
             url = f"{self.system['cases'].url}/api/v1/cases/{case_id}"
-            got = await self.client.get(url, headers=token(*DISTRICT))
+            got = await self.api.send("GET", url, DISTRICT)
             return case_id if got.status_code == 200 and got.json()["state"] == STATES[kind] else None
 
         return resolve

@@ -10,8 +10,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.harness import System, token
+from tests.harness import System
 from tests.reliability.conftest import FUZZED
+from tests.support.api import token
 
 pytestmark = pytest.mark.integration
 ROLE = {

@@ -8,8 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -20,23 +19,17 @@ from shared.base.settings import PlatformSettings, ServiceSettings
 from shared.kernel.db import make_engine
 from shared.kernel.ids import uuid7
 from shared.kernel.kafka import delete_topics, make_consumer, partitions_of, read_to_end
-from shared.runtime.auth import TokenCodec
 from shared.runtime.service import ServiceSpec, create_app
+from tests.support.api import Api
 
 
 @dataclass
-class ServiceClient:
-    """An HTTP client on a running service, with a token per (role, unit) signed with the development secret
-    (tests/support/keycloak.IssuerTokens gives the identity provider's)."""
+class ServiceClient(Api):
+    """The tests' HTTP driver on one service's app in-process, its tokens signed with the development secret
+    (tests/support/keycloak.IssuerTokens gives the identity provider's); URLs are the service's paths."""
 
-    http: httpx.AsyncClient
-    tokens: TokenCodec
-    settings: ServiceSettings
-    app: Any
-
-    def auth(self, role: str, unit: str, sub: str | None = None) -> dict[str, str]:
-        token = self.tokens.issue(sub or f"test-{role}-{unit}", role, unit, timedelta(hours=1))
-        return {"Authorization": f"Bearer {token}"}
+    settings: ServiceSettings = field(default_factory=ServiceSettings)
+    app: Any = None
 
 
 def owner_dsn(settings: PlatformSettings) -> str:

@@ -20,7 +20,8 @@ from shared.base.settings import ServiceSettings
 from shared.kernel.db import make_engine
 from shared.runtime.auth import TokenCodec
 from tests.perf.people import as_csv, people
-from tests.support.polling import wait_for, wait_until
+from tests.support.api import Api, token
+from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.services import fresh_schema, owner_dsn
 
@@ -50,18 +51,11 @@ def registry_process(schema: str) -> Iterator[subprocess.Popen[bytes]]:
 
 
 async def ready(client: httpx.AsyncClient) -> None:
-    async def answers() -> bool:
-        try:
-            return (await client.get("/health/ready")).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    await wait_for(answers, timeout=30, interval=0.1, what="the registry ready")
+    await Api(client).ready(timeout=30)
 
 
 async def test_an_import_killed_midway_resumes_and_creates_each_person_once() -> None:
-    token = TokenCodec(ServiceSettings().jwt_secret.get_secret_value()).issue("police-24", "province_officer", "24")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = token("province_officer", "24", sub="police-24")
     content = as_csv(list(people(ROWS, seed=11)))
     async with (
         fresh_schema("regkill") as schema,

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from shared.base.settings import ServiceSettings
-from tests.harness import ServiceProcess, token
+from tests.harness import ServiceProcess
+from tests.support.api import token
 from tests.support.services import fresh_schema, isolated_topics, owner_dsn
 
 pytestmark = pytest.mark.integration
