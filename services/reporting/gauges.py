@@ -25,16 +25,20 @@ OVERDUE = Gauge(
 )
 ATTAINMENT = Gauge("rehab_quota_attainment_ratio", "Enrolments this year / the plan's quota", ["unit", "modality"])
 GENERATION = Gauge("rehab_projection_generation", "The projection generation reads use")
-REFRESH = Gauge("rehab_report_gauges_refresh_seconds", "How long the last refresh of the per-unit gauges took")
+REFRESH = Gauge(
+    "rehab_report_gauges_refresh_seconds", "How long the last pass over the per-unit gauges took, its rests included"
+)
 REFRESH_SECONDS = 60
 SHARE = 0.2  # of the process's time the gauges may take: at national scale a pass over 3,355 units takes minutes
 
 
-async def refresh(rt: Runtime) -> None:
+async def refresh(rt: Runtime, share: float = 1.0) -> None:
     """Set the gauges for every unit that has a plan this year, one unit per transaction.
 
     One transaction per unit: a pass over every unit of the country holds the swap lock (which a rebuild's swap
-    waits for) for one unit's reports at a time, not for minutes.
+    waits for) for one unit's reports at a time, not for minutes. After each unit the pass rests so that it takes
+    at most `share` of the process's time at any moment, not only on average: the reports officials wait for and
+    the live fold run in the same event loop, and a pass at full speed held both up for its whole length.
     """
     on = today()
     async with rt.engine.connect() as conn:
@@ -42,6 +46,7 @@ async def refresh(rt: Runtime) -> None:
         GENERATION.set(f.generation)
         planned = list(await Reports(conn, f, rt.units).figures.plans_of(on.year))
     for unit in planned:
+        started = time.monotonic()
         async with rt.engine.begin() as conn:
             await hold(conn, SWAP_LOCK)
             reports = Reports(conn, await current(conn), rt.units)
@@ -55,19 +60,21 @@ async def refresh(rt: Runtime) -> None:
             for modality, ratio in progress["total"]["ratio"].items():
                 if ratio is not None:
                     ATTAINMENT.labels(unit, modality).set(ratio)
+        if share < 1:
+            await asyncio.sleep((time.monotonic() - started) * (1 - share) / share)
 
 
 async def run_gauges(rt: Runtime) -> None:
-    """Refresh the gauges every minute, or less often when a pass takes long: never more than SHARE of the time
-    (the reports officials wait for run in the same process)."""
+    """Refresh the gauges every minute, or as often as a pass paced to SHARE of the process's time allows (at the
+    national scale a pass over 3,355 units takes minutes); a pass's length, rests included, is a gauge."""
     while True:
         started = time.monotonic()
         try:
-            await refresh(rt)
+            await refresh(rt, SHARE)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("could not refresh the report gauges; retrying")
         spent = time.monotonic() - started
         REFRESH.set(spent)
-        await asyncio.sleep(max(REFRESH_SECONDS, spent * (1 - SHARE) / SHARE))
+        await asyncio.sleep(max(REFRESH_SECONDS - spent, 1.0))

@@ -261,6 +261,17 @@ class Figures:
         )
         return rows[0] if rows else None
 
+    async def plans_version(self) -> tuple[Any, ...]:
+        """What changes whenever the plans of this generation change: the schema, the generation, and how many
+        plan events it has folded (and the last one's time). Read in the report's snapshot, as the plans are."""
+        row = (
+            await self._rows(
+                "SELECT current_schema() AS s, t.events, t.last_event_at"
+                " FROM (SELECT 1) one LEFT JOIN {g}topics t ON t.topic = 'quotas'"
+            )
+        )[0]
+        return (row.s, self.g, row.events, row.last_event_at)
+
     async def plans_of(self, year: int, codes: list[str] | None = None) -> dict[str, Any]:
         """The year's plans by unit code: all of them, or those issued for one of `codes`."""
         only = "" if codes is None else " AND unit_code = ANY(:codes)"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,6 +20,23 @@ from shared.vn.units import NATIONAL, REFORM_DATE, AdminUnits, Edition, UnknownU
 
 QUOTA_INDICATOR = {m: f"{m}_rehab_enrolments" for m in ("compulsory", "voluntary_community", "voluntary_facility")}
 QUOTA_INDICATOR["methadone"] = "methadone_enrolments"
+QuotaOf = Callable[[str], dict[str, int] | None]
+
+
+@dataclass(frozen=True)
+class YearPlans:
+    """A year's plans by unit code, the modalities they set quotas for, and each unit's quotas today."""
+
+    plans: dict[str, Any]
+    modalities: tuple[str, ...]
+    mapped: QuotaOf
+
+
+# The year's plans as last read, by `Figures.plans_version` and year: every report of quota progress needs all of
+# the year's plans (3,355 for the country) mapped onto today's units, and they change a few times a year. A new
+# version (a plan event folded, a rebuilt generation) is read afresh.
+_PLANS: OrderedDict[tuple[Any, ...], YearPlans] = OrderedDict()
+_PLANS_KEPT = 8
 
 
 class Reports:
@@ -74,11 +94,9 @@ class Reports:
         h = hierarchy or hierarchy_of(period.start, period.end)
         scope = self.scope(unit_code, h)
         enrolments = await self.figures.enrolments_by_commune(period, scope)  # a child's codes are its parent's
-        plans = await self.figures.plans_of(year)
-        modalities = sorted(
-            {m for p in plans.values() for m in p.quotas} or {"compulsory", "voluntary_community"}, key=MODALITIES.index
-        )
-        quota_of = self._quotas_then(plans) if h.edition == "2024" else self._mapped_quotas(year, plans)
+        year_plans = await self._year_plans(year)
+        plans, modalities = year_plans.plans, list(year_plans.modalities)
+        quota_of = self._quotas_then(plans) if h.edition == "2024" else year_plans.mapped
         children = self.units.children(unit_code, h.edition)
         holders = Holders([self.scope(child.code, h) for child in children])
         achieved: list[dict[str, int]] = [dict.fromkeys(modalities, 0) for _ in children]
@@ -109,6 +127,19 @@ class Reports:
             "total": total,
         }
 
+    async def _year_plans(self, year: int) -> YearPlans:
+        """The year's plans by unit code, their modalities and `_mapped_quotas` of them: read once per version."""
+        key = (*await self.figures.plans_version(), year, id(self.units))
+        found = _PLANS.get(key)
+        if found is None:
+            plans = await self.figures.plans_of(year)
+            in_plans = {m for p in plans.values() for m in p.quotas} or {"compulsory", "voluntary_community"}
+            modalities = tuple(sorted(in_plans, key=MODALITIES.index))
+            found = _PLANS[key] = YearPlans(plans, modalities, self._mapped_quotas(year, plans))
+            while len(_PLANS) > _PLANS_KEPT:
+                _PLANS.popitem(last=False)
+        return found
+
     def _quotas_then(self, plans: dict[str, Any]) -> Any:
         """A unit's quotas as issued: its own plan of the year."""
 
@@ -118,7 +149,7 @@ class Reports:
 
         return quota
 
-    def _mapped_quotas(self, year: int, plans: dict[str, Any]) -> Any:
+    def _mapped_quotas(self, year: int, plans: dict[str, Any]) -> QuotaOf:
         """Quotas of today's units from the year's plans: a 2026 plan names today's units already; a 2025 plan,
         issued for a former unit, counts in the unit that took that unit over (a merged commune's in its
         successor, a district's in its province). Under a unit, only the plans with no planned unit above them
@@ -140,16 +171,19 @@ class Reports:
             for unit in {NATIONAL, now, *holding}:
                 within.setdefault(unit, set()).add(code)
 
+        summed_for: dict[str, dict[str, int] | None] = {}
+
         def quota(unit: str) -> dict[str, int] | None:
-            inside = within.get(unit, set())
-            top = [c for c in sorted(inside) if not any(a in inside for a in placed[c][1])]
-            if not top:
-                return None
-            summed: dict[str, int] = {}
-            for code in top:
-                for modality, n in plans[code].quotas.items():
-                    summed[modality] = summed.get(modality, 0) + n
-            return summed
+            if unit not in summed_for:
+                inside = within.get(unit, set())
+                top = [c for c in sorted(inside) if not any(a in inside for a in placed[c][1])]
+                summed: dict[str, int] = {}
+                for code in top:
+                    for modality, n in plans[code].quotas.items():
+                        summed[modality] = summed.get(modality, 0) + n
+                summed_for[unit] = summed if top else None
+            found = summed_for[unit]
+            return None if found is None else dict(found)  # the caller's own: the next report reads the same
 
         return quota
 

@@ -286,6 +286,7 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
     await watcher
     await engine.dispose()
     print()
+    relayed = await relay_delays(system, list(acked))
     delays = [(seen[c] - t) * 1000 for c, t in acked.items() if c in seen]
     result = {
         "sent": total,
@@ -302,8 +303,30 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
         f"{len(acked)} acknowledged, {refused} refused, {len(delays)} visible; "
         f"p50 {result['p50']:.0f} ms, p99 {result['p99']:.0f} ms {mark}"
     )
+    if relayed:
+        print(
+            f"  of which commit → published by the cases relay: p50 {statistics.median(relayed):.0f} ms,"
+            f" p99 {percentile(relayed, 0.99):.0f} ms (the rest: Kafka and the reporting consumer)"
+        )
     rss_line(system, "under load", peaks)
     return result
+
+
+async def relay_delays(system: System, case_ids: list[str]) -> list[float]:
+    """For each enrolment: from its outbox row's creation (the command's transaction) to its publication, in ms."""
+    engine = make_engine(owner_dsn(system.settings), system.schemas["cases"], 1)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT EXTRACT(EPOCH FROM published_at - created_at) * 1000 FROM outbox"
+                    " WHERE key = ANY(:ids) AND published_at IS NOT NULL"
+                ),
+                {"ids": case_ids},
+            )
+            return [float(r[0]) for r in rows]
+    finally:
+        await engine.dispose()
 
 
 async def raw_consume(system: System) -> tuple[int, float]:
