@@ -181,3 +181,29 @@ async def test_duplicated_and_reordered_delivery_gives_the_same_2026_report(
         await drop_generation(conn, 91)
     live = await report(system, "periodic", PROVINCE, unit_code="24", period="2026")
     assert json.dumps(replayed, sort_keys=True) == json.dumps(live, sort_keys=True)
+
+
+async def test_a_revised_plan_shows_at_once_although_the_year_s_plans_are_kept_between_requests(
+    system: System, lives: dict[str, str]
+) -> None:
+    """Quota progress keeps the year's plans mapped onto today's units between requests (issue 20); a plan event
+    folded is a new version of them, so the next report reads the revision, and the one after it the original."""
+
+    def quota_of(got: dict[str, Any], unit: str) -> int:
+        return int(next(u for u in got["units"] if u["unit_code"] == unit)["quota"]["voluntary_community"])
+
+    async def revise(n: int, events: int) -> None:
+        answer = await system.quotas.http.put(
+            "/api/v1/plans/2026/09169",
+            json={"quotas": {"compulsory": 0, "voluntary_community": n}, "document_number": f"KH-{n}/UBND"},
+            headers=system.quotas.auth(*PROVINCE),
+        )
+        assert answer.status_code < 300, answer.text
+        await system.applied(events)
+
+    assert quota_of(await report(system, "quota-progress", PROVINCE, year="2026", unit_code="24"), "09169") == 1
+    assert quota_of(await report(system, "quota-progress", PROVINCE, year="2026", unit_code="24"), "09169") == 1
+    await revise(4, EVENTS + 1)
+    assert quota_of(await report(system, "quota-progress", PROVINCE, year="2026", unit_code="24"), "09169") == 4
+    await revise(1, EVENTS + 2)
+    assert quota_of(await report(system, "quota-progress", PROVINCE, year="2026", unit_code="24"), "09169") == 1
