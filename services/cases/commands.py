@@ -43,7 +43,7 @@ class CaseViews(Protocol):
 
     async def earlier_courses(self, conn: Any, person_id: str) -> int: ...  # cases of rehab, methadone aside
 
-    async def project(self, conn: Any, case_id: str, history: Sequence[Envelope]) -> None: ...
+    async def project(self, conn: Any, case_id: str, history: Sequence[Envelope], fresh: bool = False) -> None: ...
 
 
 @dataclass
@@ -93,7 +93,7 @@ class Cases:
         sealed = await self.repository.save(uow, case_id, 0, pending, who.context())
         try:
             async with uow.conn.begin_nested():
-                await self.views.project(uow.conn, case_id, sealed)
+                await self.views.project(uow.conn, case_id, sealed, fresh=True)  # a new id: nothing to replace
         except IntegrityError:  # a concurrent enrolment of the same person won
             open_case = await self.views.open_case(uow.conn, person_id)
             if open_case is not None:

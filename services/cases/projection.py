@@ -171,14 +171,22 @@ DUTY_TABLES = {"drug_tests": drug_tests, "case_moves": case_moves, "monitoring_o
 
 
 async def project(
-    conn: AsyncConnection, case_id: str, history: Sequence[Envelope], rules: RuleBook | None = None
+    conn: AsyncConnection,
+    case_id: str,
+    history: Sequence[Envelope],
+    rules: RuleBook | None = None,
+    fresh: bool = False,
 ) -> None:
-    """Upsert the case's row and rewrite its duties' rows from its whole history (a few events: cheap, exact)."""
+    """Upsert the case's row and rewrite its duties' rows from its whole history (a few events: cheap, exact).
+
+    `fresh`: the case was opened in this transaction under a new id, so it has no duty rows to delete yet.
+    """
     notes = await load_notes(conn, [e.event_id for e in history])
     await _upsert(conn, case_row(case_id, history, notes))
     for name, rows in duty_rows(case_id, history, notes, rules or rulebook()).items():
         table = DUTY_TABLES[name]
-        await conn.execute(delete(table).where(table.c.case_id == case_id))
+        if not fresh:
+            await conn.execute(delete(table).where(table.c.case_id == case_id))
         if rows:
             await conn.execute(insert(table), rows)
 
@@ -210,5 +218,7 @@ class SqlCaseViews:
         query = select(func.count()).where(cases.c.person_id == person_id, cases.c.modality != "methadone")
         return int(await conn.scalar(query) or 0)
 
-    async def project(self, conn: AsyncConnection, case_id: str, history: Sequence[Envelope]) -> None:
-        await project(conn, case_id, history)
+    async def project(
+        self, conn: AsyncConnection, case_id: str, history: Sequence[Envelope], fresh: bool = False
+    ) -> None:
+        await project(conn, case_id, history, fresh=fresh)

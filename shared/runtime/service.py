@@ -21,6 +21,8 @@ from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.base.logs import set_correlation
 from shared.base.settings import KAFKA_ADMIN, ServiceSettings, local_kafka_password
@@ -199,22 +201,50 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
 
-    @app.middleware("http")
-    async def correlation_middleware(request: Request, call_next: Any) -> Response:
-        # the caller's id when well-formed, else a new one: the events, audit entries and log lines share it
-        cid = accepted_correlation_id(request.headers.get("x-correlation-id") or request.headers.get("x-request-id"))
-        set_correlation(cid)
-        if any("\x00" in value for value in request.query_params.values()):  # no database takes a NUL
-            body = error_body("invalid", "a query parameter contains a NUL character")
-            return JSONResponse(body, 422)
-        try:
-            response: Response = await call_next(request)
-        except Exception as exc:  # answered here, not by Starlette's catch-all, which would reset the connection
-            response = unexpected_error(exc)
-        response.headers["x-correlation-id"] = cid
-        return response
+    app.add_middleware(Correlation)  # outermost: every answer, a refusal by BodyLimit too, carries the id
 
     return app
+
+
+class Correlation:
+    """ASGI middleware: the request's correlation id (the caller's when well-formed, else a new one) is set for the
+    events, audit entries and log lines it causes, and returned in `x-correlation-id`; a query parameter with a NUL
+    is refused (no database takes one); an exception no handler claimed is answered here (`unexpected_error`).
+
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs every request through a
+    task group and a memory stream, which costs every request of every service its share of the event loop.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        cid = accepted_correlation_id(headers.get("x-correlation-id") or headers.get("x-request-id"))
+        set_correlation(cid)
+        if any("\x00" in value for value in QueryParams(scope.get("query_string", b"")).values()):
+            refused = JSONResponse(error_body("invalid", "a query parameter contains a NUL character"), 422)
+            refused.headers["x-correlation-id"] = cid
+            await refused(scope, receive, send)
+            return
+        started = False
+
+        async def marked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message)["x-correlation-id"] = cid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, marked)
+        except Exception as exc:  # answered here, not by Starlette's catch-all, which would reset the connection
+            if started:  # the answer is on its way: nothing else can be said on this response
+                raise
+            await unexpected_error(exc)(scope, receive, marked)
 
 
 def _ops_router(spec: ServiceSpec, rt: Runtime) -> APIRouter:

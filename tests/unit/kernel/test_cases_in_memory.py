@@ -45,7 +45,10 @@ class MemoryCaseViews:
         cases = conn.state.table("cases").values()
         return sum(1 for c in cases if c.person_id == person_id and c.modality != "methadone")
 
-    async def project(self, conn: MemoryTransaction, case_id: str, history: Sequence[Envelope]) -> None:
+    async def project(
+        self, conn: MemoryTransaction, case_id: str, history: Sequence[Envelope], fresh: bool = False
+    ) -> None:
+        assert not fresh or case_id not in conn.state.table("cases"), "a fresh case already had a row"
         conn.state.table("cases")[case_id] = case_of(case_id, history)
 
 
