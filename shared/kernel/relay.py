@@ -37,6 +37,7 @@ IN_FLIGHT = 3  # batches sent and awaiting their acks and marks while the next i
 # 11-18 µs a row here, against 16-22 with the headers' JSON decoded in Python, 20-27 with it unpacked in SQL.
 PENDING_SQL = f"""SELECT id, topic, key, value, {", ".join(f"headers->>'{name}'" for name in KAFKA_HEADERS)}, created_at
 FROM outbox WHERE published_at IS NULL AND id > $1 ORDER BY id LIMIT $2"""
+MARK_SQL = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 
 
 class Pending(NamedTuple):
@@ -212,13 +213,15 @@ class OutboxRelay:
         for r in rows:
             latency.observe((now - r.created_at).total_seconds())
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
-        if len(rows) < self.batch_size:  # a full batch means more is waiting: count when caught up (and on scrape)
-            await self.refresh_backlog()
+        if len(rows) < self.batch_size:  # caught up as of the read: the scrape counts what was committed since
+            OUTBOX_BACKLOG.labels(self.service).set(0)
         return len(rows)
 
     async def mark_published(self, ids: list[int]) -> None:
-        async with self.engine.begin() as conn:  # one array parameter, one prepared statement, whatever the batch
-            await conn.exec_driver_sql("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", (ids,))
+        """One statement in its own transaction (autocommit: one round trip, no BEGIN and COMMIT of its own)."""
+        async with self.engine.connect() as conn:  # one array parameter, one prepared statement, whatever the batch
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            await driver.execute(MARK_SQL, ids)
 
     async def backlog(self) -> int:
         async with self.engine.connect() as conn:

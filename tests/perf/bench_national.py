@@ -231,6 +231,7 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
     seen: dict[str, float] = {}
     peaks: dict[str, float] = {}
     refused = 0
+    answered: list[float] = []  # ms from sending an enrolment to its acknowledgement
     done = asyncio.Event()
 
     async def watch() -> None:
@@ -267,9 +268,11 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
                 "decided_on": TODAY.isoformat(),
                 "started_on": TODAY.isoformat(),
             }
+            asked = time.perf_counter()
             answer = await http.post("/cases", json=body, headers=token("province_officer", p.province))
             if answer.status_code == 201:
                 acked[answer.json()["case_id"]] = last_ack = time.perf_counter()
+                answered.append((last_ack - asked) * 1000)
             else:
                 refused += 1
 
@@ -303,6 +306,10 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
         f"{len(acked)} acknowledged, {refused} refused, {len(delays)} visible; "
         f"p50 {result['p50']:.0f} ms, p99 {result['p99']:.0f} ms {mark}"
     )
+    if answered:
+        print(
+            f"  the cases service answered in p50 {statistics.median(answered):.0f} ms, p99 {percentile(answered, 0.99):.0f} ms"
+        )
     if relayed:
         print(
             f"  of which commit → published by the cases relay: p50 {statistics.median(relayed):.0f} ms,"
