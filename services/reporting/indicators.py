@@ -70,12 +70,12 @@ def _on_record_at(scope: Scope, outer: str) -> tuple[str, str]:
 
     Below the nation, the residences of the scope's codes valid on :d (the index on commune_code), each joined
     to its person: a person is read only when filed in the scope on :d, not every person ever filed there.
-    The whole country needs no unit, only that some residence is valid on :d (a semi-join instead of a lookup
-    per person).
+    The whole country needs no condition: a person's registration files them from the day registered (fold:
+    `registered_on` and a residence valid from it are set together, and residences are never removed), so every
+    caller's `registered_on` on or before :d says that some residence is valid on :d already.
     """
     if scope.everywhere:
-        valid = f"EXISTS (SELECT 1 FROM {{g}}residences r WHERE r.person_id = {outer}.person_id AND r.valid_from <= :d)"
-        return "", valid
+        return "", "TRUE"
     join = _valid_at("{g}residences", "person_id", outer, "v.commune_code, v.valid_from AS unit_from", False)
     return join + _on("person_id", outer, "pu", False), "pu.commune_code = ANY(:codes) AND " + area(
         "pu.commune_code", "pu.unit_from"
@@ -200,11 +200,8 @@ class Figures:
         return int(rows[0].pool), int(rows[0].enrolled)
 
     async def active_methadone(self, on: date, scope: Scope) -> int:
-        if scope.everywhere:  # no unit to read: only that the case has one on :d
-            join, inside = (
-                "",
-                "EXISTS (SELECT 1 FROM {g}case_units v WHERE v.case_id = c.case_id AND v.valid_from <= :d)",
-            )
+        if scope.everywhere:  # no unit to read: a case started by :d has one on :d (enrolment sets both, fold.py)
+            join, inside = "", "TRUE"
         else:
             join = _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
             inside = _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
