@@ -43,10 +43,10 @@ def _on(key: str, outer: str, alias: str, lookup: bool) -> str:
     return f" {alias} ON true" if lookup else f" {alias} ON {alias}.{key} = {outer}.{key}"
 
 
-def _unit_at(scope: Scope, table: str, key: str, outer: str, alias: str) -> str:
+def _unit_at(scope: Scope, table: str, key: str, outer: str, alias: str, few: bool = False) -> str:
     """The commune of `outer`'s row of `table` (residences, case_units) on :d, and the day it was recorded from:
-    looked up per row below the nation, joined for the whole country."""
-    lookup = not scope.everywhere
+    looked up per row below the nation, or when `few` rows of `outer` need one; joined for the whole country."""
+    lookup = few or not scope.everywhere
     return _valid_at(table, key, outer, "v.commune_code, v.valid_from AS unit_from", lookup) + _on(
         key, outer, alias, lookup
     )
@@ -244,7 +244,7 @@ class Figures:
         return await self._rows(
             "SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, c.post_rehab_ends_on"
             " FROM {g}cases c"
-            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
+            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu", few=True)  # a month's endings, even nationally
             + " WHERE c.post_rehab_decided_on <= :d AND c.post_rehab_ends_on <= :u"
             " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
             + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
