@@ -72,6 +72,7 @@ def facts(generation: int) -> Facts:
             Column("person_id", Text, primary_key=True),
             Column("version", Integer, primary_key=True),
             Column("valid_from", Date, nullable=False),
+            Column("valid_to", Date),  # the next row's valid_from (fold._chain): valid on valid_from <= d < valid_to
             Column("commune_code", Text, nullable=False),
             Index(f"{g}residences_commune", "commune_code", "person_id"),  # who was ever filed in a report's scope
         ),
@@ -103,6 +104,7 @@ def facts(generation: int) -> Facts:
             Column("case_id", Text, primary_key=True),
             Column("version", Integer, primary_key=True),
             Column("valid_from", Date, nullable=False),
+            Column("valid_to", Date),
             Column("commune_code", Text, nullable=False),
             Index(f"{g}case_units_commune", "commune_code", "case_id"),  # which cases were ever in a report's scope
         ),
@@ -120,6 +122,7 @@ def facts(generation: int) -> Facts:
             Column("case_id", Text, primary_key=True),
             Column("version", Integer, primary_key=True),
             Column("valid_from", Date, nullable=False),
+            Column("valid_to", Date),
             Column("planned_end", Date, nullable=False),
         ),
         Table(

@@ -155,6 +155,7 @@ def _person(facts: StreamFacts, kind: str, v: int, on: date, p: dict[str, Any]) 
         facts.children.append(
             {"person_id": row["person_id"], "version": v, "valid_from": on, "commune_code": p["commune_code"]}
         )
+        _chain(facts, "residences")
     elif kind == "addiction_determined":
         row["status"] = p["status"]
         if p["result"] == "addicted" and row["addict_on"] is None:
@@ -163,6 +164,7 @@ def _person(facts: StreamFacts, kind: str, v: int, on: date, p: dict[str, Any]) 
         facts.children.append(
             {"person_id": row["person_id"], "version": v, "valid_from": on, "commune_code": p["to_commune"]}
         )
+        _chain(facts, "residences")
     elif kind == "person_died":
         row["closed_on"] = date.fromisoformat(p["died_on"]) if isinstance(p["died_on"], str) else p["died_on"]
     elif kind == "records_merged" and p.get("duplicate_id") == row["person_id"]:
@@ -185,11 +187,13 @@ def _case(facts: StreamFacts, kind: str, v: int, on: date, unit: str, p: dict[st
         facts.children.append(
             {"table": "case_units", "case_id": case_id, "version": v, "valid_from": started, "commune_code": unit}
         )
+        _chain(facts, "case_units")
         _planned_end(facts, v, started)
     elif kind == "case_transferred":
         facts.children.append(
             {"table": "case_units", "case_id": case_id, "version": v, "valid_from": on, "commune_code": p["to_commune"]}
         )
+        _chain(facts, "case_units")
     elif kind == "case_absconded":
         facts.children.append(
             {"table": "abscondments", "case_id": case_id, "version": v, "absconded_on": on, "returned_on": None}
@@ -231,3 +235,18 @@ def _planned_end(facts: StreamFacts, v: int, valid_from: date) -> None:
             "planned_end": planned_end(row["started_on"], row["planned_months"], away),
         }
     )
+    _chain(facts, "case_planned_ends")
+
+
+def _chain(facts: StreamFacts, table: str) -> None:
+    """Each dated row of `table` (residences, case_units, case_planned_ends) valid until the next one's
+    `valid_from` (`valid_to`; None for the last), in the order a report picks the row valid on a day: by
+    `valid_from`, then `version`. The row valid on a day d is then the one with valid_from <= d < valid_to
+    (a row followed by one from the same day is valid on no day), which an index or a hash join finds without
+    sorting each key's rows (indicators.py)."""
+    rows = sorted(
+        (c for c in facts.children if c.get("table", "residences") == table),
+        key=lambda c: (c["valid_from"], c["version"]),
+    )
+    for row, after in zip(rows, [*rows[1:], None], strict=True):
+        row["valid_to"] = None if after is None else after["valid_from"]

@@ -18,22 +18,38 @@ from services.reporting.periods import Period, age_band
 MODALITIES = ("compulsory", "voluntary_community", "voluntary_facility", "methadone")
 
 
-def _valid_at(table: str, key: str, outer: str, columns: str) -> str:
-    """`columns` of `outer`'s row of the dated child `table` valid on :d: the last one from on or before it.
+def _valid_at(table: str, key: str, outer: str, columns: str, lookup: bool = True) -> str:
+    """`columns` of `outer`'s row of the dated child `table` valid on :d: the last one from on or before it (by
+    valid_from, then version), joined as the alias and condition that follow. No row valid on :d, no row out.
 
-    A LATERAL join: each row of `outer` looks up its own key's few rows (the primary key's index), instead of
-    picking the row valid on :d for every key of the table before anything is filtered. No row valid on :d,
-    no row out (an inner join, as the DISTINCT ON of every key it replaces was joined).
+    `lookup`: a LATERAL join, each row of `outer` looking up its own key's few rows (the primary key's index) once
+    everything else has filtered it, as a report below the nation wants. Otherwise, the row with
+    valid_from <= :d < valid_to, as the fold chains them (fold._chain), in a plain join: the nation's reports hash
+    the rows valid on :d once instead of sorting each key's rows, and a scope's people are found by the rows of
+    its codes (the index on commune_code) valid on :d.
     """
+    if lookup:
+        return (
+            f" JOIN LATERAL (SELECT {columns} FROM {table} v WHERE v.{key} = {outer}.{key} AND v.valid_from <= :d"
+            " ORDER BY v.valid_from DESC, v.version DESC LIMIT 1)"
+        )
     return (
-        f" JOIN LATERAL (SELECT {columns} FROM {table} v WHERE v.{key} = {outer}.{key} AND v.valid_from <= :d"
-        " ORDER BY v.valid_from DESC, v.version DESC LIMIT 1)"
+        f" JOIN (SELECT v.{key}, {columns} FROM {table} v"
+        " WHERE v.valid_from <= :d AND (v.valid_to IS NULL OR v.valid_to > :d))"
     )
 
 
-def _unit_at(table: str, key: str, outer: str, alias: str) -> str:
-    """The commune of `outer`'s row of `table` (residences, case_units) on :d, and the day it was recorded from."""
-    return _valid_at(table, key, outer, "v.commune_code, v.valid_from AS unit_from") + f" {alias} ON true"
+def _on(key: str, outer: str, alias: str, lookup: bool) -> str:
+    return f" {alias} ON true" if lookup else f" {alias} ON {alias}.{key} = {outer}.{key}"
+
+
+def _unit_at(scope: Scope, table: str, key: str, outer: str, alias: str, few: bool = False) -> str:
+    """The commune of `outer`'s row of `table` (residences, case_units) on :d, and the day it was recorded from:
+    looked up per row below the nation, or when `few` rows of `outer` need one; joined for the whole country."""
+    lookup = few or not scope.everywhere
+    return _valid_at(table, key, outer, "v.commune_code, v.valid_from AS unit_from", lookup) + _on(
+        key, outer, alias, lookup
+    )
 
 
 def _in_scope(scope: Scope, table: str, key: str, outer: str, alias: str) -> str:
@@ -52,14 +68,18 @@ def _in_scope(scope: Scope, table: str, key: str, outer: str, alias: str) -> str
 def _on_record_at(scope: Scope, outer: str) -> tuple[str, str]:
     """(join, condition): `outer` (persons) with a residence valid on :d inside the scope.
 
-    The whole country needs no unit, only that some residence is valid on :d (a semi-join instead of a lookup
-    per person).
+    Below the nation, the residences of the scope's codes valid on :d (the index on commune_code), each joined
+    to its person: a person is read only when filed in the scope on :d, not every person ever filed there.
+    The whole country needs no condition: a person's registration files them from the day registered (fold:
+    `registered_on` and a residence valid from it are set together, and residences are never removed), so every
+    caller's `registered_on` on or before :d says that some residence is valid on :d already.
     """
     if scope.everywhere:
-        valid = f"EXISTS (SELECT 1 FROM {{g}}residences r WHERE r.person_id = {outer}.person_id AND r.valid_from <= :d)"
-        return "", valid
-    join = _unit_at("{g}residences", "person_id", outer, "pu")
-    return join, _in_scope(scope, "{g}residences", "person_id", outer, "pu")
+        return "", "TRUE"
+    join = _valid_at("{g}residences", "person_id", outer, "v.commune_code, v.valid_from AS unit_from", False)
+    return join + _on("person_id", outer, "pu", False), "pu.commune_code = ANY(:codes) AND " + area(
+        "pu.commune_code", "pu.unit_from"
+    )
 
 
 class Figures:
@@ -136,7 +156,7 @@ class Figures:
         return await self._rows(
             "SELECT c.case_id, c.person_id, c.modality, c.completed_on, c.post_rehab_decided_on,"
             " cu.commune_code, cu.unit_from FROM {g}cases c"
-            + _unit_at("{g}case_units", "case_id", "c", "cu")
+            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
             + " WHERE c.completed_on BETWEEN :s AND :e AND "
             + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
             + " ORDER BY c.completed_on, c.case_id",
@@ -180,13 +200,10 @@ class Figures:
         return int(rows[0].pool), int(rows[0].enrolled)
 
     async def active_methadone(self, on: date, scope: Scope) -> int:
-        if scope.everywhere:  # no unit to read: only that the case has one on :d
-            join, inside = (
-                "",
-                "EXISTS (SELECT 1 FROM {g}case_units v WHERE v.case_id = c.case_id AND v.valid_from <= :d)",
-            )
+        if scope.everywhere:  # no unit to read: a case started by :d has one on :d (enrolment sets both, fold.py)
+            join, inside = "", "TRUE"
         else:
-            join = _unit_at("{g}case_units", "case_id", "c", "cu")
+            join = _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
             inside = _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
         rows = await self._rows(
             "SELECT count(*) AS n FROM {g}cases c" + join + " WHERE c.modality = 'methadone'"
@@ -201,7 +218,7 @@ class Figures:
         return await self._rows(
             "SELECT a.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, a.absconded_on"
             " FROM {g}abscondments a JOIN {g}cases c USING (case_id)"
-            + _unit_at("{g}case_units", "case_id", "c", "cu")
+            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
             + " WHERE a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d)"
             " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
             + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
@@ -213,7 +230,7 @@ class Figures:
     async def awaiting_decision(self, on: date, scope: Scope) -> list[Any]:
         return await self._rows(
             "SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, c.completed_on FROM {g}cases c"
-            + _unit_at("{g}case_units", "case_id", "c", "cu")
+            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
             + " WHERE c.completed_on <= :d"
             " AND (c.post_rehab_decided_on IS NULL OR c.post_rehab_decided_on > :d)"
             " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
@@ -227,7 +244,7 @@ class Figures:
         return await self._rows(
             "SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, c.post_rehab_ends_on"
             " FROM {g}cases c"
-            + _unit_at("{g}case_units", "case_id", "c", "cu")
+            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu", few=True)  # a month's endings, even nationally
             + " WHERE c.post_rehab_decided_on <= :d AND c.post_rehab_ends_on <= :u"
             " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
             + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
@@ -244,9 +261,9 @@ class Figures:
         """
         return await self._rows(
             "SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, pe.planned_end FROM {g}cases c"
-            + _valid_at("{g}case_planned_ends", "case_id", "c", "v.planned_end")
-            + " pe ON true"
-            + _unit_at("{g}case_units", "case_id", "c", "cu")
+            + _valid_at("{g}case_planned_ends", "case_id", "c", "v.planned_end", not scope.everywhere)
+            + _on("case_id", "c", "pe", not scope.everywhere)
+            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
             + " WHERE pe.planned_end < :d AND (c.completed_on IS NULL OR c.completed_on > :d)"
             " AND (c.closed_on IS NULL OR c.closed_on > :d) AND NOT EXISTS (SELECT 1 FROM {g}abscondments a"
             "   WHERE a.case_id = c.case_id AND a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d))"

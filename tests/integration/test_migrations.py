@@ -33,7 +33,7 @@ from shared.kernel.migrations import migrate
 from tests.support.services import fresh_schema, owner_dsn
 
 SERVICES = {"registry": registry, "cases": cases, "quotas": quotas, "reporting": reporting}
-HEADS = {"registry": "registry_0005", "cases": "cases_0006", "quotas": "quotas_0001", "reporting": "reporting_0004"}
+HEADS = {"registry": "registry_0005", "cases": "cases_0006", "quotas": "quotas_0001", "reporting": "reporting_0005"}
 OLD_LEDGER = """CREATE TABLE schema_migrations (component TEXT NOT NULL, version INT NOT NULL,
     description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"""
 
@@ -155,10 +155,13 @@ async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts()
                 .all()
             )
         await engine.dispose()
-    assert [a.split()[0] for a in applied] == ["reporting_0002", "reporting_0003", "reporting_0004"]
+    assert [a.split()[0] for a in applied] == ["reporting_0002", "reporting_0003", "reporting_0004", "reporting_0005"]
     assert logged == 0 and complete is False
     assert {i.name for t in g0.all() for i in t.indexes} <= indexes  # reporting_0004: what facts.py declares
-    assert rows == [("x", 1, date(2024, 1, 10), date(2025, 1, 10)), ("x", 2, date(2024, 3, 31), date(2025, 2, 9))]
+    assert rows == [  # reporting_0005: each valid until the next one's valid_from
+        ("x", 1, date(2024, 1, 10), date(2025, 1, 10), date(2024, 3, 31)),
+        ("x", 2, date(2024, 3, 31), date(2025, 2, 9), None),
+    ]
 
 
 async def test_moves_made_under_post_rehab_before_cases_0004_get_their_duties() -> None:
