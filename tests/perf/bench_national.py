@@ -308,7 +308,8 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
     )
     if answered:
         print(
-            f"  the cases service answered in p50 {statistics.median(answered):.0f} ms, p99 {percentile(answered, 0.99):.0f} ms"
+            f"  the cases service answered in p50 {statistics.median(answered):.0f} ms,"
+            f" p99 {percentile(answered, 0.99):.0f} ms"
         )
     if relayed:
         print(
