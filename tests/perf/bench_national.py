@@ -46,7 +46,7 @@ from services.topology import ALL_TOPICS
 from shared.kernel.db import make_engine
 from shared.kernel.kafka import make_admin, make_consumer
 from shared.vn.units import NATIONAL, admin_units
-from tests.harness import System
+from tests.harness import NAMES, System
 from tests.perf.national import TODAY, Person, append_lives, import_people, issue_plans, match_ids, people_of, summary
 from tests.support.api import token
 from tests.support.services import owner_dsn
@@ -74,6 +74,34 @@ def memory(pid: int) -> dict[str, float]:
         if name in ("VmRSS", "VmHWM"):
             fields[name] = int(value.split()[0]) / 1024
     return fields
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, every core together."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_line(system: System, before: dict[str, float], seconds: float) -> None:
+    """Each service's share of a core over `seconds`, and the whole machine's busy share, since `before`."""
+    now = cpu_now(system)
+    parts = [f"{name} {100 * (now[name] - before[name]) / seconds:3.0f}%" for name in NAMES if name in before]
+    machine = 100 * (now["busy"] - before["busy"]) / max(now["total"] - before["total"], 1e-9)
+    print(f"  CPU under load       {', '.join(parts)} of a core; the machine {machine:.0f}% busy (all cores)")
+
+
+def cpu_now(system: System) -> dict[str, float]:
+    busy, total = machine_busy()
+    processes = {name: system[name].process for name in NAMES}
+    found = {name: cpu_seconds(p.pid) for name, p in processes.items() if p is not None}
+    return {**found, "busy": busy, "total": total}
 
 
 def rss_line(system: System, label: str, peaks: dict[str, float] | None = None) -> None:
@@ -256,7 +284,7 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
 
     last_ack = time.perf_counter()
     watcher = asyncio.create_task(watch())
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu_now(system)
     async with httpx.AsyncClient(base_url=system["cases"].url + "/api/v1", timeout=30) as http:
 
         async def enrol(p: Person) -> None:
@@ -285,6 +313,7 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
                 print(f"\r  enrolments {n:>6}/{total}, visible {len(seen):>6}", end="", flush=True)
         await asyncio.gather(*sent)
     sending = time.perf_counter() - started
+    cpu_line(system, cpu_before, sending)
     done.set()
     await watcher
     await engine.dispose()
