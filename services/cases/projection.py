@@ -191,9 +191,23 @@ async def project(
             await conn.execute(insert(table), rows)
 
 
+_UPSERTS: dict[frozenset[str], Any] = {}
+
+
 async def _upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
-    statement = upsert(cases).values(row)
-    await conn.execute(statement.on_conflict_do_update(index_elements=[cases.c.case_id], set_=row))
+    """Insert the case's row, or set the columns `row` has (the others keep what they hold).
+
+    One statement per set of columns, built once: the values go as parameters, so the statement is compiled once
+    too, instead of a new statement of two bound values per column at every command.
+    """
+    columns = frozenset(row)
+    statement = _UPSERTS.get(columns)
+    if statement is None:
+        insert_row = upsert(cases)
+        statement = _UPSERTS[columns] = insert_row.on_conflict_do_update(
+            index_elements=[cases.c.case_id], set_={c: insert_row.excluded[c] for c in sorted(columns)}
+        )
+    await conn.execute(statement, row)
 
 
 class SqlCaseViews:
