@@ -37,11 +37,11 @@ def _own_commune(case: Case) -> str:
 class CaseViews(Protocol):
     """The read side a command consults and keeps current (PostgreSQL: SqlCaseViews; tests: a fake)."""
 
-    async def person(self, conn: Any, person_id: str) -> PersonFacts | None: ...
+    async def enrolling(self, conn: Any, person_id: str) -> tuple[PersonFacts | None, tuple[str, str] | None, int]:
+        """What an enrolment reads, in one go: the person, their open case, their earlier courses of rehab."""
+        ...
 
     async def open_case(self, conn: Any, person_id: str) -> tuple[str, str] | None: ...
-
-    async def earlier_courses(self, conn: Any, person_id: str) -> int: ...  # cases of rehab, methadone aside
 
     async def project(self, conn: Any, case_id: str, history: Sequence[Envelope], fresh: bool = False) -> None: ...
 
@@ -65,15 +65,14 @@ class Cases:
         authorize(who, "enroll", body.modality)
         self.refuse_if_abolished(who, body)
         person_id = str(body.person_id)
-        person = await self.views.person(uow.conn, person_id)
+        person, open_case, earlier = await self.views.enrolling(uow.conn, person_id)
         if person is not None and not self.sees(who, person.commune_code, person.unit_on):
             person = None  # outside the area it answers as an unknown person does: no commune, no existence
         if person is not None and person.unit_on is not None:  # a case opened after the reform is today's unit's
             person = replace(
                 person, commune_code=self.units.code_on(person.commune_code, person.unit_on, body.started_on)
             )
-        open_case = await self.views.open_case(uow.conn, person_id) if person is not None else None
-        if open_case is not None:
+        if person is not None and open_case is not None:
             raise no.open_case_exists(*open_case)
         pending = Case.enroll(
             person,
@@ -87,7 +86,7 @@ class Cases:
             body.court_decision_number,
             self.rules,
             self.clock(),
-            await self.views.earlier_courses(uow.conn, person_id) if person is not None else 0,
+            earlier if person is not None else 0,
         )
         case_id = str(uuid7())
         sealed = await self.repository.save(uow, case_id, 0, pending, who.context())

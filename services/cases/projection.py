@@ -12,9 +12,10 @@ from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from services.cases.domain.case import OPEN_STATES, Case, PersonFacts
 from services.cases.domain.events import (
@@ -210,16 +211,34 @@ async def _upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
     await conn.execute(statement, row)
 
 
+_PERSON: BindParameter[str] = bindparam("person_id", type_=directory.c.person_id.type)
+_OPEN = select(cases.c.case_id, cases.c.state).where(cases.c.person_id == _PERSON, cases.c.state.in_(OPEN_STATES))
+_ENROLLING = select(
+    directory,
+    _OPEN.with_only_columns(cases.c.case_id).limit(1).scalar_subquery().label("open_case_id"),
+    _OPEN.with_only_columns(cases.c.state).limit(1).scalar_subquery().label("open_state"),
+    select(func.count())
+    .where(cases.c.person_id == _PERSON, cases.c.modality != "methadone")
+    .scalar_subquery()
+    .label("earlier"),
+).where(directory.c.person_id == _PERSON)
+
+
 class SqlCaseViews:
     """The cases service's read side in PostgreSQL: the person directory, open cases, the `cases` row."""
 
-    async def person(self, conn: AsyncConnection, person_id: str) -> PersonFacts | None:
-        row = (await conn.execute(select(directory).where(directory.c.person_id == person_id))).first()
+    async def enrolling(
+        self, conn: AsyncConnection, person_id: str
+    ) -> tuple[PersonFacts | None, tuple[str, str] | None, int]:
+        """The person's directory row, open case and earlier courses of rehab in one statement (one round trip)."""
+        row = (await conn.execute(_ENROLLING, {"person_id": person_id})).first()
         if row is None:
-            return None
-        return PersonFacts(
+            return None, None, 0
+        person = PersonFacts(
             row.person_id, row.commune_code, row.status, row.sex, row.birth_year, row.on_record, row.unit_on
         )
+        open_case = None if row.open_case_id is None else (str(row.open_case_id), row.open_state)
+        return person, open_case, int(row.earlier or 0)
 
     async def open_case(self, conn: AsyncConnection, person_id: str) -> tuple[str, str] | None:
         query = select(cases.c.case_id, cases.c.state).where(
@@ -227,10 +246,6 @@ class SqlCaseViews:
         )
         row = (await conn.execute(query)).first()
         return None if row is None else (str(row.case_id), row.state)
-
-    async def earlier_courses(self, conn: AsyncConnection, person_id: str) -> int:
-        query = select(func.count()).where(cases.c.person_id == person_id, cases.c.modality != "methadone")
-        return int(await conn.scalar(query) or 0)
 
     async def project(
         self, conn: AsyncConnection, case_id: str, history: Sequence[Envelope], fresh: bool = False

@@ -31,9 +31,13 @@ ELSEWHERE = Principal(sub="o2", role=Role.DISTRICT_OFFICER, unit="001")
 class MemoryCaseViews:
     """The directory and the `cases` rows as dicts in the memory state (what SqlCaseViews keeps in tables)."""
 
-    async def person(self, conn: MemoryTransaction, person_id: str) -> PersonFacts | None:
-        found: PersonFacts | None = conn.state.table("directory").get(person_id)
-        return found
+    async def enrolling(
+        self, conn: MemoryTransaction, person_id: str
+    ) -> tuple[PersonFacts | None, tuple[str, str] | None, int]:
+        person: PersonFacts | None = conn.state.table("directory").get(person_id)
+        if person is None:
+            return None, None, 0
+        return person, await self.open_case(conn, person_id), await self.earlier_courses(conn, person_id)
 
     async def open_case(self, conn: MemoryTransaction, person_id: str) -> tuple[str, str] | None:
         for case in conn.state.table("cases").values():
