@@ -23,6 +23,7 @@ The registry import against COPY is `bench_registry`'s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -258,7 +259,7 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
     acked: dict[str, float] = {}
     seen: dict[str, float] = {}
     peaks: dict[str, float] = {}
-    refused = 0
+    refused = unanswered = 0
     answered: list[float] = []  # ms from sending an enrolment to its acknowledgement
     done = asyncio.Event()
 
@@ -277,7 +278,8 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
             for name in system.services:
                 process = system[name].process
                 assert process is not None
-                peaks[name] = max(peaks.get(name, 0.0), memory(process.pid)["VmRSS"])
+                with contextlib.suppress(FileNotFoundError):  # a service gone: the run is ending
+                    peaks[name] = max(peaks.get(name, 0.0), memory(process.pid)["VmRSS"])
             if done.is_set() and time.perf_counter() - last_ack > 30:
                 break
             await asyncio.sleep(0.02)
@@ -288,7 +290,7 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
     async with httpx.AsyncClient(base_url=system["cases"].url + "/api/v1", timeout=30) as http:
 
         async def enrol(p: Person) -> None:
-            nonlocal refused, last_ack
+            nonlocal refused, unanswered, last_ack
             body = {
                 "person_id": p.person_id,
                 "modality": "methadone",
@@ -297,7 +299,11 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
                 "started_on": TODAY.isoformat(),
             }
             asked = time.perf_counter()
-            answer = await http.post("/cases", json=body, headers=token("province_officer", p.province))
+            try:
+                answer = await http.post("/cases", json=body, headers=token("province_officer", p.province))
+            except httpx.TransportError:  # a keep-alive connection the server closed as it was reused: not timed
+                unanswered += 1
+                return
             if answer.status_code == 201:
                 acked[answer.json()["case_id"]] = last_ack = time.perf_counter()
                 answered.append((last_ack - asked) * 1000)
@@ -325,6 +331,7 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
         "rate": total / sending,
         "acked": len(acked),
         "refused": refused,
+        "unanswered": unanswered,
         "visible": len(delays),
         "p50": statistics.median(delays) if delays else float("nan"),
         "p99": percentile(delays, 0.99) if delays else float("nan"),
@@ -332,7 +339,7 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
     mark = "ok" if result["p99"] < 1000 else "OVER"
     print(
         f"  command → report: {total} enrolments at {result['rate']:.0f}/s over {sending:.0f} s; "
-        f"{len(acked)} acknowledged, {refused} refused, {len(delays)} visible; "
+        f"{len(acked)} acknowledged, {refused} refused, {unanswered} unanswered, {len(delays)} visible; "
         f"p50 {result['p50']:.0f} ms, p99 {result['p99']:.0f} ms {mark}"
     )
     if answered:
