@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -156,11 +157,16 @@ class System:
         if "REHAB_KAFKA_BOOTSTRAP" not in self.env:  # a dedicated Kafka is thrown away with its topics
             await delete_topics(settings, [settings.topic(t) for t in EVERY_TOPIC])
 
-    async def scalar(self, name: str, sql: str) -> int:
-        """One number from a service's schema (the tests' window onto what was stored)."""
+    async def rows(self, name: str, sql: str, **params: Any) -> list[Any]:
+        """The rows a query reads in a service's schema (the tests' window onto what was stored)."""
         engine = make_engine(owner_dsn(self.settings), self.schemas[name], 1)
         try:
             async with engine.connect() as conn:
-                return int(await conn.scalar(text(sql)) or 0)
+                return list(await conn.execute(text(sql), params))
         finally:
             await engine.dispose()
+
+    async def scalar(self, name: str, sql: str) -> int:
+        """One number from a service's schema."""
+        found = await self.rows(name, sql)
+        return int((found[0][0] if found else 0) or 0)

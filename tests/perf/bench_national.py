@@ -245,15 +245,8 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
     """Enrolments at RATE/s for FRESHNESS_SECONDS; acknowledgement → reporting fact, p50/p99; peak RSS sampled."""
     candidates = [p for p in people if p.person_id][::-1]  # the latest registered: most have no open case
     engine = make_engine(owner_dsn(system.settings), system.schemas["reporting"], 1)
-    cases_engine = make_engine(owner_dsn(system.settings), system.schemas["cases"], 1)
-    async with cases_engine.connect() as conn:
-        busy = {
-            r[0]
-            for r in await conn.execute(
-                text("SELECT person_id::text FROM cases WHERE state IN ('active','absconded','completed','post_rehab')")
-            )
-        }
-    await cases_engine.dispose()
+    open_states = "('active','absconded','completed','post_rehab')"
+    busy = {r[0] for r in await system.rows("cases", f"SELECT person_id::text FROM cases WHERE state IN {open_states}")}
     candidates = [p for p in candidates if p.person_id not in busy]
     total = min(RATE * FRESHNESS_SECONDS, len(candidates))
     acked: dict[str, float] = {}
@@ -358,19 +351,13 @@ async def freshness(system: System, people: list[Person]) -> dict[str, float]:
 
 async def relay_delays(system: System, case_ids: list[str]) -> list[float]:
     """For each enrolment: from its outbox row's creation (the command's transaction) to its publication, in ms."""
-    engine = make_engine(owner_dsn(system.settings), system.schemas["cases"], 1)
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT EXTRACT(EPOCH FROM published_at - created_at) * 1000 FROM outbox"
-                    " WHERE key = ANY(:ids) AND published_at IS NOT NULL"
-                ),
-                {"ids": case_ids},
-            )
-            return [float(r[0]) for r in rows]
-    finally:
-        await engine.dispose()
+    rows = await system.rows(
+        "cases",
+        "SELECT EXTRACT(EPOCH FROM published_at - created_at) * 1000 FROM outbox"
+        " WHERE key = ANY(:ids) AND published_at IS NOT NULL",
+        ids=case_ids,
+    )
+    return [float(r[0]) for r in rows]
 
 
 async def raw_consume(system: System) -> tuple[int, float]:
