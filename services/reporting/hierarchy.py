@@ -112,6 +112,9 @@ class Scope:
         }
 
 
+NATION = Scope(None, None)  # the whole country: no condition on the unit
+
+
 class Holders:
     """Which of several scopes hold a record: one lookup per record instead of a test per scope and record."""
 
@@ -168,7 +171,7 @@ class Forward:
 
     def _scope(self, code: str, edition: Edition) -> Scope:
         if code == NATIONAL:
-            return Scope(None, None)
+            return NATION
         if edition == "2024":
             then = self.units.subtree_then(code) or frozenset()
             return Scope(then, frozenset())

@@ -43,9 +43,15 @@ class Reports:
     """Reports for one unit's subtree, computed from one generation of facts."""
 
     def __init__(
-        self, conn: AsyncConnection, f: Facts, units: AdminUnits, rules: tuple[Deadlines, ...] | None = None
+        self,
+        conn: AsyncConnection,
+        f: Facts,
+        units: AdminUnits,
+        rules: tuple[Deadlines, ...] | None = None,
+        figures: type[Figures] = Figures,
     ) -> None:
-        self.figures, self.units, self.rules = Figures(conn, f), units, rules or deadlines()
+        """`figures`: `Nationwide` for a caller that asks for every unit of the country in turn (the gauges)."""
+        self.figures, self.units, self.rules = figures(conn, f), units, rules or deadlines()
         self.forward = forward(units)
         self._overdue: dict[tuple[date, date], int] = {}
 
@@ -311,7 +317,6 @@ class Reports:
         h = hierarchy_of(on, on)
         scope = self.scope(unit_code, h)
         absconders = await self.figures.absconders(on, scope)
-        awaiting = await self.figures.awaiting_decision(on, scope)
         notice = timedelta(days=in_force(self.rules, on).post_rehab_ending_notice_days)
         ending = await self.figures.ending_post_rehab(on, on + notice, scope)
         overrun = await self.figures.overrunning(on, scope)
@@ -333,19 +338,7 @@ class Reports:
                 }
                 for r in absconders
             ],
-            "awaiting_post_rehab_decision": [
-                {
-                    "case_id": r.case_id,
-                    "person_id": r.person_id,
-                    "modality": r.modality,
-                    "commune_code": r.commune_code,
-                    "completed_on": r.completed_on.isoformat(),
-                    "days_waiting": (on - r.completed_on).days,
-                    "days_overdue": self.overdue(r.completed_on, on),
-                    **self.mapped(r, h),
-                }
-                for r in awaiting
-            ],
+            "awaiting_post_rehab_decision": await self.awaiting(unit_code, on),
             "post_rehab_ending_within_30_days": [  # the contract's name: the span itself is the rule set's
                 {
                     "case_id": r.case_id,
@@ -370,6 +363,23 @@ class Reports:
                 for r in overrun
             ],
         }
+
+    async def awaiting(self, unit_code: str, on: date) -> list[dict[str, Any]]:
+        """The completers in the unit without a post-rehab decision on `on`, with how long past the deadline."""
+        h = hierarchy_of(on, on)
+        return [
+            {
+                "case_id": r.case_id,
+                "person_id": r.person_id,
+                "modality": r.modality,
+                "commune_code": r.commune_code,
+                "completed_on": r.completed_on.isoformat(),
+                "days_waiting": (on - r.completed_on).days,
+                "days_overdue": self.overdue(r.completed_on, on),
+                **self.mapped(r, h),
+            }
+            for r in await self.figures.awaiting_decision(on, self.scope(unit_code, h))
+        ]
 
     async def periodic(self, unit_code: str, period: Period) -> dict[str, Any]:
         """The 6-month or annual report: indicators, quota progress, coverage, breakdowns, outstanding."""

@@ -12,13 +12,16 @@ People (each determined addicted on the 5th of the month they were registered in
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.encoders import jsonable_encoder
+from prometheus_client import REGISTRY
 
 from services.reporting.apply import apply
-from services.reporting.facts import create_generation, drop_generation
+from services.reporting.facts import create_generation, current, drop_generation
+from services.reporting.gauges import refresh
 from services.reporting.periods import parse_period
 from services.reporting.reports import Reports
 from shared.kernel.events import Envelope
@@ -207,3 +210,34 @@ async def test_a_revised_plan_shows_at_once_although_the_year_s_plans_are_kept_b
     assert quota_of(await report(system, "quota-progress", PROVINCE, year="2026", unit_code="24"), "09169") == 4
     await revise(1, EVENTS + 2)
     assert quota_of(await report(system, "quota-progress", PROVINCE, year="2026", unit_code="24"), "09169") == 1
+
+
+async def test_the_gauges_say_what_each_unit_s_own_reports_say(system: System, lives: dict[str, str]) -> None:
+    """The gauges pass reads the country's lists once and files each row under every unit holding it (issue 20):
+    each planned unit's gauges must equal its own reports, read unit by unit as an official would."""
+    runtime = system.reporting.app.state.runtime
+    on = date(2026, 12, 7)
+    await refresh(runtime, on)
+    gauge = REGISTRY.get_sample_value
+    async with runtime.engine.begin() as conn:
+        reports = Reports(conn, await current(conn), runtime.units)
+        for unit in ("24", "07615", "09169"):
+            coverage = (await reports.coverage(unit, parse_period(None, on)))["ratio"]
+            assert gauge("rehab_post_rehab_coverage_ratio", {"unit": unit}) == (1.0 if coverage is None else coverage)
+            waiting = (await reports.outstanding(unit, on))["awaiting_post_rehab_decision"]
+            assert gauge("rehab_completers_awaiting_post_rehab_decision", {"unit": unit}) == len(waiting)
+            overdue = max(w["days_overdue"] for w in waiting)
+            assert gauge("rehab_completers_overdue_max_days", {"unit": unit}) == overdue
+            ratios = (await reports.quota_progress(2026, unit))["total"]["ratio"]
+            for modality, ratio in ratios.items():
+                if ratio is not None:
+                    assert gauge("rehab_quota_attainment_ratio", {"unit": unit, "modality": modality}) == ratio
+    # and what they are, so that two wrong answers cannot agree: P and Q wait under the province, P (An Bá) under
+    # Xã Sơn Động and Q (old Vũ Ninh) under Phường Vũ Ninh; R's enrolment counts in Sơn Động's quota of 2
+    assert [gauge("rehab_completers_awaiting_post_rehab_decision", {"unit": u}) for u in ("24", "07615", "09169")] == [
+        2,
+        1,
+        1,
+    ]
+    assert gauge("rehab_quota_attainment_ratio", {"unit": "07615", "modality": "voluntary_community"}) == 0.5
+    assert gauge("rehab_quota_attainment_ratio", {"unit": "24", "modality": "voluntary_community"}) == 0.1
