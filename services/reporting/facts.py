@@ -8,12 +8,15 @@ facts as they were known at any moment can be folded again from them (known.py),
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Table, Text, select, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.reporting.tables import MIGRATIONS as MIGRATIONS  # the service's revisions
 
@@ -179,3 +182,27 @@ async def ensure_live_generation(conn: AsyncConnection) -> None:
     exists = await conn.scalar(text("SELECT to_regclass('g0_persons') IS NOT NULL"))
     if not exists and await conn.scalar(select(text("current")).select_from(text("generation"))) == 0:
         await create_generation(conn, 0)
+
+
+@asynccontextmanager
+async def shared_snapshot(
+    engine: AsyncEngine, conn: AsyncConnection, lanes: int
+) -> AsyncIterator[list[AsyncConnection]]:
+    """`lanes` more connections, each in a transaction that reads exactly what `conn`'s reads (PostgreSQL's exported
+    snapshot): a report's statements can then run side by side, on as many cores, and still see one state of the
+    facts. `conn` must be in a REPEATABLE READ transaction that has run a statement, and outlive the block.
+    """
+    if lanes <= 0:
+        yield []
+        return
+    snapshot = str(await conn.scalar(text("SELECT pg_export_snapshot()")))
+    if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot):  # it goes into the statement as a literal
+        raise RuntimeError(f"unexpected snapshot id {snapshot[:40]!r}")
+    async with AsyncExitStack() as stack:
+        opened = []
+        for _ in range(lanes):
+            lane = await stack.enter_async_context(engine.begin())
+            await lane.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            await lane.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+            opened.append(lane)
+        yield opened

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -90,10 +91,15 @@ class Figures:
     hash in: the nation's residences (300,000 keys) spilled to disk in 4 batches at the default 4 MB.
     """
 
-    def __init__(self, conn: AsyncConnection, f: Facts) -> None:
+    def __init__(self, conn: AsyncConnection, f: Facts, lanes: Sequence[AsyncConnection] = ()) -> None:
+        """`lanes`: more connections reading `conn`'s snapshot (`shared_snapshot`); statements asked together
+        (`together`) then run side by side, one per connection, as a province's or the nation's report wants."""
         self.conn, self.g = conn, f"g{f.generation}_"
-        self._jit_off = False
-        self._memo: dict[str, list[Any]] | None = None
+        self._idle: asyncio.Queue[AsyncConnection] = asyncio.Queue()
+        for c in (conn, *lanes):
+            self._idle.put_nowait(c)
+        self._set_up: set[int] = set()  # the connections told: no JIT, more memory to hash in
+        self._memo: dict[str, asyncio.Future[list[Any]]] | None = None
 
     @contextmanager
     def once(self) -> Iterator[None]:
@@ -109,16 +115,23 @@ class Figures:
             self._memo = None
 
     async def _rows(self, sql: str, **params: Any) -> list[Any]:
-        if not self._jit_off:  # for the rest of the caller's transaction
-            await self.conn.execute(text("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)"))
-            self._jit_off = True
+        if self._memo is None:
+            return await self._run(sql, params)
         key = f"{sql}\n{sorted(params.items())!r}"
-        if self._memo is not None and key in self._memo:
-            return list(self._memo[key])
-        rows = list(await self.conn.execute(text(sql.replace("{g}", self.g)), params))
-        if self._memo is not None:
-            self._memo[key] = rows
-        return list(rows)
+        found = self._memo.get(key)
+        if found is None:  # asked again while it runs, it is awaited, not run twice
+            found = self._memo[key] = asyncio.ensure_future(self._run(sql, params))
+        return list(await found)
+
+    async def _run(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        conn = await self._idle.get()  # one statement at a time on each connection
+        try:
+            if id(conn) not in self._set_up:  # for the rest of the caller's transaction
+                await conn.execute(text("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)"))
+                self._set_up.add(id(conn))
+            return list(await conn.execute(text(sql.replace("{g}", self.g)), params))
+        finally:
+            self._idle.put_nowait(conn)
 
     async def enrolments_by_commune(self, p: Period, scope: Scope) -> list[Any]:
         """The period's enrolments recorded under a code of `scope`, counted (`n`) per commune, side of the
@@ -312,8 +325,8 @@ class Nationwide(Figures):
     filtering the nation's rows in Python gives the same answer, and 3,355 units cost three statements, not 10,000.
     """
 
-    def __init__(self, conn: AsyncConnection, f: Facts) -> None:
-        super().__init__(conn, f)
+    def __init__(self, conn: AsyncConnection, f: Facts, lanes: Sequence[AsyncConnection] = ()) -> None:
+        super().__init__(conn, f, lanes)
         self._by_code: dict[tuple[Any, ...], dict[str, list[Any]]] = {}
 
     async def _national(
@@ -355,6 +368,24 @@ class Nationwide(Figures):
             ("enrolments", p), lambda: Figures.enrolments_by_commune(self, p, NATION), "commune"
         )
         return self._inside(by_code, scope, None)
+
+
+async def together(*steps: Awaitable[Any]) -> list[Any]:
+    """The results of `steps`, run side by side: their statements take whichever of the report's connections is free.
+
+    If one fails, the others are cancelled and awaited before its error is raised as it is: no statement is left
+    running on a connection whose transaction ends, and a refusal stays a refusal, not a group of errors.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_awaited(step)) for step in steps]
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return [t.result() for t in tasks]
+
+
+async def _awaited(step: Awaitable[Any]) -> Any:
+    return await step
 
 
 def breakdown(rows: list[Any], on: date, *keys: str) -> list[dict[str, Any]]:

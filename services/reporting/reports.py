@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.facts import Facts
 from services.reporting.hierarchy import BEFORE_REFORM, Hierarchy, Holders, Scope, forward, hierarchy_of
-from services.reporting.indicators import MODALITIES, Figures, breakdown, tally
+from services.reporting.indicators import MODALITIES, Figures, breakdown, tally, together
 from services.reporting.periods import Period
 from services.reporting.rules import DECISION_DUE, ENDING_NOTICE, Deadlines, deadlines, rules_used
 from shared.vn.rulebook import in_force
@@ -49,9 +49,11 @@ class Reports:
         units: AdminUnits,
         rules: tuple[Deadlines, ...] | None = None,
         figures: type[Figures] = Figures,
+        lanes: Sequence[AsyncConnection] = (),
     ) -> None:
-        """`figures`: `Nationwide` for a caller that asks for every unit of the country in turn (the gauges)."""
-        self.figures, self.units, self.rules = figures(conn, f), units, rules or deadlines()
+        """`figures`: `Nationwide` for a caller that asks for every unit of the country in turn (the gauges).
+        `lanes`: more connections in `conn`'s snapshot, for the statements a report runs side by side."""
+        self.figures, self.units, self.rules = figures(conn, f, lanes), units, rules or deadlines()
         self.forward = forward(units)
         self._overdue: dict[tuple[date, date], int] = {}
 
@@ -231,15 +233,27 @@ class Reports:
     async def indicators(self, unit_code: str, period: Period) -> dict[str, Any]:
         h = hierarchy_of(period.start, period.end)
         scope = self.scope(unit_code, h)
-        inside = await self.figures.enrolments(period, scope)
-        quotas, targets = await self._plan_of(period.year, unit_code, h)
-        coverage = await self.coverage(unit_code, period)
-        people = await self.figures.on_record(period, scope)
+        f = self.figures
+        (
+            inside,
+            (quotas, targets),
+            coverage,
+            people,
+            (pool, mobilised),
+            methadone,
+            absconders,
+            awaiting,
+        ) = await together(
+            f.enrolments(period, scope),
+            self._plan_of(period.year, unit_code, h),
+            self.coverage(unit_code, period),
+            f.on_record(period, scope),
+            f.mobilisation(period, scope),
+            f.active_methadone(period.end, scope),
+            f.absconders(period.end, scope),
+            f.awaiting_decision(period.end, scope),
+        )
         on_record, served = sum(r.n for r in people), sum(r.n for r in people if r.served)
-        pool, mobilised = await self.figures.mobilisation(period, scope)
-        methadone = await self.figures.active_methadone(period.end, scope)
-        absconders = await self.figures.absconders(period.end, scope)
-        awaiting = await self.figures.awaiting_decision(period.end, scope)
         values: list[tuple[str, float | None, dict[str, Any]]] = []
         for modality in MODALITIES:
             count = sum(e.n for e in inside if e.modality == modality)
@@ -316,10 +330,13 @@ class Reports:
     async def outstanding(self, unit_code: str, on: date) -> dict[str, Any]:
         h = hierarchy_of(on, on)
         scope = self.scope(unit_code, h)
-        absconders = await self.figures.absconders(on, scope)
         notice = timedelta(days=in_force(self.rules, on).post_rehab_ending_notice_days)
-        ending = await self.figures.ending_post_rehab(on, on + notice, scope)
-        overrun = await self.figures.overrunning(on, scope)
+        absconders, awaiting, ending, overrun = await together(
+            self.figures.absconders(on, scope),
+            self.awaiting(unit_code, on),
+            self.figures.ending_post_rehab(on, on + notice, scope),
+            self.figures.overrunning(on, scope),
+        )
         return {
             "as_of": on.isoformat(),
             "unit_code": unit_code,
@@ -338,7 +355,7 @@ class Reports:
                 }
                 for r in absconders
             ],
-            "awaiting_post_rehab_decision": await self.awaiting(unit_code, on),
+            "awaiting_post_rehab_decision": awaiting,
             "post_rehab_ending_within_30_days": [  # the contract's name: the span itself is the rule set's
                 {
                     "case_id": r.case_id,
@@ -386,13 +403,21 @@ class Reports:
         h = hierarchy_of(period.start, period.end)
         scope = self.scope(unit_code, h)
         with self.figures.once():  # its parts ask for the same figures: each is read once
-            enrolments = [(e, e.n) for e in await self.figures.enrolments(period, scope)]
-            people = [(r, r.n) for r in await self.figures.on_record(period, scope)]
+            enrolled, on_record, indicators, progress, coverage, outstanding = await together(
+                self.figures.enrolments(period, scope),
+                self.figures.on_record(period, scope),
+                self.indicators(unit_code, period),
+                self.quota_progress(period.year, unit_code, h),
+                self.coverage(unit_code, period),
+                self.outstanding(unit_code, period.end),
+            )
+            enrolments = [(e, e.n) for e in enrolled]
+            people = [(r, r.n) for r in on_record]
             return {
                 "report": "periodic",
-                **(await self.indicators(unit_code, period)),
-                "quota_progress": await self.quota_progress(period.year, unit_code, h),
-                "coverage": await self.coverage(unit_code, period),
+                **indicators,
+                "quota_progress": progress,
+                "coverage": coverage,
                 "breakdowns": {
                     "enrolments_by_modality_and_sex": tally(enrolments, period.end, "modality", "sex"),
                     "enrolments_by_age_band": tally(enrolments, period.end, "age_band"),
@@ -400,7 +425,7 @@ class Reports:
                     "on_record_by_age_band": tally(people, period.end, "age_band"),
                     "on_record_by_status": tally(people, period.end, "status"),
                 },
-                "outstanding": await self.outstanding(unit_code, period.end),
+                "outstanding": outstanding,
             }
 
 
