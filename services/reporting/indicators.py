@@ -129,7 +129,7 @@ class Figures:
             if id(conn) not in self._set_up:  # for the rest of the caller's transaction
                 await conn.execute(text("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)"))
                 self._set_up.add(id(conn))
-            return list(await conn.execute(text(sql.replace("{g}", self.g)), params))
+            return list((await conn.execute(text(sql.replace("{g}", self.g)), params)).all())
         finally:
             self._idle.put_nowait(conn)
 
@@ -165,19 +165,40 @@ class Figures:
             **scope.params(),
         )
 
-    async def completers(self, p: Period, scope: Scope) -> list[Any]:
-        return await self._rows(
+    def _completers(self, scope: Scope) -> str:
+        return (
             "SELECT c.case_id, c.person_id, c.modality, c.completed_on, c.post_rehab_decided_on,"
             " cu.commune_code, cu.unit_from FROM {g}cases c"
             + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
             + " WHERE c.completed_on BETWEEN :s AND :e AND "
             + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
-            + " ORDER BY c.completed_on, c.case_id",
+        )
+
+    async def completers(self, p: Period, scope: Scope) -> list[Any]:
+        return await self._rows(
+            self._completers(scope) + " ORDER BY c.completed_on, c.case_id",
             s=p.start,
             e=p.end,
             d=p.end,
             **scope.params(),
         )
+
+    async def completers_count(self, p: Period, scope: Scope) -> tuple[int, int]:
+        """(the period's completers, those of them with a post-rehab decision by its end)."""
+        if self._memo is not None:  # a report that lists them anyway: counted from its list
+            rows = await self.completers(p, scope)
+            return len(rows), sum(1 for r in rows if decided(r, p.end))
+        row = (
+            await self._rows(
+                "SELECT count(*) AS n, count(*) FILTER (WHERE q.post_rehab_decided_on <= :e) AS covered"
+                f" FROM ({self._completers(scope)}) q",
+                s=p.start,
+                e=p.end,
+                d=p.end,
+                **scope.params(),
+            )
+        )[0]
+        return int(row.n), int(row.covered)
 
     async def on_record(self, p: Period, scope: Scope) -> list[Any]:
         """People on record at the period's end, counted (`n`) by sex, birth year, status and whether they
@@ -227,31 +248,46 @@ class Figures:
         )
         return int(rows[0].n)
 
-    async def absconders(self, on: date, scope: Scope) -> list[Any]:
-        return await self._rows(
+    def _absconders(self, scope: Scope) -> str:
+        return (
             "SELECT a.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, a.absconded_on"
             " FROM {g}abscondments a JOIN {g}cases c USING (case_id)"
             + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
             + " WHERE a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d)"
             " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
             + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
-            + " ORDER BY a.absconded_on, a.case_id",
-            d=on,
-            **scope.params(),
         )
 
-    async def awaiting_decision(self, on: date, scope: Scope) -> list[Any]:
-        return await self._rows(
+    async def absconders(self, on: date, scope: Scope) -> list[Any]:
+        return await self._rows(self._absconders(scope) + " ORDER BY a.absconded_on, a.case_id", d=on, **scope.params())
+
+    async def absconders_count(self, on: date, scope: Scope) -> int:
+        if self._memo is not None:  # a report that lists them anyway: counted from its list
+            return len(await self.absconders(on, scope))
+        return await self._count(self._absconders(scope), d=on, **scope.params())
+
+    def _awaiting(self, scope: Scope) -> str:
+        return (
             "SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, c.completed_on FROM {g}cases c"
             + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
             + " WHERE c.completed_on <= :d"
             " AND (c.post_rehab_decided_on IS NULL OR c.post_rehab_decided_on > :d)"
             " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
             + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
-            + " ORDER BY c.completed_on, c.case_id",
-            d=on,
-            **scope.params(),
         )
+
+    async def awaiting_decision(self, on: date, scope: Scope) -> list[Any]:
+        return await self._rows(self._awaiting(scope) + " ORDER BY c.completed_on, c.case_id", d=on, **scope.params())
+
+    async def awaiting_count(self, on: date, scope: Scope) -> int:
+        if self._memo is not None:  # a report that lists them anyway: counted from its list
+            return len(await self.awaiting_decision(on, scope))
+        return await self._count(self._awaiting(scope), d=on, **scope.params())
+
+    async def _count(self, sql: str, **params: Any) -> int:
+        """How many rows `sql` gives, counted by the server: an indicator wants the number, not the 47,000 rows of
+        the nation's completers awaiting a decision (fetching them costs more than finding them)."""
+        return int((await self._rows(f"SELECT count(*) AS n FROM ({sql}) q", **params))[0].n)
 
     async def ending_post_rehab(self, on: date, until: date, scope: Scope) -> list[Any]:
         return await self._rows(
@@ -386,6 +422,11 @@ async def together(*steps: Awaitable[Any]) -> list[Any]:
 
 async def _awaited(step: Awaitable[Any]) -> Any:
     return await step
+
+
+def decided(row: Any, on: date) -> bool:
+    """A completer's post-rehab decision is made by `on`."""
+    return row.post_rehab_decided_on is not None and row.post_rehab_decided_on <= on
 
 
 def breakdown(rows: list[Any], on: date, *keys: str) -> list[dict[str, Any]]:

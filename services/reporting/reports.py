@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.facts import Facts
 from services.reporting.hierarchy import BEFORE_REFORM, Hierarchy, Holders, Scope, forward, hierarchy_of
-from services.reporting.indicators import MODALITIES, Figures, breakdown, tally, together
+from services.reporting.indicators import MODALITIES, Figures, breakdown, decided, tally, together
 from services.reporting.periods import Period
 from services.reporting.rules import DECISION_DUE, ENDING_NOTICE, Deadlines, deadlines, rules_used
 from shared.vn.rulebook import in_force
@@ -202,8 +202,7 @@ class Reports:
         covered: list[Any] = []
         waiting: list[Any] = []
         for r in rows:  # one pass: `r not in covered` compared every row with every covered one
-            decided = r.post_rehab_decided_on is not None and r.post_rehab_decided_on <= period.end
-            (covered if decided else waiting).append(r)
+            (covered if decided(r, period.end) else waiting).append(r)
         return {
             "unit_code": unit_code,
             "unit_name": self.name(unit_code, h),
@@ -237,7 +236,7 @@ class Reports:
         (
             inside,
             (quotas, targets),
-            coverage,
+            (completers, covered),
             people,
             (pool, mobilised),
             methadone,
@@ -246,12 +245,12 @@ class Reports:
         ) = await together(
             f.enrolments(period, scope),
             self._plan_of(period.year, unit_code, h),
-            self.coverage(unit_code, period),
+            f.completers_count(period, scope),
             f.on_record(period, scope),
             f.mobilisation(period, scope),
             f.active_methadone(period.end, scope),
-            f.absconders(period.end, scope),
-            f.awaiting_decision(period.end, scope),
+            f.absconders_count(period.end, scope),
+            f.awaiting_count(period.end, scope),
         )
         on_record, served = sum(r.n for r in people), sum(r.n for r in people if r.served)
         values: list[tuple[str, float | None, dict[str, Any]]] = []
@@ -268,8 +267,8 @@ class Reports:
         values += [
             (
                 "post_rehab_management_coverage",
-                coverage["ratio"],
-                {"completers": coverage["completers"], "covered": coverage["covered"]},
+                _ratio(covered, completers),
+                {"completers": completers, "covered": covered},
             ),
             (
                 "share_of_recorded_users_reaching_services",
@@ -283,8 +282,8 @@ class Reports:
             ),
             ("methadone_patients_maintained", methadone, {"as_of": period.end.isoformat()}),
             ("methadone_patients_at_year_end", methadone, {"as_of": period.end.isoformat()}),
-            ("absconders_at_large", len(absconders), {}),
-            ("completers_awaiting_post_rehab_decision", len(awaiting), {}),
+            ("absconders_at_large", absconders, {}),
+            ("completers_awaiting_post_rehab_decision", awaiting, {}),
         ]
         out = []
         for name, value, detail in values:
@@ -320,8 +319,12 @@ class Reports:
             plan = await self.figures.plan(year, unit_code)
             return (dict(plan.quotas), list(plan.targets)) if plan else ({}, [])
         scope = self.scope(unit_code, h)  # a plan counted in the unit was issued for a code of its scope
-        plans = await self.figures.plans_of(year, None if scope.everywhere else scope.params()["codes"])
-        quotas = self._mapped_quotas(year, plans)(unit_code) or {}
+        if scope.everywhere:  # every plan of the year: mapped once per version of them (`_year_plans`)
+            year_plans = await self._year_plans(year)
+            plans, quotas = year_plans.plans, year_plans.mapped(unit_code) or {}
+        else:
+            plans = await self.figures.plans_of(year, scope.params()["codes"])
+            quotas = self._mapped_quotas(year, plans)(unit_code) or {}
         own = plans.get(unit_code)
         if own is None or (year <= 2025 and self.units.exists(unit_code, BEFORE_REFORM)):
             return quotas, []
