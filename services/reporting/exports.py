@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from services.reporting.signature import Signature
@@ -147,7 +148,7 @@ def bundle_csv(reports: list[tuple[Any, dict[str, Any]]]) -> str:
 
 def to_xlsx(report: dict[str, Any], signature: Signature | None = None) -> bytes:
     """The report as a workbook; a submitted report's carries its `signature` in its properties and footers."""
-    book = Workbook()
+    book = Workbook(write_only=True)
     title = f"Báo cáo công tác cai nghiện và quản lý sau cai - {report['unit_name']} - kỳ {report['period']}"
     sheets: list[tuple[str, list[str], list[list[Any]]]] = [
         ("Chỉ số", ["Chỉ số", "Giá trị", "Chỉ tiêu", "Đánh giá", "Mã chỉ số"], indicator_rows(report)),
@@ -192,26 +193,20 @@ def to_xlsx(report: dict[str, Any], signature: Signature | None = None) -> bytes
             ],
         ),
     ]
-    first = True
-    for name, header, rows in sheets:
-        sheet = book.active if first else book.create_sheet()
-        assert sheet is not None
-        sheet.title, first = name, False
-        sheet.append([title])
-        sheet["A1"].font = Font(bold=True, size=13)
-        sheet.append([f"Từ ngày {report['start']} đến ngày {report['end']}{_note(report)}"])
-        sheet.append([])
-        sheet.append(header)
-        for cell in sheet[4]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(row)
-        _no_formulas(sheet)
+    for name, header, rows in sheets:  # written as streamed: no cell objects kept for a nation's 50,000 rows
+        sheet: Any = book.create_sheet(name)
         for column, width in zip("ABCDEFG", (48, 14, 22, 16, 14, 14, 16), strict=False):
-            sheet.column_dimensions[column].width = width
+            sheet.column_dimensions[column].width = width  # before any row, as a streamed sheet wants
         if signature is not None:
-            footer: Any = sheet.oddFooter
+            footer = sheet.HeaderFooter.oddFooter
             footer.left.text, footer.right.text = signature.footer_left(), signature.footer_right()
+        sheet.append([_styled(sheet, title, Font(bold=True, size=13))])
+        sheet.append([_text(sheet, f"Từ ngày {report['start']} đến ngày {report['end']}{_note(report)}")])
+        sheet.append([])
+        bold = Font(bold=True)
+        sheet.append([_styled(sheet, h, bold) for h in header])
+        for row in rows:
+            sheet.append([_text(sheet, v) if isinstance(v, str) and v.startswith("=") else v for v in row])
     stamp = datetime.fromisoformat(report["end"])  # fixed metadata: the same report gives the same bytes
     modified = stamp
     if signature is not None:
@@ -228,12 +223,17 @@ def _note(report: dict[str, Any]) -> str:
     return f" - {report['hierarchy_note_vi']}" if report.get("mapped_forward") else ""
 
 
-def _no_formulas(sheet: Any) -> None:
-    """Every text cell stays text: openpyxl types a string beginning with '=' as a formula unless told otherwise."""
-    for row in sheet.iter_rows():
-        for cell in row:
-            if cell.data_type == "f":
-                cell.data_type = "s"
+def _text(sheet: Any, value: str) -> WriteOnlyCell:
+    """`value` as text, always: openpyxl types a string beginning with '=' as a formula unless told otherwise."""
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"
+    return cell
+
+
+def _styled(sheet: Any, value: str, font: Font) -> WriteOnlyCell:
+    cell = _text(sheet, value)
+    cell.font = font
+    return cell
 
 
 def _fixed_zip(content: bytes, when: tuple[int, ...], modified: str | None = None) -> bytes:
