@@ -42,6 +42,8 @@ SUBSCRIPTION = "reporting-projections"
 LANES = 2  # connections a report above a commune reads on, side by side: the cores of a small database server
 Year = Annotated[int, Query(ge=2000, le=2100)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# A report is JSON as it comes (dates as ISO text), so it is answered as a JSONResponse: FastAPI's jsonable_encoder
+# would walk every value again, 1.6 s for the nation's 60,000 outstanding rows where json.dumps takes 0.2 s.
 
 
 def compose(rt: Runtime) -> Composition:
@@ -137,10 +139,11 @@ def authorize_report(who: Principal, units: AdminUnits, unit_code: str, hierarch
 
 
 @router.get("/reports/quota-progress", summary="Quota, achieved and ratio per child unit and in total")
-async def quota_progress(who: CurrentPrincipal, request: Request, year: Year, unit_code: str | None = None) -> Any:
+async def quota_progress(who: CurrentPrincipal, request: Request, year: Year, unit_code: str | None = None) -> Response:
     hierarchy = hierarchy_of(date(year, 1, 1), date(year, 12, 31))
     async with reports_for(request, who, unit_code or who.unit, hierarchy) as reports:
-        return await reports.quota_progress(year, unit_code or who.unit, hierarchy)
+        report = await reports.quota_progress(year, unit_code or who.unit, hierarchy)
+    return JSONResponse(report)
 
 
 @router.get("/reports/post-rehab-coverage", summary="Completers, covered, ratio, and the uncovered with days waiting")
@@ -150,10 +153,11 @@ async def coverage(
     unit_code: str | None = None,
     as_of: date | None = None,
     period: str | None = None,
-) -> Any:
+) -> Response:
     span = parse_period(period, as_of or (None if period else today()))
     async with reports_for(request, who, unit_code or who.unit, hierarchy_of(span.start, span.end)) as reports:
-        return await reports.coverage(unit_code or who.unit, span)
+        report = await reports.coverage(unit_code or who.unit, span)
+    return JSONResponse(report)
 
 
 @router.get("/reports/indicators", summary="Every indicator with its target and status")
@@ -163,19 +167,21 @@ async def indicators(
     unit_code: str | None = None,
     period: str | None = None,
     as_of: date | None = None,
-) -> Any:
+) -> Response:
     span = parse_period(period, as_of or (None if period else today()))
     async with reports_for(request, who, unit_code or who.unit, hierarchy_of(span.start, span.end)) as reports:
-        return await reports.indicators(unit_code or who.unit, span)
+        report = await reports.indicators(unit_code or who.unit, span)
+    return JSONResponse(report)
 
 
 @router.get("/reports/outstanding", summary="Absconders at large and completers awaiting a post-rehab decision")
 async def outstanding(
     who: CurrentPrincipal, request: Request, unit_code: str | None = None, as_of: date | None = None
-) -> Any:
+) -> Response:
     on = report_day(as_of or today())
     async with reports_for(request, who, unit_code or who.unit, hierarchy_of(on, on)) as reports:
-        return await reports.outstanding(unit_code or who.unit, on)
+        report = await reports.outstanding(unit_code or who.unit, on)
+    return JSONResponse(report)
 
 
 @router.get("/reports/periodic", summary="The 6-month or annual report as JSON, CSV or XLSX (Vietnamese headings)")

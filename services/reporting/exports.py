@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
 
 from services.reporting.signature import Signature
@@ -223,14 +223,14 @@ def _note(report: dict[str, Any]) -> str:
     return f" - {report['hierarchy_note_vi']}" if report.get("mapped_forward") else ""
 
 
-def _text(sheet: Any, value: str) -> WriteOnlyCell:
+def _text(sheet: Any, value: str) -> Cell:
     """`value` as text, always: openpyxl types a string beginning with '=' as a formula unless told otherwise."""
     cell = WriteOnlyCell(sheet, value)
     cell.data_type = "s"
     return cell
 
 
-def _styled(sheet: Any, value: str, font: Font) -> WriteOnlyCell:
+def _styled(sheet: Any, value: str, font: Font) -> Cell:
     cell = _text(sheet, value)
     cell.font = font
     return cell
