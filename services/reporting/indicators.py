@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -262,9 +263,7 @@ class Figures:
         return await self._rows(self._absconders(scope) + " ORDER BY a.absconded_on, a.case_id", d=on, **scope.params())
 
     async def absconders_count(self, on: date, scope: Scope) -> int:
-        if self._memo is not None:  # a report that lists them anyway: counted from its list
-            return len(await self.absconders(on, scope))
-        return await self._count(self._absconders(scope), d=on, **scope.params())
+        return await self._count(lambda: self.absconders(on, scope), self._absconders(scope), d=on, **scope.params())
 
     def _awaiting(self, scope: Scope) -> str:
         return (
@@ -280,13 +279,16 @@ class Figures:
         return await self._rows(self._awaiting(scope) + " ORDER BY c.completed_on, c.case_id", d=on, **scope.params())
 
     async def awaiting_count(self, on: date, scope: Scope) -> int:
-        if self._memo is not None:  # a report that lists them anyway: counted from its list
-            return len(await self.awaiting_decision(on, scope))
-        return await self._count(self._awaiting(scope), d=on, **scope.params())
+        return await self._count(
+            lambda: self.awaiting_decision(on, scope), self._awaiting(scope), d=on, **scope.params()
+        )
 
-    async def _count(self, sql: str, **params: Any) -> int:
+    async def _count(self, listed: Callable[[], Awaitable[list[Any]]], sql: str, **params: Any) -> int:
         """How many rows `sql` gives, counted by the server: an indicator wants the number, not the 47,000 rows of
-        the nation's completers awaiting a decision (fetching them costs more than finding them)."""
+        the nation's completers awaiting a decision (fetching them costs more than finding them). A report that
+        lists them anyway (`once`) counts its list."""
+        if self._memo is not None:
+            return len(await listed())
         return int((await self._rows(f"SELECT count(*) AS n FROM ({sql}) q", **params))[0].n)
 
     async def ending_post_rehab(self, on: date, until: date, scope: Scope) -> list[Any]:
@@ -363,47 +365,44 @@ class Nationwide(Figures):
 
     def __init__(self, conn: AsyncConnection, f: Facts, lanes: Sequence[AsyncConnection] = ()) -> None:
         super().__init__(conn, f, lanes)
-        self._by_code: dict[tuple[Any, ...], dict[str, list[Any]]] = {}
+        self._by_code: dict[tuple[Any, ...], dict[str, list[tuple[int, Any]]]] = {}
 
-    async def _national(
-        self, key: tuple[Any, ...], read: Callable[[], Awaitable[list[Any]]], code: str
-    ) -> dict[str, list[Any]]:
-        """The country's rows of `read`, read once per `key`, by their commune (the column `code`)."""
-        found = self._by_code.get(key)
-        if found is None:
-            found = self._by_code[key] = {}
-            for row in await read():
-                found.setdefault(getattr(row, code), []).append(row)
-        return found
-
-    @staticmethod
-    def _inside(by_code: dict[str, list[Any]], scope: Scope, dated: str | None) -> list[Any]:
+    async def _of(
+        self,
+        key: tuple[Any, ...],
+        read: Callable[[Scope], Awaitable[list[Any]]],
+        scope: Scope,
+        code: str,
+        dated: str | None = None,
+    ) -> list[Any]:
+        """`read(scope)`'s rows: the country's, read once per `key` and kept by their commune (the column `code`),
+        those of them inside `scope` (by `Scope.holds` on the commune and the date in `dated`, when given), in
+        the order the statement gives them."""
+        if scope.everywhere:
+            return await read(scope)
+        by_code = self._by_code.get(key)
+        if by_code is None:
+            by_code = self._by_code[key] = {}
+            for order, row in enumerate(await read(NATION)):
+                by_code.setdefault(getattr(row, code), []).append((order, row))
         codes = (scope.before or frozenset()) | (scope.after or frozenset())
-        if dated is None:
-            return [r for c in codes for r in by_code.get(c, ())]
-        return [r for c in codes for r in by_code.get(c, ()) if scope.holds(r.commune_code, getattr(r, dated))]
+        found = [(order, r) for c in codes for order, r in by_code.get(c, ())]
+        if dated is not None:
+            found = [(order, r) for order, r in found if scope.holds(getattr(r, code), getattr(r, dated))]
+        return [r for _, r in sorted(found, key=lambda pair: pair[0])]
 
     async def completers(self, p: Period, scope: Scope) -> list[Any]:
-        if scope.everywhere:
-            return await super().completers(p, scope)
-        by_code = await self._national(("completers", p), lambda: Figures.completers(self, p, NATION), "commune_code")
-        return sorted(self._inside(by_code, scope, "unit_from"), key=lambda r: (r.completed_on, r.case_id))
+        read = functools.partial(Figures.completers, self, p)
+        return await self._of(("completers", p), read, scope, "commune_code", "unit_from")
 
     async def awaiting_decision(self, on: date, scope: Scope) -> list[Any]:
-        if scope.everywhere:
-            return await super().awaiting_decision(on, scope)
-        by_code = await self._national(
-            ("awaiting", on), lambda: Figures.awaiting_decision(self, on, NATION), "commune_code"
-        )
-        return sorted(self._inside(by_code, scope, "unit_from"), key=lambda r: (r.completed_on, r.case_id))
+        read = functools.partial(Figures.awaiting_decision, self, on)
+        return await self._of(("awaiting", on), read, scope, "commune_code", "unit_from")
 
     async def enrolments_by_commune(self, p: Period, scope: Scope) -> list[Any]:
-        if scope.everywhere:
-            return await super().enrolments_by_commune(p, scope)
-        by_code = await self._national(
-            ("enrolments", p), lambda: Figures.enrolments_by_commune(self, p, NATION), "commune"
+        return await self._of(
+            ("enrolments", p), functools.partial(Figures.enrolments_by_commune, self, p), scope, "commune"
         )
-        return self._inside(by_code, scope, None)
 
 
 async def together(*steps: Awaitable[Any]) -> list[Any]:
