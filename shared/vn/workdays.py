@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import holidays
 
@@ -39,6 +39,7 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in off
 
 
+@lru_cache(maxsize=16384)  # the calendar is fixed: a report's thousands of completers share a few hundred dates
 def add_working_days(start: date, days: int) -> date:
     """The `days`-th working day after `start` (the last day of a period of `days` working days from `start`)."""
     if days < 0:
