@@ -9,7 +9,8 @@ SCOPES is a comma-separated subset of commune,province,nation (all three by defa
 
 `time` appends to OUT (JSON lines): the seconds of every call, and the SHA-256 of each report's JSON (keys in
 their order), so two versions of the code can be timed in alternate rounds over the same facts and their
-outputs compared. Each call runs as `api.reports_for` runs it: its own REPEATABLE READ transaction.
+outputs compared. Each call runs as `api.reports_for` runs it: its own REPEATABLE READ transaction, and above a
+commune the statements side by side on LANES connections in its snapshot.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.reporting.api import LANES
 from services.reporting.apply import SWAP_LOCK, hold
-from services.reporting.facts import MIGRATIONS, create_generation, current
+from services.reporting.facts import MIGRATIONS, create_generation, current, shared_snapshot
 from services.reporting.periods import parse_period
 from services.reporting.reports import Reports
 from shared.base.settings import ServiceSettings
@@ -88,7 +90,10 @@ async def one(engine: AsyncEngine, report: Report, unit: str) -> tuple[float, di
     async with engine.begin() as conn:
         await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         await hold(conn, SWAP_LOCK)
-        out = await report(Reports(conn, await current(conn), admin_units()), unit)
+        f = await current(conn)
+        lanes = 0 if unit == SCOPES["commune"] else LANES - 1  # as api.reports_for: above a commune, side by side
+        async with shared_snapshot(engine, conn, lanes) as more:
+            out = await report(Reports(conn, f, admin_units(), lanes=more), unit)
     return time.perf_counter() - started, out
 
 
