@@ -234,6 +234,8 @@ async def rebuild_once(prefix: str) -> dict[str, Any]:
         "generation": generation,
         "persons": persons,
         "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # the rebuild's worker process (rebuild.WORKERS), if a long replay started one: its own peak, beside this one
+        "worker_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -269,7 +271,8 @@ async def main(count: int, rounds: int) -> None:
                 f"  round {n + 1}: raw {raws[-1]:>9,.0f}/s, rebuild {got['applied']:,} events in {got['seconds']:.2f}s"
                 f" = {rate:>9,.0f}/s ({rate / raws[-1]:.2f}x; replay alone {got['replayed_seconds']}s,"
                 f" CPU {got['cpu_seconds']:.1f}s against the raw consume's {raw_cpu:.1f}s),"
-                f" peak RSS {got['rss_mib']:.0f} MiB, {got['state']}, {got['persons']:,} persons"
+                f" peak RSS {got['rss_mib']:.0f} MiB (its worker's {got['worker_rss_mib']:.0f} MiB),"
+                f" {got['state']}, {got['persons']:,} persons"
             )
         raw_rate = statistics.median(raws)
         rate = statistics.median(r["applied"] / r["seconds"] for r in rebuilds)
@@ -278,7 +281,10 @@ async def main(count: int, rounds: int) -> None:
             f"rebuild (fold, COPY, swap; median)       {rebuilds[-1]['applied']:>9,} events = {rate:>9,.0f}/s"
             f"   {rate / raw_rate:5.2f}x of baseline"
         )
-        print(f"rebuild process peak RSS (max of rounds) {max(r['rss_mib'] for r in rebuilds):.0f} MiB")
+        print(
+            f"rebuild process peak RSS (max of rounds) {max(r['rss_mib'] for r in rebuilds):.0f} MiB,"
+            f" its worker's {max(r['worker_rss_mib'] for r in rebuilds):.0f} MiB"
+        )
     finally:
         await delete_topics(settings, topics)
 
