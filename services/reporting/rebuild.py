@@ -40,7 +40,7 @@ from shared.kernel.kafka import make_admin, make_consumer, read_to_end
 log = logging.getLogger("rehab.reporting.rebuild")
 
 
-CHUNK = 20_000  # events in memory at once, all shards together: memory is bounded by this, not by the topics
+CHUNK = 10_000  # events in memory at once, all shards together: memory is bounded by this, not by the topics
 WORKERS = min(2, os.cpu_count() or 1)  # shards of a long replay: this process and WORKERS - 1 worker processes
 PARALLEL_FROM = 100_000  # a shorter replay stays in this process: a worker process takes a second or two to start
 LOG_COLUMNS = ("stream_id", "version", "recorded_at", "envelope")  # the event log's, as `Shard.flush` writes them
