@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -225,6 +226,7 @@ async def rebuild_once(prefix: str) -> dict[str, Any]:
         await rebuild.wait()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         sampler.cancel()
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN)
         async with engine.connect() as conn:
             generation = await conn.scalar(text("SELECT current FROM generation"))
             persons = await conn.scalar(text(f"SELECT count(*) FROM g{generation}_persons"))
@@ -234,6 +236,7 @@ async def rebuild_once(prefix: str) -> dict[str, Any]:
         "seconds": seconds,
         "replayed_seconds": replayed,
         "cpu_seconds": cpu,  # this process's own: a shared machine's load stretches `seconds`, much less this
+        "worker_cpu_seconds": workers.ru_utime + workers.ru_stime,  # its worker's, when a long replay starts one
         "state": rebuild.progress["state"],
         "generation": generation,
         "persons": persons,
@@ -301,7 +304,8 @@ async def main(count: int, rounds: int) -> None:
             print(
                 f"  round {n + 1}: raw {raws[-1]:>9,.0f}/s, rebuild {got['applied']:,} events in {got['seconds']:.2f}s"
                 f" = {rate:>9,.0f}/s ({rate / raws[-1]:.2f}x; replay alone {got['replayed_seconds']}s,"
-                f" CPU {got['cpu_seconds']:.1f}s against the raw consume's {raw_cpu:.1f}s),"
+                f" CPU {got['cpu_seconds']:.1f}s + its worker's {got['worker_cpu_seconds']:.1f}s against the raw"
+                f" consume's {raw_cpu:.1f}s),"
                 f" peak RSS {got['rss_mib']:.0f} MiB (its worker's {got['worker_rss_mib']:.0f} MiB, together"
                 f" {got['total_rss_mib']:.0f} MiB),"
                 f" {got['state']}, {got['persons']:,} persons"
