@@ -349,16 +349,15 @@ class Shard:
 
 
 def _shards(sizes: dict[TopicPartition, int], count: int) -> list[list[TopicPartition]]:
-    """The partitions in `count` shards of about as many events each (the largest partitions first, each to the
-    shard with the fewest events so far); a shard left without events is dropped."""
+    """The partitions in at most `count` shards of about as many events each, every partition in one: the largest
+    first, each to the shard with the fewest events so far (an empty partition to the first shard)."""
     shards: list[list[TopicPartition]] = [[] for _ in range(max(1, count))]
     events = [0] * len(shards)
     for tp in sorted(sizes, key=lambda tp: (-sizes[tp], tp.topic, tp.partition)):
-        smallest = events.index(min(events))
-        shards[smallest].append(tp)
-        events[smallest] += sizes[tp]
-    kept = [shard for shard, n in zip(shards, events, strict=True) if n > 0]
-    return kept or [list(sizes)]
+        least = events.index(min(events)) if sizes[tp] > 0 else 0
+        shards[least].append(tp)
+        events[least] += sizes[tp]
+    return [shards[0], *(shard for shard in shards[1:] if shard)]
 
 
 def _known(sources: dict[tuple[str, int], str], env: Envelope) -> str:
