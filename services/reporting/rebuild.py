@@ -237,6 +237,7 @@ class Shard:
     ) -> None:
         self.engine, self.f, self.chunk_events, self.flushed = engine, f, chunk_events, flushed
         self.applied = self.streams = 0
+        self.written = Written()  # the streams of the chunks flushed so far (a few may be wrongly said to be)
         self.waited = 0.0  # seconds a chunk waited for the previous one to be written
 
     async def run(
@@ -316,10 +317,12 @@ class Shard:
         f = self.f
         async with self.engine.begin() as conn:
             state: dict[str, StreamFacts] = {}
-            for kind, ids in chunk.kinds.items():
-                state.update(await load_many(conn, f, kind, ids))
-            for kind, ids in chunk.kinds.items():
-                await clear_many(conn, f, kind, [i for i in ids if i in state])
+            written = self.written
+            for kind, ids in chunk.kinds.items():  # only streams an earlier chunk may have written are looked for
+                if met := [i for i in ids if i in written]:
+                    state.update(await load_many(conn, f, kind, met))
+                    await clear_many(conn, f, kind, [i for i in met if i in state])
+                written.update(ids)
             logged: list[tuple[Any, ...]] = []  # `apply.logged`, as tuples: the envelope as pydantic writes JSON
             dump = Envelope.__pydantic_serializer__.to_json
             topics = chunk.topics
@@ -346,6 +349,30 @@ class Shard:
         self.streams += new
         if self.flushed is not None:
             self.flushed(self)
+
+
+class Written:
+    """The stream ids a shard has written, in a fixed 8 MiB whatever their number (a Bloom filter): an id added is
+    always found again, and one never added is found by mistake rarely (a million streams: 1 in 1,000; ten
+    million: 1 in 15), which only costs looking for it in the database. Most streams of a chunk are new: a
+    rebuild then asks the database for the few that may not be, not for every stream of every chunk."""
+
+    BITS = 1 << 26
+
+    def __init__(self) -> None:
+        self.bits = bytearray(self.BITS // 8)
+
+    def update(self, ids: list[str]) -> None:
+        bits, mask = self.bits, self.BITS - 1
+        for stream_id in ids:
+            h = hash(stream_id)  # str's hash: cached in the string, the same for the whole of this process
+            for i in (h & mask, (h >> 32) & mask):
+                bits[i >> 3] |= 1 << (i & 7)
+
+    def __contains__(self, stream_id: str) -> bool:
+        h, mask, bits = hash(stream_id), self.BITS - 1, self.bits
+        i, j = h & mask, (h >> 32) & mask
+        return bool(bits[i >> 3] & (1 << (i & 7))) and bool(bits[j >> 3] & (1 << (j & 7)))
 
 
 def _shards(sizes: dict[TopicPartition, int], count: int) -> list[list[TopicPartition]]:
