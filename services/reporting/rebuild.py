@@ -450,10 +450,12 @@ def _worker() -> None:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
+    def progress(shard: Shard) -> None:
+        report(f"progress {shard.applied} {shard.streams}")
+
     async def replay() -> Topics:
         engine = make_engine(url, schema, 2, application_name="rehab-rebuild")
         try:
-            progress: Callable[[Shard], None] = lambda s: report(f"progress {s.applied} {s.streams}")  # noqa: E731
             shard = Shard(engine, facts(generation), chunk_events, progress)
             return await shard.run(settings, partitions, ends)
         finally:
