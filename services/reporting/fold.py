@@ -244,9 +244,10 @@ def _chain(facts: StreamFacts, table: str) -> None:
     `valid_from`, then `version`. The row valid on a day d is then the one with valid_from <= d < valid_to
     (a row followed by one from the same day is valid on no day), which an index or a hash join finds without
     sorting each key's rows (indicators.py)."""
-    rows = sorted(
-        (c for c in facts.children if c.get("table", "residences") == table),
-        key=lambda c: (c["valid_from"], c["version"]),
-    )
+    rows = [c for c in facts.children if c.get("table", "residences") == table]
+    if len(rows) == 1:  # most streams' only row: nothing to sort (a rebuild calls this for most events)
+        rows[0]["valid_to"] = None
+        return
+    rows.sort(key=lambda c: (c["valid_from"], c["version"]))
     for row, after in zip(rows, [*rows[1:], None], strict=True):
         row["valid_to"] = None if after is None else after["valid_from"]

@@ -170,10 +170,20 @@ async def copy_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[
     records = [values(r) for r in rows] if len(columns) > 1 else [(values(r),) for r in rows]
     if json_at:
         records = [_with_json(record, json_at) for record in records]
+    await copy_records(conn, table, columns, records)
+
+
+async def copy_records(
+    conn: AsyncConnection, table: Table, columns: Sequence[str], records: Sequence[Sequence[Any]]
+) -> None:
+    """`copy_rows` for rows already in tuples of `columns`' values, JSON columns as JSON text: for a bulk writer
+    that builds its tuples itself, without a dict per row."""
+    if not records:
+        return
     raw = await _begin_on_server(conn)  # COPY goes round SQLAlchemy: the transaction (and a held-back write) first
     driver: Any = raw.driver_connection
     try:
-        await driver.copy_records_to_table(table.name, records=records, columns=columns)
+        await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
     except Exception as exc:
         if type(exc).__name__ == "UniqueViolationError":
             raise IntegrityError(f"COPY into {table.name}", None, exc) from exc

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -17,13 +17,14 @@ from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAuthorizationFailedError, for_code
 from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import ConsumerRecord
-from faststream.kafka import KafkaBroker
-from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from shared.base.settings import PlatformSettings
 
 _TOPIC_ALREADY_EXISTS = 36
-_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+if TYPE_CHECKING:  # FastStream is imported by the functions that use it: a plain client (a rebuild worker) needs none
+    from faststream.kafka import KafkaBroker
+    from faststream.security import BaseSecurity
 
 
 def dlq_topic(topic: str) -> str:
@@ -70,8 +71,12 @@ def broker_security(settings: PlatformSettings) -> BaseSecurity | None:
     """The same security as FastStream wants it."""
     protocol = settings.kafka_security_protocol
     ssl = client_options(settings).get("ssl_context")
+    from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
     if protocol.startswith("SASL_"):
-        sasl = _SASL[settings.kafka_sasl_mechanism]
+        sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}[
+            settings.kafka_sasl_mechanism
+        ]
         password = settings.kafka_password.get_secret_value()
         return sasl(settings.kafka_username, password, ssl_context=ssl, use_ssl=ssl is not None)
     return BaseSecurity(ssl_context=ssl, use_ssl=True) if ssl is not None else None
@@ -79,6 +84,8 @@ def broker_security(settings: PlatformSettings) -> BaseSecurity | None:
 
 def make_broker(settings: PlatformSettings, **options: Any) -> KafkaBroker:
     """A FastStream broker (subscribers, the DLQ publisher) with the settings' address and security."""
+    from faststream.kafka import KafkaBroker
+
     return KafkaBroker(settings.kafka_servers, security=broker_security(settings), **options)
 
 

@@ -6,13 +6,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import random
 import resource
 import statistics
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -212,6 +215,7 @@ async def rebuild_once(prefix: str) -> dict[str, Any]:
         async with engine.begin() as conn:
             await create_generation(conn, 0)
         rebuild = Rebuild(engine, settings, topics)
+        sampler = asyncio.create_task(sample_rss(peaks := {"total": 0.0, "workers": 0.0}))
         started, cpu = time.perf_counter(), time.process_time()
         await rebuild.start()
         replayed = None  # the swap waits for the lock's shared holders, other schemas' too on a shared database
@@ -221,6 +225,8 @@ async def rebuild_once(prefix: str) -> dict[str, Any]:
             await asyncio.sleep(0.02)
         await rebuild.wait()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        sampler.cancel()
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN)
         async with engine.connect() as conn:
             generation = await conn.scalar(text("SELECT current FROM generation"))
             persons = await conn.scalar(text(f"SELECT count(*) FROM g{generation}_persons"))
@@ -230,11 +236,41 @@ async def rebuild_once(prefix: str) -> dict[str, Any]:
         "seconds": seconds,
         "replayed_seconds": replayed,
         "cpu_seconds": cpu,  # this process's own: a shared machine's load stretches `seconds`, much less this
+        "worker_cpu_seconds": workers.ru_utime + workers.ru_stime,  # its worker's, when a long replay starts one
         "state": rebuild.progress["state"],
         "generation": generation,
         "persons": persons,
-        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # VmHWM, not ru_maxrss: that one starts from the RSS of the parent that forked this process (the raw
+        # consume's, 250 MiB and more), which it keeps across exec
+        "rss_mib": rss(os.getpid())["VmHWM"],
+        "worker_rss_mib": peaks["workers"],  # the rebuild's worker process, when a long replay starts one (sampled)
+        "total_rss_mib": peaks["total"],  # this process and its worker together (sampled)
     }
+
+
+def rss(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (peak) of a process, in MiB; none of a process that is gone."""
+    fields = {"VmRSS": 0.0, "VmHWM": 0.0}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in fields:
+                fields[name] = int(value.split()[0]) / 1024
+    return fields
+
+
+def children(pid: int) -> list[int]:
+    return [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+
+
+async def sample_rss(peaks: dict[str, float]) -> None:
+    """The peak RSS of this process's children, and of this process and them together, every 20 ms."""
+    me = os.getpid()
+    while True:
+        workers = sum(rss(c)["VmRSS"] for c in children(me))
+        peaks["workers"] = max(peaks["workers"], workers)
+        peaks["total"] = max(peaks["total"], rss(me)["VmRSS"] + workers)
+        await asyncio.sleep(0.02)
 
 
 async def rebuild_in_child(prefix: str) -> dict[str, Any]:
@@ -268,8 +304,11 @@ async def main(count: int, rounds: int) -> None:
             print(
                 f"  round {n + 1}: raw {raws[-1]:>9,.0f}/s, rebuild {got['applied']:,} events in {got['seconds']:.2f}s"
                 f" = {rate:>9,.0f}/s ({rate / raws[-1]:.2f}x; replay alone {got['replayed_seconds']}s,"
-                f" CPU {got['cpu_seconds']:.1f}s against the raw consume's {raw_cpu:.1f}s),"
-                f" peak RSS {got['rss_mib']:.0f} MiB, {got['state']}, {got['persons']:,} persons"
+                f" CPU {got['cpu_seconds']:.1f}s + its worker's {got['worker_cpu_seconds']:.1f}s against the raw"
+                f" consume's {raw_cpu:.1f}s),"
+                f" peak RSS {got['rss_mib']:.0f} MiB (its worker's {got['worker_rss_mib']:.0f} MiB, together"
+                f" {got['total_rss_mib']:.0f} MiB),"
+                f" {got['state']}, {got['persons']:,} persons"
             )
         raw_rate = statistics.median(raws)
         rate = statistics.median(r["applied"] / r["seconds"] for r in rebuilds)
@@ -278,7 +317,11 @@ async def main(count: int, rounds: int) -> None:
             f"rebuild (fold, COPY, swap; median)       {rebuilds[-1]['applied']:>9,} events = {rate:>9,.0f}/s"
             f"   {rate / raw_rate:5.2f}x of baseline"
         )
-        print(f"rebuild process peak RSS (max of rounds) {max(r['rss_mib'] for r in rebuilds):.0f} MiB")
+        print(
+            f"rebuild process peak RSS (max of rounds) {max(r['rss_mib'] for r in rebuilds):.0f} MiB,"
+            f" its worker's {max(r['worker_rss_mib'] for r in rebuilds):.0f} MiB,"
+            f" both together {max(r['total_rss_mib'] for r in rebuilds):.0f} MiB"
+        )
     finally:
         await delete_topics(settings, topics)
 

@@ -236,9 +236,13 @@ async def test_a_rebuild_gives_byte_identical_reports(scenario: System) -> None:
     assert after == before
 
 
-async def test_a_rebuild_two_events_at_a_time_folds_every_table_as_the_live_path(scenario: System) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_a_rebuild_two_events_at_a_time_folds_every_table_as_the_live_path(
+    scenario: System, workers: int
+) -> None:
     """Chunks of two events put most streams' events in several chunks: a stream already written is read back and
-    folded on. Every table, the event log included, must equal the live path's (apply, one event at a time)."""
+    folded on. Every table, the event log included, must equal the live path's (apply, one event at a time).
+    With two workers, half the partitions are replayed by a worker process (a long replay's way, forced here)."""
     settings = scenario.reporting.settings
     events = []
     for topic in ALL_TOPICS:
@@ -248,7 +252,8 @@ async def test_a_rebuild_two_events_at_a_time_folds_every_table_as_the_live_path
         live = await create_generation(conn, 91)
         for env in events:
             await apply(conn, live, env)
-    rebuild = Rebuild(engine, settings, tuple(settings.topic(t) for t in ALL_TOPICS), chunk_events=2)
+    topics = tuple(settings.topic(t) for t in ALL_TOPICS)
+    rebuild = Rebuild(engine, settings, topics, chunk_events=2 * workers, workers=workers, parallel_from=0)
     new = facts(await rebuild.start())
     await rebuild.wait()
     assert rebuild.progress["state"] == "done", rebuild.progress
