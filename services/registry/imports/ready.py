@@ -10,6 +10,7 @@ to be on record already writes nothing, and its id is never used.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -19,7 +20,7 @@ from services.registry.imports.parse import decode
 from services.registry.imports.rows import check_chunk
 from services.registry.projection import registered_row
 from services.registry.vault import Identity, Vault
-from shared.kernel.events import CommandContext, Envelope, PendingEvent, seal
+from shared.kernel.events import CommandContext, Envelope, Event, PendingEvent, seal
 from shared.kernel.eventstore import EventStore, SealedRows
 from shared.kernel.ids import uuid7
 from shared.runtime.audit import entry
@@ -49,7 +50,9 @@ class Valid(NamedTuple):
     commune_code: str
     recorded_on: date
     identity: tuple[str, date, str | None, str | None]  # full name, date of birth, citizen id, village
-    pending: PendingEvent  # the registration `Person.register` decided
+    # the registration `Person.register` decided (its event's class and fields, its date and unit), as plain
+    # values: a chunk's rows go to the event loop's process and back, and a model costs ten times more to pickle
+    event: tuple[type[Event], dict[str, Any], date, str]
 
 
 class Ready(NamedTuple):
@@ -99,7 +102,7 @@ def check_lines(lines: list[bytes], job: ImportJob) -> Checked:
             c.person.commune_code,
             c.person.recorded_on,
             (c.person.full_name, c.person.date_of_birth, c.person.citizen_id, c.person.village),
-            c.pending,
+            (type(c.pending.event), dict(c.pending.event), c.pending.occurred_on, c.pending.unit_code),
         )
         for c in valid
     ]
@@ -114,7 +117,10 @@ def build_rows(rows: list[Valid], job: ImportJob) -> Built:
     ready: list[Ready] = []
     for row in rows:
         person_id = str(uuid7())
-        env = seal(row.pending, person_id, 1, job.ctx)
+        kind, fields, occurred_on, unit_code = row.event
+        # checked and decided in `check_lines`: rebuilt as it was, not validated again
+        pending = PendingEvent(event=kind.model_construct(**fields), occurred_on=occurred_on, unit_code=unit_code)
+        env = seal(pending, person_id, 1, job.ctx)
         full_name, date_of_birth, citizen_id, village = row.identity
         identity = Identity(full_name=full_name, date_of_birth=date_of_birth, citizen_id=citizen_id, village=village)
         sealed.append(env)
@@ -133,3 +139,11 @@ def audit_row(who: Principal, env: Envelope, ctx: CommandContext, import_id: str
     """The same entry a registration through the API writes (shared.runtime.audit.entry), dated by the event."""
     row = entry(who, "register", env.stream_id, env.unit_code, {"import_id": import_id, "source": "import"})
     return row | {"at": env.recorded_at, "correlation_id": ctx.correlation_id}
+
+
+def warm_up() -> None:
+    """Load in a worker process what checking rows reads (the catalogue of units) before an import waits on it, and
+    keep it out of the collector's full passes, as the service's own process does (ImportWorker.run)."""
+    admin_units()
+    gc.collect()
+    gc.freeze()

@@ -32,7 +32,7 @@ from services.registry.commands import Registry
 from services.registry.imports.chunk import Outcome, known_keys, registry_store, write_chunk
 from services.registry.imports.legacy import seal_clear_copies
 from services.registry.imports.parse import packed_lines, prepare
-from services.registry.imports.ready import Built, ImportJob, Prepared, build_rows, check_lines
+from services.registry.imports.ready import Built, ImportJob, Prepared, build_rows, check_lines, warm_up
 from services.registry.tables import imports
 from shared.base.logs import set_correlation
 from shared.kernel.events import CommandContext
@@ -93,6 +93,7 @@ class ImportWorker:
     async def run(self) -> None:
         """Work through queued and interrupted imports until cancelled."""
         await start_processes()
+        await asyncio.gather(*(in_process(warm_up) for _ in range(PROCESSES)))  # best effort: one call each
         # What the service built to start (modules, models, the catalogue of units) lives as long as it does: kept
         # out of the collector's full passes, which an import's millions of allocations set off a dozen times a file
         # and which otherwise walk all of it each time (a tenth of an import's CPU, measured). Garbage is collected
