@@ -135,6 +135,12 @@ def build_rows(rows: list[Valid], job: ImportJob) -> Built:
     return Built(ready, store.rows(sealed))
 
 
+def check_and_build(lines: list[bytes], job: ImportJob) -> Prepared:
+    """`check_lines`, then `build_rows` for every row that passed, in one call (in a worker process)."""
+    checked = check_lines(lines, job)
+    return Prepared(checked, {i: i for i in range(len(checked.valid))}, build_rows(checked.valid, job))
+
+
 def audit_row(who: Principal, env: Envelope, ctx: CommandContext, import_id: str) -> dict[str, object]:
     """The same entry a registration through the API writes (shared.runtime.audit.entry), dated by the event."""
     row = entry(who, "register", env.stream_id, env.unit_code, {"import_id": import_id, "source": "import"})

@@ -32,7 +32,15 @@ from services.registry.commands import Registry
 from services.registry.imports.chunk import Outcome, known_keys, registry_store, write_chunk
 from services.registry.imports.legacy import seal_clear_copies
 from services.registry.imports.parse import packed_lines, prepare
-from services.registry.imports.ready import Built, ImportJob, Prepared, build_rows, check_lines, warm_up
+from services.registry.imports.ready import (
+    Built,
+    ImportJob,
+    Prepared,
+    build_rows,
+    check_and_build,
+    check_lines,
+    warm_up,
+)
 from services.registry.tables import imports
 from shared.base.logs import set_correlation
 from shared.kernel.events import CommandContext
@@ -152,19 +160,21 @@ class ImportWorker:
             spec = ImportJob(self.registry.vault, store.topic, who, job.recorded_on, job.source, ctx, import_id)
             done = job.processed
             ahead: deque[asyncio.Future[Prepared]] = deque()
+            mostly_new = False  # whether the last chunk written created most of its valid rows
 
             def read_ahead() -> None:
                 # the next chunks are checked and built in the worker processes while this one is written: their
                 # rows are only counted as processed by the commit that writes them, so a kill still resumes exactly
                 while len(ahead) < AHEAD and (batch := list(islice(lines, self.chunk))):
-                    ahead.append(asyncio.ensure_future(self._prepared(batch, spec)))
+                    ahead.append(asyncio.ensure_future(self._prepared(batch, spec, mostly_new)))
 
             read_ahead()
             try:
                 while ahead:
                     prepared = await ahead.popleft()
                     read_ahead()
-                    await self._commit_chunk(prepared, spec)
+                    created = await self._commit_chunk(prepared, spec)
+                    mostly_new = 2 * created > len(prepared.checked.valid)
                     done += prepared.checked.size
                     log.info("import %s: %d of %s rows", import_id, done, job.total)
             finally:  # stopped before the end (an error, a shutdown): what was read ahead is dropped
@@ -179,12 +189,15 @@ class ImportWorker:
             return
         await self._finish(import_id, "done", None)
 
-    async def _prepared(self, lines: list[bytes], job: ImportJob) -> Prepared:
+    async def _prepared(self, lines: list[bytes], job: ImportJob, mostly_new: bool) -> Prepared:
         """A chunk checked, and the rows of its persons built, in the worker processes (imports/ready.py).
 
-        Only the rows not on record yet are built: a list imported again costs its checks and no more. What is on
-        record is asked outside the chunk's transaction, as a hint; the chunk's own lookup decides.
+        While the file's chunks are mostly new persons, every valid row is built with its check, in one call. Else
+        only the rows not on record yet are built, so a list imported again costs its checks and no more: what is
+        on record is asked outside the chunk's transaction, as a hint. Either way the chunk's own lookup decides.
         """
+        if mostly_new:
+            return await _in_worker(check_and_build, lines, job)
         checked = await _in_worker(check_lines, lines, job)
         async with self.engine.connect() as conn:
             known_rows, known_citizens = await known_keys(conn, checked.valid)
@@ -193,12 +206,13 @@ class ImportWorker:
             for i, v in enumerate(checked.valid)
             if v.row_key not in known_rows and not (v.citizen_key and v.citizen_key in known_citizens)
         ]
-        built = (
-            await _in_worker(build_rows, [checked.valid[i] for i in at], job) if at else Built([], SealedRows([], []))
-        )
+        built = Built([], SealedRows([], []))
+        if at:
+            built = await _in_worker(build_rows, [checked.valid[i] for i in at], job)
         return Prepared(checked, {i: k for k, i in enumerate(at)}, built)
 
-    async def _commit_chunk(self, prepared: Prepared, job: ImportJob) -> None:
+    async def _commit_chunk(self, prepared: Prepared, job: ImportJob) -> int:
+        """Write a chunk and the import's progress in one transaction; how many persons it created."""
         for attempt in range(3):
             try:
                 async with SqlUnitOfWork(self.engine) as uow:  # the chunk and the import's progress together
@@ -206,11 +220,12 @@ class ImportWorker:
                     outcome.rejected[:0] = prepared.checked.rejected
                     await self._record_progress(uow.conn, job.import_id, prepared.checked.size, outcome)
                     await uow.commit()
-                return
+                return outcome.created
             except IntegrityError:
                 if attempt == 2:
                     raise
                 log.info("import %s: a concurrent registration overlapped the chunk; retrying it", job.import_id)
+        raise AssertionError("unreachable: the third attempt returns or raises")
 
     async def _record_progress(self, conn: AsyncConnection, import_id: str, rows: int, outcome: Outcome) -> None:
         await conn.execute(
