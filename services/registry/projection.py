@@ -59,10 +59,15 @@ async def insert_registered(conn: AsyncConnection, rows: Sequence[dict[str, obje
         await conn.execute(persons.insert(), list(rows))
 
 
-def registered_row(env: Envelope) -> dict[str, object]:
-    """The read model's row of a person as a registration (stream version 1) puts them on record."""
-    event = REGISTRY_EVENTS.decode(env)
-    assert isinstance(event, PersonRegistered)
+def registered_row(env: Envelope, event: PersonRegistered | None = None) -> dict[str, object]:
+    """The read model's row of a person as a registration (stream version 1) puts them on record.
+
+    `event` is the envelope's event when the caller holds it (a bulk import), which saves decoding it again.
+    """
+    if event is None:
+        decoded = REGISTRY_EVENTS.decode(env)
+        assert isinstance(decoded, PersonRegistered)
+        event = decoded
     return {
         "person_id": env.stream_id,
         "version": env.stream_version,

@@ -240,7 +240,7 @@ class EventStore:
         values = [e.model_dump_json() for e in sealed]
         outbox_rows = [
             {"event_id": str(e.event_id), "topic": self.topic, "key": e.stream_id, "value": v.encode(), "headers": h}
-            for e, v, h in zip(sealed, values, map(kafka_headers, sealed), strict=True)
+            for e, v, h in zip(sealed, values, [json.dumps(kafka_headers(e)) for e in sealed], strict=True)
         ]
         return SealedRows([_event_row(e, v) for e, v in zip(sealed, values, strict=True)], outbox_rows)
 

@@ -11,11 +11,13 @@ to be on record already writes nothing, and its id is never used.
 from __future__ import annotations
 
 import gc
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
 from services.registry.commands import Registry
+from services.registry.domain.events import PersonRegistered
 from services.registry.imports.parse import decode
 from services.registry.imports.rows import check_chunk
 from services.registry.projection import registered_row
@@ -119,7 +121,8 @@ def build_rows(rows: list[Valid], job: ImportJob) -> Built:
         person_id = str(uuid7())
         kind, fields, occurred_on, unit_code = row.event
         # checked and decided in `check_lines`: rebuilt as it was, not validated again
-        pending = PendingEvent(event=kind.model_construct(**fields), occurred_on=occurred_on, unit_code=unit_code)
+        event = kind.model_construct(**fields)
+        pending = PendingEvent(event=event, occurred_on=occurred_on, unit_code=unit_code)
         env = seal(pending, person_id, 1, job.ctx)
         full_name, date_of_birth, citizen_id, village = row.identity
         identity = Identity(full_name=full_name, date_of_birth=date_of_birth, citizen_id=citizen_id, village=village)
@@ -128,7 +131,7 @@ def build_rows(rows: list[Valid], job: ImportJob) -> Built:
             Ready(
                 person_id,
                 registry.identity_row(person_id, identity, row.commune_code),
-                registered_row(env),
+                registered_row(env, event if isinstance(event, PersonRegistered) else None),
                 audit_row(job.who, env, job.ctx, job.import_id),
             )
         )
@@ -144,7 +147,9 @@ def check_and_build(lines: list[bytes], job: ImportJob) -> Prepared:
 def audit_row(who: Principal, env: Envelope, ctx: CommandContext, import_id: str) -> dict[str, object]:
     """The same entry a registration through the API writes (shared.runtime.audit.entry), dated by the event."""
     row = entry(who, "register", env.stream_id, env.unit_code, {"import_id": import_id, "source": "import"})
-    return row | {"at": env.recorded_at, "correlation_id": ctx.correlation_id}
+    # its detail as JSON text here, in the worker process: COPY takes it as it is (shared.kernel.db.copy_rows)
+    detail = json.dumps(row["detail"], ensure_ascii=False, default=str)
+    return row | {"at": env.recorded_at, "correlation_id": ctx.correlation_id, "detail": detail}
 
 
 def warm_up() -> None:
