@@ -4,8 +4,9 @@ Each chunk's persons, events, outbox rows, audit entries and the import's progre
 so a process killed mid-file resumes after the last committed chunk and never creates a person twice. Every
 row has a blind key over its content, so the same row imported again (same file or another) creates nothing.
 The file is read once, in a worker process, within the limits; what the import keeps is its rows as read, sealed
-by the vault, and only until it ends. Checking rows and sealing identities run on a thread, so the event loop
-keeps serving while a list goes in.
+by the vault, and only until it ends. Checking rows and building what they write (sealing identities,
+serialising events) run in the worker processes, a chunk or two ahead of the one being written
+(imports/ready.py): the event loop keeps serving while a list goes in, and an import uses both cores.
 """
 
 from __future__ import annotations
