@@ -120,8 +120,7 @@ def build_rows(rows: list[Valid], job: ImportJob) -> Built:
     for row in rows:
         person_id = str(uuid7())
         kind, fields, occurred_on, unit_code = row.event
-        # checked and decided in `check_lines`: rebuilt as it was, not validated again
-        event = kind.model_construct(**fields)
+        event = kind.model_validate(fields)  # as `check_lines` decided it (validating is cheaper than model_construct)
         pending = PendingEvent(event=event, occurred_on=occurred_on, unit_code=unit_code)
         env = seal(pending, person_id, 1, job.ctx)
         full_name, date_of_birth, citizen_id, village = row.identity
