@@ -8,6 +8,7 @@ open them, and it does so only for callers whose role and unit allow it. Blind i
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -50,11 +51,8 @@ class Vault:
         seal, index, files = keys
         self._aead = AESGCM(seal)
         self._files = AESGCM(files)
-        # HMAC-SHA256 (RFC 2104) keyed once: the hashes of the padded key, copied per index. A third of the cost of
-        # `hmac.digest` (OpenSSL 3 sets an HMAC up anew each call) and half that of copying an `hmac` object.
-        block = index.ljust(hashlib.sha256().block_size, b"\0")  # a 32-byte key: padded, never hashed first
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+        # keyed once: each index copies it (the key's two hash blocks are not recomputed per index, a third of its cost)
+        self._index = hmac.new(index, digestmod=hashlib.sha256)
 
     def __reduce__(self) -> tuple[object, tuple[tuple[bytes, ...]]]:
         """Pickled for the service's own worker processes (an import's rows are sealed there): its derived keys,
@@ -80,11 +78,9 @@ class Vault:
 
     def blind(self, *parts: str) -> str:
         """A keyed, irreversible index of `parts` (same input, same index; nothing to read back)."""
-        inner = self._inner.copy()
-        inner.update("\x1f".join(parts).encode())
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()[:40]
+        index = self._index.copy()
+        index.update("\x1f".join(parts).encode())
+        return index.hexdigest()[:40]
 
     def citizen_key(self, citizen_id: str | None) -> str | None:
         return self.blind("cccd", citizen_id) if citizen_id else None
