@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -34,8 +36,7 @@ async def in_process(fn: Callable[..., T], *args: Any) -> T:
     pool = _pool.get("parsers")
     if pool is None:
         context = multiprocessing.get_context("spawn")
-        # niced: a parse is background work, and the service's own threads get the CPU first
-        pool = ProcessPoolExecutor(PROCESSES, mp_context=context, initializer=os.nice, initargs=(10,))
+        pool = ProcessPoolExecutor(PROCESSES, mp_context=context, initializer=_started, initargs=(os.getpid(),))
         _pool["parsers"] = pool
     try:
         ok, value = await asyncio.get_running_loop().run_in_executor(pool, _run, fn, args)
@@ -54,6 +55,20 @@ async def in_process(fn: Callable[..., T], *args: Any) -> T:
 async def start_processes() -> None:
     """Start the worker processes now, not on the first upload: a spawn takes a second or two of CPU."""
     await asyncio.gather(*(in_process(os.getpid) for _ in range(PROCESSES)))
+
+
+def _started(parent: int) -> None:
+    """In each worker process: niced, since a parse is background work and the service's own threads get the CPU
+    first; and gone once the service is, since a service killed outright (SIGKILL, the OOM killer) cannot shut its
+    pool down, and its workers would otherwise live on, orphaned, holding their memory."""
+    os.nice(10)
+    threading.Thread(target=_exit_with, args=(parent,), name="rehab-parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _run(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
