@@ -42,7 +42,10 @@ def commune_columns(commune_code: str, recorded_on: date) -> dict[str, object]:
 async def project(conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
     """Apply events to the read model; registrations go in one multi-row insert (imports send thousands)."""
     fresh = [e for e in sealed if e.event_type == PersonRegistered.event_type and e.stream_version == 1]
-    await insert_registered(conn, [registered_row(e) for e in fresh])
+    if len(fresh) >= BULK_THRESHOLD:
+        await copy_rows(conn, persons, [_registered_row(e) for e in fresh])
+    elif fresh:
+        await conn.execute(persons.insert(), [_registered_row(e) for e in fresh])
     done = {e.event_id for e in fresh}
     determinations = [e.event_id for e in sealed if e.event_type == AddictionDetermined.event_type]
     notes = await load_notes(conn, determinations)  # the facility's name lives here, not in the event
@@ -51,23 +54,9 @@ async def project(conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
             await _apply(conn, env, notes)
 
 
-async def insert_registered(conn: AsyncConnection, rows: Sequence[dict[str, object]]) -> None:
-    """The read model's rows of new registrations (`registered_row`), built ahead by a bulk import or just now."""
-    if len(rows) >= BULK_THRESHOLD:
-        await copy_rows(conn, persons, rows)
-    elif rows:
-        await conn.execute(persons.insert(), list(rows))
-
-
-def registered_row(env: Envelope, event: PersonRegistered | None = None) -> dict[str, object]:
-    """The read model's row of a person as a registration (stream version 1) puts them on record.
-
-    `event` is the envelope's event when the caller holds it (a bulk import), which saves decoding it again.
-    """
-    if event is None:
-        decoded = REGISTRY_EVENTS.decode(env)
-        assert isinstance(decoded, PersonRegistered)
-        event = decoded
+def _registered_row(env: Envelope) -> dict[str, object]:
+    event = REGISTRY_EVENTS.decode(env)
+    assert isinstance(event, PersonRegistered)
     return {
         "person_id": env.stream_id,
         "version": env.stream_version,
@@ -87,7 +76,7 @@ async def _apply(conn: AsyncConnection, env: Envelope, notes: dict[UUID, Notes])
     values: dict[str, object] = {"version": env.stream_version}
     match event:
         case PersonRegistered():
-            await conn.execute(persons.insert(), [registered_row(env)])
+            await conn.execute(persons.insert(), [_registered_row(env)])
             return
         case AddictionDetermined():
             entry = {

@@ -43,21 +43,10 @@ class Vault:
         if not secret:
             log.warning("REHAB_REGISTRY_PII_KEY is not set: using the development key (never in production)")
             secret = DEV_KEY
-        purposes = (b"rehab-registry-identity-seal", b"rehab-registry-blind-index", b"rehab-registry-import-seal")
-        self._use(tuple(_derive(secret, purpose) for purpose in purposes))
-
-    def _use(self, keys: tuple[bytes, ...]) -> None:
-        self._keys = keys
-        seal, index, files = keys
-        self._aead = AESGCM(seal)
-        self._files = AESGCM(files)
+        self._aead = AESGCM(_derive(secret, b"rehab-registry-identity-seal"))
         # keyed once: each index copies it (the key's two hash blocks are not recomputed per index, a third of its cost)
-        self._index = hmac.new(index, digestmod=hashlib.sha256)
-
-    def __reduce__(self) -> tuple[object, tuple[tuple[bytes, ...]]]:
-        """Pickled for the service's own worker processes (an import's rows are sealed there): its derived keys,
-        never the secret; a vault is never stored or sent anywhere else."""
-        return _vault_of, (self._keys,)
+        self._index = hmac.new(_derive(secret, b"rehab-registry-blind-index"), digestmod=hashlib.sha256)
+        self._files = AESGCM(_derive(secret, b"rehab-registry-import-seal"))
 
     def seal(self, identity: Identity) -> bytes:
         nonce = os.urandom(12)
@@ -96,12 +85,6 @@ class Vault:
     def name_keys(self, text: str) -> list[str]:
         """One index per folded word of a name, so a search for 'nguyen van' finds 'Nguyễn Văn An'."""
         return sorted({self.blind("word", word) for word in fold(text).split()})
-
-
-def _vault_of(keys: tuple[bytes, ...]) -> Vault:
-    vault = Vault.__new__(Vault)
-    vault._use(keys)
-    return vault
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:

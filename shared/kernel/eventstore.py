@@ -19,7 +19,6 @@ import json
 import logging
 import weakref
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -161,14 +160,6 @@ def kafka_headers(env: Envelope) -> dict[str, str]:
     )
 
 
-@dataclass(frozen=True)
-class SealedRows:
-    """The `events` and `outbox` rows of a batch of sealed envelopes, ready for COPY (`EventStore.rows`)."""
-
-    events: list[dict[str, Any]]
-    outbox: list[dict[str, Any]]
-
-
 class EventStore:
     """Appends to and reads from one service's `events` table; every append also fills the outbox."""
 
@@ -228,28 +219,10 @@ class EventStore:
         if len(sealed) < BULK_THRESHOLD:
             await _guarded(fetchrow(conn, APPEND_SEALED_SQL, self._arrays(sealed)), sealed)
         else:
-            await self._copy(conn, self.rows(sealed))
+            await conn.execute(text(f"SELECT {_NOTIFY}"))  # also opens the transaction before COPY bypasses it
+            await _guarded(self._copy(conn, sealed), sealed)
         await _write_notes(conn, notes or {})
         conn.info[_OUTBOX_WRITTEN] = True
-
-    def rows(self, sealed: Sequence[Envelope]) -> SealedRows:
-        """The events and outbox rows a bulk append of `sealed` writes, each envelope serialized once.
-
-        Pure CPU, and picklable: a bulk import builds them in a worker process, then writes them with `append_rows`.
-        """
-        values = [e.model_dump_json() for e in sealed]
-        outbox_rows = [
-            {"event_id": str(e.event_id), "topic": self.topic, "key": e.stream_id, "value": v.encode(), "headers": h}
-            for e, v, h in zip(sealed, values, [json.dumps(kafka_headers(e)) for e in sealed], strict=True)
-        ]
-        return SealedRows([_event_row(e, v) for e, v in zip(sealed, values, strict=True)], outbox_rows)
-
-    async def append_rows(self, conn: AsyncConnection, rows: SealedRows) -> None:
-        """Write what `rows` built exactly as `append_sealed` writes a large batch (COPY; a taken position is a
-        ConcurrencyError), inside the caller's transaction."""
-        if rows.events:
-            await self._copy(conn, rows)
-            conn.info[_OUTBOX_WRITTEN] = True
 
     def _arrays(self, sealed: Sequence[Envelope]) -> tuple[Any, ...]:
         """The append statement's $1..$11: one array per column, each envelope serialized once."""
@@ -267,18 +240,22 @@ class EventStore:
             datetime.now(UTC),
         )
 
-    async def _copy(self, conn: AsyncConnection, rows: SealedRows) -> None:
-        await conn.execute(text(f"SELECT {_NOTIFY}"))  # also opens the transaction before COPY bypasses it
-        now = datetime.now(UTC)  # an outbox row is dated when it is written, wherever it was built
-        outbox_rows = [row | {"created_at": now} for row in rows.outbox]
-        try:
-            await copy_rows(conn, events, rows.events)
-            await copy_rows(conn, outbox, outbox_rows)
-        except IntegrityError as exc:
-            if "events_stream_version_key" in str(exc):
-                first = rows.events[0]
-                raise ConcurrencyError(str(first["stream_id"]), int(first["stream_version"]) - 1) from exc
-            raise
+    async def _copy(self, conn: AsyncConnection, sealed: Sequence[Envelope]) -> None:
+        now = datetime.now(UTC)
+        values = [e.model_dump_json() for e in sealed]
+        await copy_rows(conn, events, [_event_row(e, v) for e, v in zip(sealed, values, strict=True)])
+        outbox_rows = [
+            {
+                "event_id": e.event_id,
+                "topic": self.topic,
+                "key": e.stream_id,
+                "value": v.encode(),
+                "headers": kafka_headers(e),
+                "created_at": now,
+            }
+            for e, v in zip(sealed, values, strict=True)
+        ]
+        await copy_rows(conn, outbox, outbox_rows)
 
     async def load(self, conn: AsyncConnection, stream_id: str) -> list[Envelope]:
         """Every event of a stream, in order."""
@@ -311,9 +288,9 @@ async def _write_notes(conn: AsyncConnection, notes: Mapping[UUID, Mapping[str, 
         await conn.execute(event_notes.insert(), rows)
 
 
-def _event_row(e: Envelope, value: str) -> dict[str, Any]:
+def _event_row(e: Envelope, value: str) -> dict[str, object]:
     return {
-        "event_id": str(e.event_id),  # as text: the same uuid to COPY, and a tenth of a UUID's cost to pickle
+        "event_id": e.event_id,
         "stream_id": e.stream_id,
         "stream_version": e.stream_version,
         "event_type": e.event_type,

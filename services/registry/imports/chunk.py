@@ -20,13 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.registry import audit
 from services.registry.commands import Registry
 from services.registry.dedupe import ELSEWHERE, Holder
-from services.registry.imports.ready import ImportJob, Prepared, Ready, Valid, build_rows
-from services.registry.imports.rows import ON_RECORD_ELSEWHERE
-from services.registry.projection import insert_registered
+from services.registry.imports.rows import ON_RECORD_ELSEWHERE, Checked
+from services.registry.projection import project
 from services.registry.tables import audit_log, identities, import_rows, persons
+from services.registry.vault import Identity
 from shared.kernel.db import copy_rows
-from shared.kernel.eventstore import EventStore, SealedRows
+from shared.kernel.events import CommandContext, Envelope, seal
+from shared.kernel.ids import uuid7
 from shared.kernel.uow import UnitOfWork
+from shared.runtime.audit import entry
 from shared.runtime.auth import Principal, sees
 from shared.runtime.offload import in_thread
 
@@ -35,97 +37,80 @@ from shared.runtime.offload import in_thread
 class Outcome:
     """What one chunk did, to be added to the import's report."""
 
-    created: int = 0
+    created: list[tuple[Checked, str]] = field(default_factory=list)
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     flagged: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def write_chunk(uow: UnitOfWork, registry: Registry, chunk: Prepared, job: ImportJob) -> Outcome:
+async def write_chunk(
+    uow: UnitOfWork, registry: Registry, valid: list[Checked], who: Principal, ctx: CommandContext, import_id: str
+) -> Outcome:
     """Create the chunk's new persons; count the ones on record in the caller's area, refuse (and audit) the rest.
 
-    The rows were built ahead (imports/ready.py); here they are only chosen and written, one COPY per table
+    The registry's own pieces (its store, identity rows, audit entries, area check) in bulk: one COPY per table
     instead of a repository save per person, which is what keeps a 10,000-row list to seconds.
     """
     outcome = Outcome()
     conn = uow.conn
-    who, import_id = job.who, job.import_id
-    valid = chunk.checked.valid
-    known_rows, known_citizens = await known_keys(conn, valid)
-    built = chunk.built_for
-    ready = chunk.built.ready
-    events = chunk.built.events
-    unbuilt = [i for i, v in enumerate(valid) if i not in built and _holder(v, known_rows, known_citizens) is None]
-    if unbuilt:  # on record when the chunk was checked, gone since (rare): built now, here
-        more = await in_thread(build_rows, [valid[i] for i in unbuilt], job)
-        built = built | {at: len(ready) + k for k, at in enumerate(unbuilt)}
-        ready = ready + more.ready
-        events = SealedRows(events.events + more.events.events, events.outbox + more.events.outbox)
+    known_rows = await _known(conn, import_rows.c.row_key, import_rows.c.person_id, [v.row_key for v in valid])
+    known_citizens = await _known(
+        conn, identities.c.citizen_key, identities.c.person_id, [v.citizen_key for v in valid if v.citizen_key]
+    )
     key_rows: list[dict[str, object]] = []
-    created: list[tuple[Valid, Ready]] = []
-    chosen: list[int] = []  # the positions in `ready` of the persons created
     seen: dict[tuple[str, date], bool] = {}  # the area check of each (commune, date) the chunk's known persons hold
-    for at, row in enumerate(valid):
-        known = _holder(row, known_rows, known_citizens)
+    for checked in valid:
+        by_citizen = known_citizens.get(checked.citizen_key) if checked.citizen_key else None
+        known = by_citizen or known_rows.get(checked.row_key)
         if known is not None:
             person_id, commune, recorded_on = known
             if commune is not None and recorded_on is not None and _sees(seen, who, registry, commune, recorded_on):
                 outcome.duplicates += 1
             else:
-                where = "citizen_id" if row.citizen_key in known_citizens else "row"
-                outcome.rejected.append({"row": row.number, "errors": {where: ON_RECORD_ELSEWHERE}})
+                where = "citizen_id" if by_citizen else "row"
+                outcome.rejected.append({"row": checked.raw.number, "errors": {where: ON_RECORD_ELSEWHERE}})
                 await audit.record(  # as a refused registration: the province's list of attempts shows it
                     conn,
                     who,
                     ELSEWHERE,
                     person_id,
                     commune,
-                    attempted_commune=row.commune_code,
+                    attempted_commune=checked.person.commune_code,
                     import_id=import_id,
-                    row=row.number,
+                    row=checked.raw.number,
                     matched_on=where,
                 )
             continue
-        k = built[at]
-        person_id = ready[k].person_id
-        key_rows.append({"row_key": row.row_key, "person_id": person_id, "import_id": import_id})
-        known_rows[row.row_key] = (person_id, row.commune_code, row.recorded_on)
-        if row.citizen_key:
-            known_citizens[row.citizen_key] = (person_id, row.commune_code, row.recorded_on)
-        created.append((row, ready[k]))
-        chosen.append(k)
-    outcome.created = len(created)
-    if created:
-        if chosen != list(range(len(events.events))):
-            events = SealedRows([events.events[k] for k in chosen], [events.outbox[k] for k in chosen])
-        await registry_store(registry).append_rows(conn, events)
-        await copy_rows(conn, identities, [r.identity for _, r in created])
+        person_id = str(uuid7())
+        key_rows.append({"row_key": checked.row_key, "person_id": person_id, "import_id": import_id})
+        known_rows[checked.row_key] = (person_id, checked.person.commune_code, checked.person.recorded_on)
+        if checked.citizen_key:
+            known_citizens[checked.citizen_key] = (person_id, checked.person.commune_code, checked.person.recorded_on)
+        outcome.created.append((checked, person_id))
+    if outcome.created:  # the events and sealed identities made on a thread, so the event loop keeps serving
+        sealed, vault_rows = await in_thread(_events_and_identities, registry, outcome.created, ctx)
+        await registry.store.append_sealed(conn, sealed)
+        await copy_rows(conn, identities, vault_rows)
         await copy_rows(conn, import_rows, key_rows)
-        await insert_registered(conn, [r.person for _, r in created])
-        await copy_rows(conn, audit_log, [r.audit for _, r in created])
-        outcome.flagged = await _likely_duplicates(conn, created)
+        await project(conn, sealed)
+        await copy_rows(conn, audit_log, [_audit_row(who, e, ctx, import_id) for e in sealed])
+        outcome.flagged = await _likely_duplicates(conn, outcome, vault_rows)
     return outcome
 
 
-async def known_keys(conn: AsyncConnection, valid: list[Valid]) -> tuple[dict[str, Holder], dict[str, Holder]]:
-    """The persons the rows' content keys and citizen keys are on record for (with their commune and its date)."""
-    known_rows = await _known(conn, import_rows.c.row_key, import_rows.c.person_id, [v.row_key for v in valid])
-    known_citizens = await _known(
-        conn, identities.c.citizen_key, identities.c.person_id, [v.citizen_key for v in valid if v.citizen_key]
-    )
-    return known_rows, known_citizens
-
-
-def _holder(row: Valid, known_rows: dict[str, Holder], known_citizens: dict[str, Holder]) -> Holder | None:
-    by_citizen = known_citizens.get(row.citizen_key) if row.citizen_key else None
-    return by_citizen or known_rows.get(row.row_key)
-
-
-def registry_store(registry: Registry) -> EventStore:
-    """The registry's event store, which an import writes to in bulk (PostgreSQL's: an import needs COPY)."""
-    store = registry.store
-    assert isinstance(store, EventStore), "imports write to the PostgreSQL event store"
-    return store
+def _events_and_identities(
+    registry: Registry, created: list[tuple[Checked, str]], ctx: CommandContext
+) -> tuple[list[Envelope], list[dict[str, object]]]:
+    """Each new person's registration event and identity row, in the order of the list."""
+    sealed, rows = [], []
+    for checked, person_id in created:
+        sealed.append(seal(checked.pending, person_id, 1, ctx))
+        p = checked.person
+        identity = Identity(
+            full_name=p.full_name, date_of_birth=p.date_of_birth, citizen_id=p.citizen_id, village=p.village
+        )
+        rows.append(registry.identity_row(person_id, identity, p.commune_code))
+    return sealed, rows
 
 
 def _sees(
@@ -138,8 +123,10 @@ def _sees(
     return seen[place]
 
 
-async def _likely_duplicates(conn: AsyncConnection, created: list[tuple[Valid, Ready]]) -> list[dict[str, Any]]:
-    keys = sorted({str(r.identity["match_key"]) for _, r in created})
+async def _likely_duplicates(
+    conn: AsyncConnection, outcome: Outcome, vault_rows: list[dict[str, object]]
+) -> list[dict[str, Any]]:
+    keys = sorted({str(r["match_key"]) for r in vault_rows})
     groups: dict[str, list[str]] = {}
     for key, person_id in await conn.execute(
         select(identities.c.match_key, identities.c.person_id).where(
@@ -148,10 +135,10 @@ async def _likely_duplicates(conn: AsyncConnection, created: list[tuple[Valid, R
     ):
         groups.setdefault(key, []).append(str(person_id))
     flagged = []
-    for row, r in created:
-        others = [p for p in groups.get(str(r.identity["match_key"]), []) if p != r.person_id]
+    for (checked, person_id), vault_row in zip(outcome.created, vault_rows, strict=True):
+        others = [p for p in groups.get(str(vault_row["match_key"]), []) if p != person_id]
         if others:
-            flagged.append({"row": row.number, "person_id": r.person_id, "likely_duplicates": sorted(others)})
+            flagged.append({"row": checked.raw.number, "person_id": person_id, "likely_duplicates": sorted(others)})
     return flagged
 
 
@@ -165,3 +152,9 @@ async def _known(conn: AsyncConnection, key_col: Any, id_col: Any, keys: list[An
         .where(key_col == any_(cast(keys, ARRAY(Text))))
     )
     return {str(k): (str(p), c, on) for k, p, c, on in rows}
+
+
+def _audit_row(who: Principal, env: Envelope, ctx: CommandContext, import_id: str) -> dict[str, object]:
+    """The same entry a registration through the API writes (shared.runtime.audit.entry), dated by the event."""
+    row = entry(who, "register", env.stream_id, env.unit_code, {"import_id": import_id, "source": "import"})
+    return row | {"at": env.recorded_at, "correlation_id": ctx.correlation_id}

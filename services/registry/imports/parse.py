@@ -107,22 +107,14 @@ def prepare(content: bytes, limits: Limits | None = None) -> tuple[int, bytes]:
 
 
 def unpack(packed: bytes) -> Iterator[RawRow]:
-    """The rows `prepare` packed (dates come back as ISO strings, which validation reads as dates)."""
-    lines = packed_lines(packed)
+    """The rows `prepare` packed (dates come back as ISO strings, which validation reads as dates).
+
+    The lines are decoded a thousand at a time, as one JSON array: a third of the cost of a `loads` per line.
+    """
+    lines = io.BytesIO(zlib.decompress(packed))
     while batch := list(islice(lines, 1000)):
-        yield from decode(batch)
-
-
-def packed_lines(packed: bytes) -> Iterator[bytes]:
-    """The rows `prepare` packed, one JSON line each, not yet decoded (an import sends them to be checked)."""
-    return iter(io.BytesIO(zlib.decompress(packed)))
-
-
-def decode(lines: list[bytes]) -> list[RawRow]:
-    """Lines of `packed_lines` as rows, decoded as one JSON array: a third of the cost of a `loads` per line."""
-    if not lines:
-        return []
-    return [RawRow(number, values) for number, values in json.loads(b"[" + b",".join(lines) + b"]")]
+        for number, values in json.loads(b"[" + b",".join(batch) + b"]"):
+            yield RawRow(number, values)
 
 
 def _map_header(header: list[Any]) -> dict[str, int]:

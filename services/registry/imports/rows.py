@@ -1,7 +1,7 @@
 """Checking one imported row: the API's validation, the caller's area, the registration rule, the dedupe keys.
 
-Pure CPU work with no database, run in the worker processes a chunk at a time (imports/ready.py). A refusal
-never quotes what the row holds: the report is stored, and a name or a citizen id in it would be clear text at rest.
+Pure CPU work with no database, run on the parsing threads a chunk at a time. A refusal never quotes what the
+row holds: the report is stored, and a name or a citizen id in it would be clear text at rest.
 """
 
 from __future__ import annotations

@@ -4,9 +4,8 @@ Each chunk's persons, events, outbox rows, audit entries and the import's progre
 so a process killed mid-file resumes after the last committed chunk and never creates a person twice. Every
 row has a blind key over its content, so the same row imported again (same file or another) creates nothing.
 The file is read once, in a worker process, within the limits; what the import keeps is its rows as read, sealed
-by the vault, and only until it ends. Checking rows and building what they write (sealing identities,
-serialising events) run in the worker processes, a chunk or two ahead of the one being written
-(imports/ready.py): the event loop keeps serving while a list goes in, and an import uses both cores.
+by the vault, and only until it ends. Checking rows and sealing identities run on a thread, so the event loop
+keeps serving while a list goes in.
 """
 
 from __future__ import annotations
@@ -16,11 +15,10 @@ import contextlib
 import gc
 import hashlib
 import logging
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import cast, select, text, update
@@ -30,34 +28,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.registry import audit
 from services.registry.commands import Registry
-from services.registry.imports.chunk import Outcome, known_keys, registry_store, write_chunk
+from services.registry.imports.chunk import Outcome, write_chunk
 from services.registry.imports.legacy import seal_clear_copies
-from services.registry.imports.parse import packed_lines, prepare
-from services.registry.imports.ready import (
-    Built,
-    ImportJob,
-    Prepared,
-    build_rows,
-    check_and_build,
-    check_lines,
-    warm_up,
-)
+from services.registry.imports.parse import RawRow, prepare, unpack
+from services.registry.imports.rows import Checked, check_chunk
 from services.registry.tables import imports
 from shared.base.logs import set_correlation
 from shared.kernel.events import CommandContext
-from shared.kernel.eventstore import SealedRows
 from shared.kernel.ids import uuid7
 from shared.kernel.migrations import lock_key
 from shared.kernel.uow import SqlUnitOfWork
 from shared.runtime.auth import Principal
 from shared.runtime.limits import LimitExceeded, Limits, current_limits
-from shared.runtime.offload import PROCESSES, in_process, in_thread, start_processes
+from shared.runtime.offload import in_process, in_thread, start_processes
 from shared.runtime.tabular import UnreadableFile
 
-T = TypeVar("T")
 log = logging.getLogger("rehab.registry.imports")
 CHUNK = 1000
-AHEAD = PROCESSES  # chunks being checked while one is written: one per worker process
 UNFINISHED = ("queued", "running")
 
 
@@ -102,7 +89,6 @@ class ImportWorker:
     async def run(self) -> None:
         """Work through queued and interrupted imports until cancelled."""
         await start_processes()
-        await asyncio.gather(*(in_process(warm_up) for _ in range(PROCESSES)))  # best effort: one call each
         # What the service built to start (modules, models, the catalogue of units) lives as long as it does: kept
         # out of the collector's full passes, which an import's millions of allocations set off a dozen times a file
         # and which otherwise walk all of it each time (a tenth of an import's CPU, measured). Garbage is collected
@@ -153,35 +139,25 @@ class ImportWorker:
         try:
             if job.sealed_rows is None:
                 raise UnreadableFile("the uploaded list is no longer stored; upload it again")
-            data = await in_thread(self.registry.vault.open_file, job.sealed_rows, import_id)
-            lines = await in_thread(_lines_after, data, job.processed)  # past what a previous process committed
+            rows = unpack(await in_thread(self.registry.vault.open_file, job.sealed_rows, import_id))
+            await in_thread(_skip, rows, job.processed)  # what a previous process committed
             await self._set(import_id, status="running")
             ctx = CommandContext(actor=who.actor(), correlation_id=job.correlation_id)
-            store = registry_store(self.registry)
-            spec = ImportJob(self.registry.vault, store.topic, who, job.recorded_on, job.source, ctx, import_id)
             done = job.processed
-            ahead: deque[asyncio.Future[Prepared]] = deque()
-            mostly_new = False  # whether the last chunk written created most of its valid rows
-
-            def read_ahead() -> None:
-                # the next chunks are checked and built in the worker processes while this one is written: their
-                # rows are only counted as processed by the commit that writes them, so a kill still resumes exactly
-                while len(ahead) < AHEAD and (batch := list(islice(lines, self.chunk))):
-                    ahead.append(asyncio.ensure_future(self._prepared(batch, spec, mostly_new)))
-
-            read_ahead()
+            check = (self.registry, who, job.recorded_on, job.source)
+            ahead = asyncio.ensure_future(in_thread(_take_checked, rows, self.chunk, *check))
             try:
-                while ahead:
-                    prepared = await ahead.popleft()
-                    read_ahead()
-                    created = await self._commit_chunk(prepared, spec)
-                    mostly_new = 2 * created > len(prepared.checked.valid)
-                    done += prepared.checked.size
+                while (checked := await ahead)[0]:
+                    # the next chunk is read and checked on a thread while this one is written: its rows are
+                    # only counted as processed by the commit that writes them, so a kill still resumes exactly
+                    ahead = asyncio.ensure_future(in_thread(_take_checked, rows, self.chunk, *check))
+                    size, valid, rejected = checked
+                    await self._commit_chunk(import_id, valid, rejected, size, who, ctx)
+                    done += size
                     log.info("import %s: %d of %s rows", import_id, done, job.total)
             finally:  # stopped before the end (an error, a shutdown): what was read ahead is dropped
-                for future in ahead:
-                    if not future.cancel() and not future.cancelled():
-                        future.exception()  # its failure, if any, is not the one to report: the first chunk's is
+                if not ahead.cancel() and not ahead.cancelled():
+                    ahead.exception()  # its failure, if any, is not the one to report: the chunk written first's is
         except (UnreadableFile, LimitExceeded) as exc:
             await self._finish(import_id, "failed", str(exc))
             return
@@ -190,43 +166,27 @@ class ImportWorker:
             return
         await self._finish(import_id, "done", None)
 
-    async def _prepared(self, lines: list[bytes], job: ImportJob, mostly_new: bool) -> Prepared:
-        """A chunk checked, and the rows of its persons built, in the worker processes (imports/ready.py).
-
-        While the file's chunks are mostly new persons, every valid row is built with its check, in one call. Else
-        only the rows not on record yet are built, so a list imported again costs its checks and no more: what is
-        on record is asked outside the chunk's transaction, as a hint. Either way the chunk's own lookup decides.
-        """
-        if mostly_new:
-            return await _in_worker(check_and_build, lines, job)
-        checked = await _in_worker(check_lines, lines, job)
-        async with self.engine.connect() as conn:
-            known_rows, known_citizens = await known_keys(conn, checked.valid)
-        at = [
-            i
-            for i, v in enumerate(checked.valid)
-            if v.row_key not in known_rows and not (v.citizen_key and v.citizen_key in known_citizens)
-        ]
-        built = Built([], SealedRows([], []))
-        if at:
-            built = await _in_worker(build_rows, [checked.valid[i] for i in at], job)
-        return Prepared(checked, {i: k for k, i in enumerate(at)}, built)
-
-    async def _commit_chunk(self, prepared: Prepared, job: ImportJob) -> int:
-        """Write a chunk and the import's progress in one transaction; how many persons it created."""
+    async def _commit_chunk(
+        self,
+        import_id: str,
+        valid: list[Checked],
+        rejected: list[dict[str, Any]],
+        size: int,
+        who: Principal,
+        ctx: CommandContext,
+    ) -> None:
         for attempt in range(3):
             try:
                 async with SqlUnitOfWork(self.engine) as uow:  # the chunk and the import's progress together
-                    outcome = await write_chunk(uow, self.registry, prepared, job)
-                    outcome.rejected[:0] = prepared.checked.rejected
-                    await self._record_progress(uow.conn, job.import_id, prepared.checked.size, outcome)
+                    outcome = await write_chunk(uow, self.registry, valid, who, ctx, import_id)
+                    outcome.rejected[:0] = rejected
+                    await self._record_progress(uow.conn, import_id, size, outcome)
                     await uow.commit()
-                return outcome.created
+                return
             except IntegrityError:
                 if attempt == 2:
                     raise
-                log.info("import %s: a concurrent registration overlapped the chunk; retrying it", job.import_id)
-        raise AssertionError("unreachable: the third attempt returns or raises")
+                log.info("import %s: a concurrent registration overlapped the chunk; retrying it", import_id)
 
     async def _record_progress(self, conn: AsyncConnection, import_id: str, rows: int, outcome: Outcome) -> None:
         await conn.execute(
@@ -234,7 +194,7 @@ class ImportWorker:
             .where(imports.c.import_id == import_id)
             .values(
                 processed=imports.c.processed + rows,
-                created=imports.c.created + outcome.created,
+                created=imports.c.created + len(outcome.created),
                 duplicates=imports.c.duplicates + outcome.duplicates,
                 rejected=imports.c.rejected.op("||")(cast(outcome.rejected, JSONB)),
                 flagged=imports.c.flagged.op("||")(cast(outcome.flagged, JSONB)),
@@ -251,17 +211,14 @@ class ImportWorker:
         log.info("import %s %s%s", import_id, status, f": {error}" if error else "")
 
 
-async def _in_worker(fn: Callable[..., T], *args: Any) -> T:
-    """`fn(*args)` in a worker process; one that died is an error the worker retries, not a broken file."""
-    try:
-        return await in_process(fn, *args)
-    except UnreadableFile as exc:  # the file itself was read, within the limits, when it was uploaded
-        raise RuntimeError("a worker process stopped while checking an import; it is resumed") from exc
+def _take_checked(
+    rows: Iterator[RawRow], count: int, registry: Registry, who: Principal, recorded_on: date, source: str
+) -> tuple[int, list[Checked], list[dict[str, Any]]]:
+    """The next `count` rows of the file (how many there were), checked: those that pass, the report of the rest."""
+    chunk = list(islice(rows, count))
+    return len(chunk), *check_chunk(registry, chunk, who, recorded_on, source)
 
 
-def _lines_after(data: bytes, count: int) -> Iterator[bytes]:
-    """The packed rows of an import's file, past the first `count`."""
-    lines = packed_lines(data)
-    for _ in islice(lines, count):
+def _skip(rows: Iterator[RawRow], count: int) -> None:
+    for _ in islice(rows, count):
         pass
-    return lines

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Any
 
 import pytest
 from openpyxl import Workbook
 
-from services.registry.imports.chunk import registry_store, write_chunk
-from services.registry.imports.parse import packed_lines, prepare
-from services.registry.imports.ready import Built, ImportJob, Prepared, check_lines
-from shared.kernel.events import CommandContext
-from shared.kernel.eventstore import SealedRows
-from shared.kernel.ids import uuid7
-from shared.kernel.uow import SqlUnitOfWork
-from shared.runtime.auth import Principal
-from tests.integration.registry.conftest import AN_BA, AN_CHAU, BAC_GIANG, SON_DONG, TAY_YEN_TU, THO_XUONG, person
+from tests.integration.registry.conftest import AN_BA, AN_CHAU, SON_DONG, TAY_YEN_TU, THO_XUONG, person
 from tests.support.polling import wait_until
 from tests.support.services import ServiceClient
 
@@ -147,30 +138,3 @@ async def test_mac_line_ends_are_read_and_junk_or_nul_bytes_are_refused_not_cras
     assert [r["errors"] for r in report["rejected"]] == [
         {"full_name": "must not contain control characters (không được chứa ký tự điều khiển)"}
     ]
-
-
-async def test_a_row_built_ahead_as_on_record_but_new_at_write_is_built_then_and_created(
-    registry: ServiceClient,
-) -> None:
-    """The hint outside the chunk's transaction said "on record", so nothing was built ahead; the chunk's own lookup
-    finds the row new: it is built then, and created like any other (imports/chunk.py, `unbuilt`)."""
-    worker = registry.app.state.imports
-    who = Principal.model_validate({"sub": "hint-test", "role": "province_officer", "unit": BAC_GIANG})
-    rows = [
-        f"1,Đàm Văn Khải,03/03/1983,Nam,024083000201,{TAY_YEN_TU},Thôn Mới,Nghiện",
-        f"2,Đàm Thị Hồng,04/04/1994,Nữ,,{AN_BA},Thôn Biểu,Sử dụng",
-    ]
-    _, packed = prepare(("\n".join([HEADER, *rows]) + "\n").encode())
-    ctx = CommandContext(actor=who.actor(), correlation_id=str(uuid7()))
-    store = registry_store(worker.registry)
-    job = ImportJob(worker.registry.vault, store.topic, who, date(2024, 2, 15), "police_review", ctx, str(uuid7()))
-    checked = check_lines(list(packed_lines(packed)), job)
-    assert len(checked.valid) == 2
-    async with SqlUnitOfWork(worker.engine) as uow:
-        outcome = await write_chunk(uow, worker.registry, Prepared(checked, {}, Built([], SealedRows([], []))), job)
-        await uow.commit()
-    assert outcome.created == 2 and outcome.duplicates == 0 and not outcome.rejected
-    async with SqlUnitOfWork(worker.engine) as uow:  # the same rows again: on record now, in the caller's area
-        again = await write_chunk(uow, worker.registry, Prepared(checked, {}, Built([], SealedRows([], []))), job)
-        await uow.commit()
-    assert again.created == 0 and again.duplicates == 2
