@@ -37,9 +37,9 @@ async def refresh(rt: Runtime, on: date | None = None) -> None:
 
     Each unit's figures are what its own reports say (coverage, the completers awaiting a decision, quota
     progress), computed by the same code from lists read once for the whole country (`Nationwide`): three
-    statements a pass instead of a dozen per unit, 40,000 at national scale, that held up the reports officials
-    wait for and the live fold in the same process. The pass yields to them after every unit; it holds the swap
-    lock (shared, as a report does) for its length, seconds at national scale.
+    statements a pass instead of about seven per unit, over 20,000 for the country's 3,355 planned units, that
+    held up the reports officials wait for and the live fold in the same process. The pass yields to them after
+    every unit; it holds the swap lock (shared, as a report does) for its length, seconds at national scale.
     """
     on = on or today()
     async with rt.engine.begin() as conn:

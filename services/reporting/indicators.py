@@ -95,7 +95,7 @@ class Figures:
     def __init__(self, conn: AsyncConnection, f: Facts, lanes: Sequence[AsyncConnection] = ()) -> None:
         """`lanes`: more connections reading `conn`'s snapshot (`shared_snapshot`); statements asked together
         (`together`) then run side by side, one per connection, as a province's or the nation's report wants."""
-        self.conn, self.g = conn, f"g{f.generation}_"
+        self.g = f"g{f.generation}_"
         self._idle: asyncio.Queue[AsyncConnection] = asyncio.Queue()
         for c in (conn, *lanes):
             self._idle.put_nowait(c)

@@ -214,19 +214,7 @@ class Reports:
             "covered": len(covered),
             "ratio": _ratio(len(covered), len(rows)),
             "by_modality": breakdown(rows, period.end, "modality"),
-            "uncovered": [
-                {
-                    "case_id": r.case_id,
-                    "person_id": r.person_id,
-                    "modality": r.modality,
-                    "commune_code": r.commune_code,
-                    "completed_on": r.completed_on.isoformat(),
-                    "days_waiting": (period.end - r.completed_on).days,
-                    "days_overdue": self.overdue(r.completed_on, period.end),
-                    **self.mapped(r, h),
-                }
-                for r in waiting
-            ],
+            "uncovered": [self._waiting(r, period.end, h) for r in waiting],
         }
 
     async def indicators(self, unit_code: str, period: Period) -> dict[str, Any]:
@@ -387,19 +375,20 @@ class Reports:
     async def awaiting(self, unit_code: str, on: date) -> list[dict[str, Any]]:
         """The completers in the unit without a post-rehab decision on `on`, with how long past the deadline."""
         h = hierarchy_of(on, on)
-        return [
-            {
-                "case_id": r.case_id,
-                "person_id": r.person_id,
-                "modality": r.modality,
-                "commune_code": r.commune_code,
-                "completed_on": r.completed_on.isoformat(),
-                "days_waiting": (on - r.completed_on).days,
-                "days_overdue": self.overdue(r.completed_on, on),
-                **self.mapped(r, h),
-            }
-            for r in await self.figures.awaiting_decision(on, self.scope(unit_code, h))
-        ]
+        return [self._waiting(r, on, h) for r in await self.figures.awaiting_decision(on, self.scope(unit_code, h))]
+
+    def _waiting(self, r: Any, on: date, h: Hierarchy) -> dict[str, Any]:
+        """A completer without a post-rehab decision on `on`, as coverage and outstanding list them."""
+        return {
+            "case_id": r.case_id,
+            "person_id": r.person_id,
+            "modality": r.modality,
+            "commune_code": r.commune_code,
+            "completed_on": r.completed_on.isoformat(),
+            "days_waiting": (on - r.completed_on).days,
+            "days_overdue": self.overdue(r.completed_on, on),
+            **self.mapped(r, h),
+        }
 
     async def periodic(self, unit_code: str, period: Period) -> dict[str, Any]:
         """The 6-month or annual report: indicators, quota progress, coverage, breakdowns, outstanding."""
