@@ -6,9 +6,10 @@ import asyncio
 import logging
 import time
 from datetime import date
+from typing import Any
 
 from prometheus_client import Gauge
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from services.reporting.apply import SWAP_LOCK, hold
 from services.reporting.facts import current
@@ -32,8 +33,10 @@ REFRESH = Gauge("rehab_report_gauges_refresh_seconds", "How long the last pass o
 REFRESH_SECONDS = 60
 
 
-async def refresh(rt: Runtime, on: date | None = None) -> None:
-    """Set the gauges for every unit that has a plan this year, from one snapshot of the facts.
+async def refresh(rt: Runtime, on: date | None = None, since: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
+    """Set the gauges for every unit that has a plan this year, from one snapshot of the facts; returns what the
+    gauges were computed from (the day, the generation and how many events it has folded). Given that of the last
+    pass as `since`, a pass on the same day over the same facts changes nothing, and is skipped after one read.
 
     Each unit's figures are what its own reports say (coverage, the completers awaiting a decision, quota
     progress), computed by the same code from lists read once for the whole country (`Nationwide`): three
@@ -47,6 +50,10 @@ async def refresh(rt: Runtime, on: date | None = None) -> None:
         await hold(conn, SWAP_LOCK)
         f = await current(conn)
         GENERATION.set(f.generation)
+        folded = await conn.scalar(select(func.coalesce(func.sum(f.topics.c.events), 0)))
+        version = (on, f.generation, int(folded or 0))
+        if version == since:
+            return version
         reports = Reports(conn, f, rt.units, figures=Nationwide)
         with reports.figures.once():  # the plans' version and the plans, read once for the pass
             for unit in list(await reports.figures.plans_of(on.year)):
@@ -60,14 +67,16 @@ async def refresh(rt: Runtime, on: date | None = None) -> None:
                     if ratio is not None:
                         ATTAINMENT.labels(unit, modality).set(ratio)
                 await asyncio.sleep(0)  # a request or an event waiting for the loop goes first
+    return version
 
 
 async def run_gauges(rt: Runtime) -> None:
-    """Refresh the gauges every minute; a pass's length is a gauge."""
+    """Refresh the gauges every minute, when a fact has changed since the last pass; a pass's length is a gauge."""
+    last: tuple[Any, ...] | None = None
     while True:
         started = time.monotonic()
         try:
-            await refresh(rt)
+            last = await refresh(rt, since=last)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 
 from services.reporting.apply import apply
 from services.reporting.facts import create_generation, current, drop_generation
-from services.reporting.gauges import refresh
+from services.reporting.gauges import ATTAINMENT, refresh
 from services.reporting.periods import parse_period
 from services.reporting.reports import Reports
 from shared.kernel.events import Envelope
@@ -241,3 +241,33 @@ async def test_the_gauges_say_what_each_unit_s_own_reports_say(system: System, l
     ]
     assert gauge("rehab_quota_attainment_ratio", {"unit": "07615", "modality": "voluntary_community"}) == 0.5
     assert gauge("rehab_quota_attainment_ratio", {"unit": "24", "modality": "voluntary_community"}) == 0.1
+
+
+async def test_a_gauges_pass_over_the_same_facts_is_skipped_and_a_new_fact_ends_the_skipping(
+    system: System, lives: dict[str, str]
+) -> None:
+    """A pass on the same day over the facts of the last one would set every gauge to what it holds: it is skipped
+    (issue 20: at national scale a pass costs seconds of the database the reports wait for); a fact folded since,
+    or a new day, and the pass runs again."""
+    runtime = system.reporting.app.state.runtime
+    on = date(2026, 12, 7)
+    ratio = {"unit": "09169", "modality": "voluntary_community"}
+    seen = await refresh(runtime, on)
+    ATTAINMENT.labels(*ratio.values()).set(-1.0)  # a mark a pass would overwrite
+    assert await refresh(runtime, on, since=seen) == seen
+    assert REGISTRY.get_sample_value("rehab_quota_attainment_ratio", ratio) == -1.0
+    assert await refresh(runtime, date(2026, 12, 8), since=seen) != seen  # a new day
+    assert REGISTRY.get_sample_value("rehab_quota_attainment_ratio", ratio) != -1.0
+
+    seen = await refresh(runtime, on)
+    ATTAINMENT.labels(*ratio.values()).set(-1.0)
+    for quota in (4, 1):  # a plan revised, then back as it was
+        answer = await system.quotas.http.put(
+            "/api/v1/plans/2026/09169",
+            json={"quotas": {"compulsory": 0, "voluntary_community": quota}, "document_number": f"KH-{quota}-G/UBND"},
+            headers=system.quotas.auth(*PROVINCE),
+        )
+        assert answer.status_code < 300, answer.text
+    await system.applied(seen[-1] + 2)
+    assert await refresh(runtime, on, since=seen) != seen
+    assert REGISTRY.get_sample_value("rehab_quota_attainment_ratio", ratio) != -1.0
