@@ -15,7 +15,7 @@ from shared.base.settings import ServiceSettings
 from shared.kernel.db import make_engine
 from shared.kernel.events import Envelope
 from shared.kernel.ids import uuid7
-from shared.kernel.kafka import ensure_topics, make_broker, make_producer
+from shared.kernel.kafka import delete_topics, ensure_topics, make_broker, make_producer
 from shared.kernel.migrations import migrate
 from shared.kernel.relay import OutboxRelay
 from shared.kernel.store_schema import KERNEL_MIGRATIONS
@@ -63,6 +63,8 @@ async def make_stack(**platform: object) -> AsyncIterator[Stack]:
         yield Stack(settings, engine, schema, topic)
     finally:
         await engine.dispose()
+        if not platform:  # a broker of the test's own goes with it; on the shared one, left topics pile up
+            await delete_topics(settings, [topic])  # and its dead-letter topic
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()

@@ -96,6 +96,7 @@ class ImportWorker:
         gc.collect()
         gc.freeze()
         while True:
+            self._wake.clear()  # before the queue is read: a list submitted from now on is found, now or next turn
             try:
                 if not self._clear_copies_sealed:
                     await seal_clear_copies(self.engine, self.registry.vault, self.limits)
@@ -106,7 +107,6 @@ class ImportWorker:
                 raise
             except Exception:
                 log.exception("import worker error; retrying shortly")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 2.0)
 
