@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
+import orjson
 from aiokafka import TopicPartition
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -136,8 +137,13 @@ def authorize_report(who: Principal, units: AdminUnits, unit_code: str, hierarch
         raise outside
 
 
-# A report is JSON as it comes (dates as ISO text), so it is answered as a JSONResponse: FastAPI's jsonable_encoder
-# would walk every value again, 1.6 s for the nation's 60,000 outstanding rows where json.dumps takes 0.2 s.
+class ReportJSON(JSONResponse):
+    """A report is JSON as it comes (dates as ISO text), so it is answered as it is: FastAPI's jsonable_encoder would
+    walk every value again (1.6 s for the nation's 60,000 outstanding rows), and orjson writes the bytes
+    Starlette's `json.dumps` would (compact, UTF-8 as is), several times faster (tests/unit/test_report_json.py)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 @router.get("/reports/quota-progress", summary="Quota, achieved and ratio per child unit and in total")
@@ -145,7 +151,7 @@ async def quota_progress(who: CurrentPrincipal, request: Request, year: Year, un
     hierarchy = hierarchy_of(date(year, 1, 1), date(year, 12, 31))
     async with reports_for(request, who, unit_code or who.unit, hierarchy) as reports:
         report = await reports.quota_progress(year, unit_code or who.unit, hierarchy)
-    return JSONResponse(report)
+    return ReportJSON(report)
 
 
 @router.get("/reports/post-rehab-coverage", summary="Completers, covered, ratio, and the uncovered with days waiting")
@@ -159,7 +165,7 @@ async def coverage(
     span = parse_period(period, as_of or (None if period else today()))
     async with reports_for(request, who, unit_code or who.unit, hierarchy_of(span.start, span.end)) as reports:
         report = await reports.coverage(unit_code or who.unit, span)
-    return JSONResponse(report)
+    return ReportJSON(report)
 
 
 @router.get("/reports/indicators", summary="Every indicator with its target and status")
@@ -173,7 +179,7 @@ async def indicators(
     span = parse_period(period, as_of or (None if period else today()))
     async with reports_for(request, who, unit_code or who.unit, hierarchy_of(span.start, span.end)) as reports:
         report = await reports.indicators(unit_code or who.unit, span)
-    return JSONResponse(report)
+    return ReportJSON(report)
 
 
 @router.get("/reports/outstanding", summary="Absconders at large and completers awaiting a post-rehab decision")
@@ -183,7 +189,7 @@ async def outstanding(
     on = report_day(as_of or today())
     async with reports_for(request, who, unit_code or who.unit, hierarchy_of(on, on)) as reports:
         report = await reports.outstanding(unit_code or who.unit, on)
-    return JSONResponse(report)
+    return ReportJSON(report)
 
 
 @router.get("/reports/periodic", summary="The 6-month or annual report as JSON, CSV or XLSX (Vietnamese headings)")
@@ -209,7 +215,7 @@ async def periodic(
         return Response(
             to_xlsx(report), media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'}
         )
-    return JSONResponse(report)
+    return ReportJSON(report)
 
 
 @router.post(
