@@ -102,8 +102,8 @@ class Figures:
         self._idle: asyncio.Queue[AsyncConnection] = asyncio.Queue()
         for c in (conn, *lanes):
             self._idle.put_nowait(c)
-        self._set_up: set[int] = set()  # the connections told: no JIT, more memory to hash in
-        self._setup = "SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)" + (
+        self._set_up: set[int] = set()  # the connections given `_settings` for the transaction
+        self._settings = "SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)" + (
             ", set_config('max_parallel_workers_per_gather', '0', true)" if lanes else ""
         )
         self._memo: dict[str, asyncio.Future[list[Any]]] | None = None
@@ -134,7 +134,7 @@ class Figures:
         conn = await self._idle.get()  # one statement at a time on each connection
         try:
             if id(conn) not in self._set_up:  # for the rest of the caller's transaction
-                await conn.execute(text(self._setup))
+                await conn.execute(text(self._settings))
                 self._set_up.add(id(conn))
             return list((await conn.execute(text(sql.replace("{g}", self.g)), params)).all())
         finally:
