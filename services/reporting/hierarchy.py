@@ -147,6 +147,7 @@ class Forward:
         self._now: dict[str, str] = {}
         self._into: dict[str, set[str]] = {}  # today's unit -> the old codes mapped to it
         self._scopes: dict[tuple[str, Edition], Scope] = {}
+        self._children: dict[tuple[str, Edition], Holders] = {}
         for code in _codes(units, "2024"):  # the one rule the registry and cases apply too (`unit_now`)
             now = self._now[code] = units.unit_now(code, BEFORE_REFORM)
             self._into.setdefault(now, set()).add(code)
@@ -167,6 +168,16 @@ class Forward:
         found = self._scopes.get(key)
         if found is None:
             found = self._scopes[key] = self._scope(code, hierarchy.edition)
+        return found
+
+    def children(self, code: str, hierarchy: Hierarchy) -> Holders:
+        """Which of the unit's children hold a record, computed once per edition: the nation's 34 provinces
+        hold every code of both catalogues, a lookup table rebuilt for each national report otherwise."""
+        key = (code, hierarchy.edition)
+        found = self._children.get(key)
+        if found is None:
+            kids = self.units.children(code, hierarchy.edition)
+            found = self._children[key] = Holders([self.scope(child.code, hierarchy) for child in kids])
         return found
 
     def _scope(self, code: str, edition: Edition) -> Scope:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting.facts import Facts
 from services.reporting.hierarchy import NATION, Scope, area
 from services.reporting.periods import Period, age_band
+from shared.kernel.db import fetch
 
 MODALITIES = ("compulsory", "voluntary_community", "voluntary_facility", "methadone")
 
@@ -136,7 +137,7 @@ class Figures:
             if id(conn) not in self._set_up:  # for the rest of the caller's transaction
                 await conn.execute(text(self._settings))
                 self._set_up.add(id(conn))
-            return list((await conn.execute(text(sql.replace("{g}", self.g)), params)).all())
+            return await fetch(conn, sql.replace("{g}", self.g), params)
         finally:
             self._idle.put_nowait(conn)
 
@@ -390,11 +391,11 @@ class Nationwide(Figures):
         if by_code is None:
             by_code = self._by_code[key] = {}
             for order, row in enumerate(await read(NATION)):
-                by_code.setdefault(getattr(row, code), []).append((order, row))
+                by_code.setdefault(row[code], []).append((order, row))
         codes = (scope.before or frozenset()) | (scope.after or frozenset())
         found = [(order, r) for c in codes for order, r in by_code.get(c, ())]
         if dated is not None:
-            found = [(order, r) for order, r in found if scope.holds(getattr(r, code), getattr(r, dated))]
+            found = [(order, r) for order, r in found if scope.holds(r[code], r[dated])]
         return [r for _, r in sorted(found, key=lambda pair: pair[0])]
 
     async def completers(self, p: Period, scope: Scope) -> list[Any]:
@@ -431,7 +432,8 @@ async def _awaited(step: Awaitable[Any]) -> Any:
 
 def decided(row: Any, on: date) -> bool:
     """A completer's post-rehab decision is made by `on`."""
-    return row.post_rehab_decided_on is not None and row.post_rehab_decided_on <= on
+    decided_on = row["post_rehab_decided_on"]
+    return decided_on is not None and decided_on <= on
 
 
 def breakdown(rows: list[Any], on: date, *keys: str) -> list[dict[str, Any]]:
@@ -449,5 +451,5 @@ def tally(groups: list[tuple[Any, int]], on: date, *keys: str) -> list[dict[str,
 
 def _key(row: Any, key: str, on: date) -> str:
     if key == "age_band":
-        return age_band(row.birth_year, on)
-    return str(getattr(row, key, None) or "unknown")
+        return age_band(row["birth_year"], on)
+    return str(row.get(key) or "unknown")

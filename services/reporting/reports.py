@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.facts import Facts
-from services.reporting.hierarchy import BEFORE_REFORM, Hierarchy, Holders, Scope, forward, hierarchy_of
+from services.reporting.hierarchy import BEFORE_REFORM, Hierarchy, Scope, forward, hierarchy_of
 from services.reporting.indicators import MODALITIES, Figures, breakdown, decided, tally, together
 from services.reporting.periods import Period
 from services.reporting.rules import DECISION_DUE, ENDING_NOTICE, Deadlines, deadlines, rules_used
@@ -89,7 +89,7 @@ class Reports:
         """A listed record's unit today, beside the unit it was recorded under, in a report mapped forward."""
         if not hierarchy.mapped_forward:
             return {}
-        return {"unit_now": self.forward.now(row.commune_code, row.unit_from)}
+        return {"unit_now": self.forward.now(row["commune_code"], row["unit_from"])}
 
     async def quota_progress(self, year: int, unit_code: str, hierarchy: Hierarchy | None = None) -> dict[str, Any]:
         """Per child unit and in total: quota, achieved (enrolments by legal date in the year), ratio.
@@ -106,16 +106,17 @@ class Reports:
         plans, modalities = year_plans.plans, list(year_plans.modalities)
         quota_of = self._quotas_then(plans) if h.edition == "2024" else year_plans.mapped
         children = self.units.children(unit_code, h.edition)
-        holders = Holders([self.scope(child.code, h) for child in children])
+        holders = self.forward.children(unit_code, h)
         achieved: list[dict[str, int]] = [dict.fromkeys(modalities, 0) for _ in children]
         total_achieved = dict.fromkeys(modalities, 0)
         for e in enrolments:  # each group of enrolments counted in the children holding it, found once
-            if e.modality not in total_achieved:
+            modality, commune, started_on, n = e["modality"], e["commune"], e["started_on"], e["n"]
+            if modality not in total_achieved:
                 continue
-            for i in holders.of(e.commune, e.started_on):
-                achieved[i][e.modality] += e.n
-            if scope.holds(e.commune, e.started_on):
-                total_achieved[e.modality] += e.n
+            for i in holders.of(commune, started_on):
+                achieved[i][modality] += n
+            if scope.holds(commune, started_on):
+                total_achieved[modality] += n
         rows = []
         for child, counted in zip(children, achieved, strict=True):
             quota = quota_of(child.code)
@@ -214,7 +215,7 @@ class Reports:
             "covered": len(covered),
             "ratio": _ratio(len(covered), len(rows)),
             "by_modality": breakdown(rows, period.end, "modality"),
-            "uncovered": [self._waiting(r, period.end, h) for r in waiting],
+            "uncovered": self._waiting(waiting, period.end, h),
         }
 
     async def indicators(self, unit_code: str, period: Period) -> dict[str, Any]:
@@ -336,12 +337,12 @@ class Reports:
             **rules_used(on, DECISION_DUE + ENDING_NOTICE),
             "absconders_at_large": [
                 {
-                    "case_id": r.case_id,
-                    "person_id": r.person_id,
-                    "modality": r.modality,
-                    "commune_code": r.commune_code,
-                    "absconded_on": r.absconded_on.isoformat(),
-                    "days_at_large": (on - r.absconded_on).days,
+                    "case_id": r["case_id"],
+                    "person_id": r["person_id"],
+                    "modality": r["modality"],
+                    "commune_code": r["commune_code"],
+                    "absconded_on": r["absconded_on"].isoformat(),
+                    "days_at_large": (on - r["absconded_on"]).days,
                     **self.mapped(r, h),
                 }
                 for r in absconders
@@ -349,23 +350,23 @@ class Reports:
             "awaiting_post_rehab_decision": awaiting,
             "post_rehab_ending_within_30_days": [  # the contract's name: the span itself is the rule set's
                 {
-                    "case_id": r.case_id,
-                    "person_id": r.person_id,
-                    "commune_code": r.commune_code,
-                    "ends_on": r.post_rehab_ends_on.isoformat(),
-                    "days_left": (r.post_rehab_ends_on - on).days,
+                    "case_id": r["case_id"],
+                    "person_id": r["person_id"],
+                    "commune_code": r["commune_code"],
+                    "ends_on": r["post_rehab_ends_on"].isoformat(),
+                    "days_left": (r["post_rehab_ends_on"] - on).days,
                     **self.mapped(r, h),
                 }
                 for r in ending
             ],
             "planned_end_passed": [
                 {
-                    "case_id": r.case_id,
-                    "person_id": r.person_id,
-                    "modality": r.modality,
-                    "commune_code": r.commune_code,
-                    "planned_end": r.planned_end.isoformat(),
-                    "days_past": (on - r.planned_end).days,
+                    "case_id": r["case_id"],
+                    "person_id": r["person_id"],
+                    "modality": r["modality"],
+                    "commune_code": r["commune_code"],
+                    "planned_end": r["planned_end"].isoformat(),
+                    "days_past": (on - r["planned_end"]).days,
                     **self.mapped(r, h),
                 }
                 for r in overrun
@@ -375,20 +376,30 @@ class Reports:
     async def awaiting(self, unit_code: str, on: date) -> list[dict[str, Any]]:
         """The completers in the unit without a post-rehab decision on `on`, with how long past the deadline."""
         h = hierarchy_of(on, on)
-        return [self._waiting(r, on, h) for r in await self.figures.awaiting_decision(on, self.scope(unit_code, h))]
+        return self._waiting(await self.figures.awaiting_decision(on, self.scope(unit_code, h)), on, h)
 
-    def _waiting(self, r: Any, on: date, h: Hierarchy) -> dict[str, Any]:
-        """A completer without a post-rehab decision on `on`, as coverage and outstanding list them."""
-        return {
-            "case_id": r.case_id,
-            "person_id": r.person_id,
-            "modality": r.modality,
-            "commune_code": r.commune_code,
-            "completed_on": r.completed_on.isoformat(),
-            "days_waiting": (on - r.completed_on).days,
-            "days_overdue": self.overdue(r.completed_on, on),
-            **self.mapped(r, h),
-        }
+    def _waiting(self, rows: list[Any], on: date, h: Hierarchy) -> list[dict[str, Any]]:
+        """Completers without a post-rehab decision on `on`, as coverage and outstanding list them.
+
+        A national list holds some 50,000: the per-row lookups are bound once, not looked up on each row.
+        """
+        overdue, now = self.overdue, self.forward.now if h.mapped_forward else None
+        listed = []
+        for r in rows:
+            completed, commune = r["completed_on"], r["commune_code"]
+            item = {
+                "case_id": r["case_id"],
+                "person_id": r["person_id"],
+                "modality": r["modality"],
+                "commune_code": commune,
+                "completed_on": completed.isoformat(),
+                "days_waiting": (on - completed).days,
+                "days_overdue": overdue(completed, on),
+            }
+            if now is not None:  # as `mapped` adds it
+                item["unit_now"] = now(commune, r["unit_from"])
+            listed.append(item)
+        return listed
 
     async def periodic(self, unit_code: str, period: Period) -> dict[str, Any]:
         """The 6-month or annual report: indicators, quota progress, coverage, breakdowns, outstanding."""

