@@ -123,7 +123,7 @@ class Registry:
         )
         try:
             async with conn.begin_nested():
-                await self.records.add_identity(conn, self.identity_row(person_id, identity, new.commune_code))
+                await self.records.add_identity(conn, self.vault.identity_row(person_id, identity, new.commune_code))
         except IntegrityError:  # a concurrent registration won the race
             if citizen_key is not None:
                 holder = await self.records.holder_of(conn, citizen_key)
@@ -137,15 +137,6 @@ class Registry:
         """Count one lookup by citizen id against the caller's account (429 past the limit)."""
         if self.lookups is not None:
             await self.lookups.spend(who.sub)
-
-    def identity_row(self, person_id: str, identity: Identity, commune_code: str) -> dict[str, object]:
-        return {
-            "person_id": person_id,
-            "sealed": self.vault.seal(identity),
-            "citizen_key": self.vault.citizen_key(identity.citizen_id),
-            "match_key": self.vault.match_key(identity.full_name, identity.date_of_birth, commune_code),
-            "name_keys": self.vault.name_keys(identity.full_name),
-        }
 
     async def likely_duplicates(self, conn: Any, person_id: str) -> list[str]:
         """Open records with the same folded name, date of birth and commune, which `merge` can resolve."""
@@ -165,7 +156,9 @@ class Registry:
         version = await self.run(uow, who, person_id, steps.MOVE, body)
         identity = await self.identity(uow.conn, person_id)
         moved = identity.model_copy(update={"village": body.village})
-        await self.records.update_identity(uow.conn, person_id, self.identity_row(person_id, moved, body.commune_code))
+        await self.records.update_identity(
+            uow.conn, person_id, self.vault.identity_row(person_id, moved, body.commune_code)
+        )
         return version
 
     async def merge(self, uow: UnitOfWork, who: Principal, survivor_id: str, duplicate_id: str, on: date) -> None:
@@ -186,7 +179,7 @@ class Registry:
         await self._append(uow, who, survivor, for_survivor, "merge_kept", duplicate_id=duplicate_id)
         if dropped.citizen_id and not kept.citizen_id:  # the survivor inherits the only known citizen id
             await self.records.update_identity(conn, duplicate_id, {"citizen_key": None})
-            row = self.identity_row(
+            row = self.vault.identity_row(
                 survivor_id, kept.model_copy(update={"citizen_id": dropped.citizen_id}), survivor.commune_code
             )
             await self.records.update_identity(conn, survivor_id, row)

@@ -13,6 +13,8 @@ import json
 import logging
 import os
 from datetime import date
+from functools import cache
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
@@ -43,10 +45,16 @@ class Vault:
         if not secret:
             log.warning("REHAB_REGISTRY_PII_KEY is not set: using the development key (never in production)")
             secret = DEV_KEY
+        self._secret = secret
         self._aead = AESGCM(_derive(secret, b"rehab-registry-identity-seal"))
         # keyed once: each index copies it (the key's two hash blocks are not recomputed per index, a third of its cost)
         self._index = hmac.new(_derive(secret, b"rehab-registry-blind-index"), digestmod=hashlib.sha256)
         self._files = AESGCM(_derive(secret, b"rehab-registry-import-seal"))
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Sent to the service's own worker processes (an import's rows are checked and sealed there) as its key:
+        each process derives the vault once, and keeps it."""
+        return _vault, (self._secret,)
 
     def seal(self, identity: Identity) -> bytes:
         nonce = os.urandom(12)
@@ -85,6 +93,21 @@ class Vault:
     def name_keys(self, text: str) -> list[str]:
         """One index per folded word of a name, so a search for 'nguyen van' finds 'Nguyễn Văn An'."""
         return sorted({self.blind("word", word) for word in fold(text).split()})
+
+    def identity_row(self, person_id: str, identity: Identity, commune_code: str) -> dict[str, object]:
+        """A person's row of the identity table: the sealed identity and its blind indexes."""
+        return {
+            "person_id": person_id,
+            "sealed": self.seal(identity),
+            "citizen_key": self.citizen_key(identity.citizen_id),
+            "match_key": self.match_key(identity.full_name, identity.date_of_birth, commune_code),
+            "name_keys": self.name_keys(identity.full_name),
+        }
+
+
+@cache
+def _vault(secret: str) -> Vault:
+    return Vault(secret)
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:

@@ -23,21 +23,18 @@ from services.registry.dedupe import ELSEWHERE, Holder
 from services.registry.imports.rows import ON_RECORD_ELSEWHERE, Checked
 from services.registry.projection import project
 from services.registry.tables import audit_log, identities, import_rows, persons
-from services.registry.vault import Identity
 from shared.kernel.db import copy_rows
-from shared.kernel.events import CommandContext, Envelope, seal
-from shared.kernel.ids import uuid7
+from shared.kernel.events import CommandContext, Envelope
 from shared.kernel.uow import UnitOfWork
 from shared.runtime.audit import entry
 from shared.runtime.auth import Principal, sees
-from shared.runtime.offload import in_thread
 
 
 @dataclass
 class Outcome:
     """What one chunk did, to be added to the import's report."""
 
-    created: list[tuple[Checked, str]] = field(default_factory=list)
+    created: list[Checked] = field(default_factory=list)
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     flagged: list[dict[str, Any]] = field(default_factory=list)
@@ -49,7 +46,8 @@ async def write_chunk(
     """Create the chunk's new persons; count the ones on record in the caller's area, refuse (and audit) the rest.
 
     The registry's own pieces (its store, identity rows, audit entries, area check) in bulk: one COPY per table
-    instead of a repository save per person, which is what keeps a 10,000-row list to seconds.
+    instead of a repository save per person, which is what keeps a 10,000-row list to seconds. What a new person
+    of each row is came ready from the worker process that checked the chunk; a row found on record drops it.
     """
     outcome = Outcome()
     conn = uow.conn
@@ -68,27 +66,28 @@ async def write_chunk(
                 outcome.duplicates += 1
             else:
                 where = "citizen_id" if by_citizen else "row"
-                outcome.rejected.append({"row": checked.raw.number, "errors": {where: ON_RECORD_ELSEWHERE}})
+                outcome.rejected.append({"row": checked.number, "errors": {where: ON_RECORD_ELSEWHERE}})
                 await audit.record(  # as a refused registration: the province's list of attempts shows it
                     conn,
                     who,
                     ELSEWHERE,
                     person_id,
                     commune,
-                    attempted_commune=checked.person.commune_code,
+                    attempted_commune=checked.commune_code,
                     import_id=import_id,
-                    row=checked.raw.number,
+                    row=checked.number,
                     matched_on=where,
                 )
             continue
-        person_id = str(uuid7())
+        person_id = checked.person_id  # made with the row's registration, in the worker process
         key_rows.append({"row_key": checked.row_key, "person_id": person_id, "import_id": import_id})
-        known_rows[checked.row_key] = (person_id, checked.person.commune_code, checked.person.recorded_on)
+        known_rows[checked.row_key] = (person_id, checked.commune_code, checked.recorded_on)
         if checked.citizen_key:
-            known_citizens[checked.citizen_key] = (person_id, checked.person.commune_code, checked.person.recorded_on)
-        outcome.created.append((checked, person_id))
-    if outcome.created:  # the events and sealed identities made on a thread, so the event loop keeps serving
-        sealed, vault_rows = await in_thread(_events_and_identities, registry, outcome.created, ctx)
+            known_citizens[checked.citizen_key] = (person_id, checked.commune_code, checked.recorded_on)
+        outcome.created.append(checked)
+    if outcome.created:
+        sealed = [c.event for c in outcome.created]
+        vault_rows = [c.identity for c in outcome.created]
         await registry.store.append_sealed(conn, sealed)
         await copy_rows(conn, identities, vault_rows)
         await copy_rows(conn, import_rows, key_rows)
@@ -96,21 +95,6 @@ async def write_chunk(
         await copy_rows(conn, audit_log, [_audit_row(who, e, ctx, import_id) for e in sealed])
         outcome.flagged = await _likely_duplicates(conn, outcome, vault_rows)
     return outcome
-
-
-def _events_and_identities(
-    registry: Registry, created: list[tuple[Checked, str]], ctx: CommandContext
-) -> tuple[list[Envelope], list[dict[str, object]]]:
-    """Each new person's registration event and identity row, in the order of the list."""
-    sealed, rows = [], []
-    for checked, person_id in created:
-        sealed.append(seal(checked.pending, person_id, 1, ctx))
-        p = checked.person
-        identity = Identity(
-            full_name=p.full_name, date_of_birth=p.date_of_birth, citizen_id=p.citizen_id, village=p.village
-        )
-        rows.append(registry.identity_row(person_id, identity, p.commune_code))
-    return sealed, rows
 
 
 def _sees(
@@ -135,10 +119,11 @@ async def _likely_duplicates(
     ):
         groups.setdefault(key, []).append(str(person_id))
     flagged = []
-    for (checked, person_id), vault_row in zip(outcome.created, vault_rows, strict=True):
+    for checked, vault_row in zip(outcome.created, vault_rows, strict=True):
+        person_id = checked.person_id
         others = [p for p in groups.get(str(vault_row["match_key"]), []) if p != person_id]
         if others:
-            flagged.append({"row": checked.raw.number, "person_id": person_id, "likely_duplicates": sorted(others)})
+            flagged.append({"row": checked.number, "person_id": person_id, "likely_duplicates": sorted(others)})
     return flagged
 
 

