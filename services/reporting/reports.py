@@ -335,43 +335,40 @@ class Reports:
             "unit_name": self.name(unit_code, h),
             **h.header(),
             **rules_used(on, DECISION_DUE + ENDING_NOTICE),
-            "absconders_at_large": [
-                {
-                    "case_id": r["case_id"],
-                    "person_id": r["person_id"],
-                    "modality": r["modality"],
-                    "commune_code": r["commune_code"],
-                    "absconded_on": r["absconded_on"].isoformat(),
-                    "days_at_large": (on - r["absconded_on"]).days,
-                    **self.mapped(r, h),
-                }
-                for r in absconders
-            ],
+            "absconders_at_large": self._listed(
+                absconders, h, "absconded_on", "absconded_on", ("days_at_large", lambda day: (on - day).days)
+            ),
             "awaiting_post_rehab_decision": awaiting,
-            "post_rehab_ending_within_30_days": [  # the contract's name: the span itself is the rule set's
-                {
-                    "case_id": r["case_id"],
-                    "person_id": r["person_id"],
-                    "commune_code": r["commune_code"],
-                    "ends_on": r["post_rehab_ends_on"].isoformat(),
-                    "days_left": (r["post_rehab_ends_on"] - on).days,
-                    **self.mapped(r, h),
-                }
-                for r in ending
-            ],
-            "planned_end_passed": [
-                {
-                    "case_id": r["case_id"],
-                    "person_id": r["person_id"],
-                    "modality": r["modality"],
-                    "commune_code": r["commune_code"],
-                    "planned_end": r["planned_end"].isoformat(),
-                    "days_past": (on - r["planned_end"]).days,
-                    **self.mapped(r, h),
-                }
-                for r in overrun
-            ],
+            "post_rehab_ending_within_30_days": self._listed(  # the contract's name: the span is the rule set's
+                ending, h, "post_rehab_ends_on", "ends_on", ("days_left", lambda day: (day - on).days), modality=False
+            ),
+            "planned_end_passed": self._listed(
+                overrun, h, "planned_end", "planned_end", ("days_past", lambda day: (on - day).days)
+            ),
         }
+
+    def _listed(
+        self,
+        rows: list[Any],
+        h: Hierarchy,
+        column: str,
+        key: str,
+        days: tuple[str, Callable[[date], int]],
+        modality: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Cases an outstanding list names: each with its date (`column`, listed as `key`), the days `days` counts
+        from it, and its unit today in a report mapped forward."""
+        days_key, count = days
+        listed = []
+        for r in rows:
+            item = {"case_id": r["case_id"], "person_id": r["person_id"]}
+            if modality:
+                item["modality"] = r["modality"]
+            day = r[column]
+            item |= {"commune_code": r["commune_code"], key: day.isoformat(), days_key: count(day)}
+            item |= self.mapped(r, h)
+            listed.append(item)
+        return listed
 
     async def awaiting(self, unit_code: str, on: date) -> list[dict[str, Any]]:
         """The completers in the unit without a post-rehab decision on `on`, with how long past the deadline."""
