@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 import asyncpg
-from sqlalchemy import JSON, Table, event
+from sqlalchemy import JSON, Table, event, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
@@ -221,21 +221,16 @@ class Row(asyncpg.Record):  # type: ignore[misc]
             raise AttributeError(name) from None
 
 
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
 
 @lru_cache(maxsize=1024)
 def positional(sql: str) -> tuple[str, tuple[str, ...]]:
-    """`sql` with its `:name` parameters (as `text()` takes them) as asyncpg's `$1`…`$n`, and the names in that
-    order; a name used twice is one parameter. A `::type` cast is not a parameter."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match[1] not in names:
-            names.append(match[1])
-        return f"${names.index(match[1]) + 1}"
-
-    return _NAMED.sub(number, sql), tuple(names)
+    """`sql` with its `:name` parameters as asyncpg's `$1`…`$n`, and the names in that order: SQLAlchemy's own
+    compilation of `text(sql)` for asyncpg, so a statement binds as it did through SQLAlchemy (a name used twice
+    is one parameter; `x::type` is a cast)."""
+    compiled = text(sql).compile(dialect=_ASYNCPG)
+    return compiled.string, tuple(compiled.positiontup or ())
 
 
 async def fetch(conn: AsyncConnection, sql: str, params: Mapping[str, Any]) -> list[Row]:

@@ -1,4 +1,5 @@
-"""`positional`: a report's `:name` statement as asyncpg takes it, read straight on the driver by `fetch`."""
+"""`positional`: a report's `:name` statement as asyncpg takes it (SQLAlchemy's compilation of `text()`), read
+straight on the driver by `fetch`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ def test_names_become_numbered_parameters_in_the_order_they_first_appear() -> No
 
 
 def test_a_cast_is_not_a_parameter() -> None:
-    sql, names = positional("SELECT :d::date + 1, x::text, (:all OR y = ANY(:before::text[]))")
-    assert sql == "SELECT $1::date + 1, x::text, ($2 OR y = ANY($3::text[]))"
+    sql, names = positional("SELECT CAST(:d AS date) + 1, x::text, (:all OR y = ANY(CAST(:before AS text[])))")
+    assert sql == "SELECT CAST($1 AS date) + 1, x::text, ($2 OR y = ANY(CAST($3 AS text[])))"
     assert names == ("d", "all", "before")
 
 
