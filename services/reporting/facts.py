@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Table, Text, select, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -68,6 +69,7 @@ def facts(generation: int) -> Facts:
             Column("status", Text),
             Column("addict_on", Date),
             Column("closed_on", Date),
+            *_latest(g, "persons"),
         ),
         Table(
             f"{g}residences",
@@ -78,6 +80,7 @@ def facts(generation: int) -> Facts:
             Column("valid_to", Date),  # the next row's valid_from (fold._chain): valid on valid_from <= d < valid_to
             Column("commune_code", Text, nullable=False),
             Index(f"{g}residences_commune", "commune_code", "person_id"),  # who was ever filed in a report's scope
+            _superseded(g, "residences"),
         ),
         Table(
             f"{g}cases",
@@ -100,6 +103,7 @@ def facts(generation: int) -> Facts:
             Index(f"{g}cases_person", "person_id"),
             Index(f"{g}cases_enrolled", "enrolled_commune", "started_on"),  # a scope's enrolments of a period
             Index(f"{g}cases_completed", "completed_on"),  # completers of a period
+            *_latest(g, "cases"),
         ),
         Table(
             f"{g}case_units",
@@ -110,6 +114,7 @@ def facts(generation: int) -> Facts:
             Column("valid_to", Date),
             Column("commune_code", Text, nullable=False),
             Index(f"{g}case_units_commune", "commune_code", "case_id"),  # which cases were ever in a report's scope
+            _superseded(g, "case_units"),
         ),
         Table(
             f"{g}abscondments",
@@ -154,6 +159,23 @@ def facts(generation: int) -> Facts:
             Index(f"{g}events_recorded", "recorded_at"),
         ),
     )
+
+
+def _latest(g: str, table: str) -> tuple[Column[Any], Column[Any], Index]:
+    """A person's or case's unit from its latest dated row on (residences, case units; fold._chain keeps them):
+    the unit it has on any day from `latest_from` on, read from the row itself, found by the unit's index. A report
+    below the nation finds most of its people and cases by it (indicators._scoped)."""
+    return (
+        Column("latest_commune", Text),
+        Column("latest_from", Date),
+        Index(f"{g}{table}_latest", "latest_commune"),
+    )
+
+
+def _superseded(g: str, table: str) -> Index:
+    """The dated rows another one follows (a move, a transfer): few, and the only ones a report as of a day before
+    the latest row's must look up (indicators._scoped)."""
+    return Index(f"{g}{table}_superseded", "commune_code", postgresql_where=text("valid_to IS NOT NULL"))
 
 
 async def create_generation(conn: AsyncConnection, generation: int) -> Facts:

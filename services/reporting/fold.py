@@ -101,6 +101,8 @@ def empty(kind: str, stream_id: str) -> StreamFacts:
                 "status": None,
                 "addict_on": None,
                 "closed_on": None,
+                "latest_commune": None,
+                "latest_from": None,
             },
         )
     if kind == "case":
@@ -121,6 +123,8 @@ def empty(kind: str, stream_id: str) -> StreamFacts:
                 "post_rehab_ends_on": None,
                 "closed_on": None,
                 "closed_as": None,
+                "latest_commune": None,
+                "latest_from": None,
             },
         )
     _, year, unit = stream_id.split("-", 2)
@@ -243,11 +247,12 @@ def _chain(facts: StreamFacts, table: str) -> None:
     `valid_from` (`valid_to`; None for the last), in the order a report picks the row valid on a day: by
     `valid_from`, then `version`. The row valid on a day d is then the one with valid_from <= d < valid_to
     (a row followed by one from the same day is valid on no day), which an index or a hash join finds without
-    sorting each key's rows (indicators.py)."""
+    sorting each key's rows (indicators.py). The last one's unit (residences, case units) is also kept on the
+    stream's row (`latest_commune`, `latest_from`): the unit valid on every day from its `valid_from` on."""
     rows = [c for c in facts.children if c.get("table", "residences") == table]
-    if len(rows) == 1:  # most streams' only row: nothing to sort (a rebuild calls this for most events)
-        rows[0]["valid_to"] = None
-        return
-    rows.sort(key=lambda c: (c["valid_from"], c["version"]))
+    if len(rows) > 1:  # most streams have one row: nothing to sort (a rebuild calls this for most events)
+        rows.sort(key=lambda c: (c["valid_from"], c["version"]))
     for row, after in zip(rows, [*rows[1:], None], strict=True):
         row["valid_to"] = None if after is None else after["valid_from"]
+    if "commune_code" in rows[-1]:
+        facts.row["latest_commune"], facts.row["latest_from"] = rows[-1]["commune_code"], rows[-1]["valid_from"]

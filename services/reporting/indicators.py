@@ -55,34 +55,52 @@ def _unit_at(scope: Scope, table: str, key: str, outer: str, alias: str, few: bo
     )
 
 
-def _in_scope(scope: Scope, table: str, key: str, outer: str, alias: str) -> str:
-    """The scope's condition on the unit `alias` (cu, pu) of `outer`, its commune as recorded from its date.
+def _scoped(scope: Scope, sql: str, dated: str, key: str, outer: str, alias: str, nation: str) -> str:
+    """`sql`, a statement over `outer` (persons, cases) with `{unit}` where its unit on :d is joined as `alias`
+    (commune_code, unit_from: the commune of its row of the dated table `dated` valid on :d, and the day that row is
+    valid from) and `{inside}` where the scope's condition on that unit goes. The whole country joins `nation`
+    and has no condition.
 
-    Below the nation, only the keys with some row of `table` recorded under a code of the scope can have their
-    unit on :d in it: that semi-join (the index on commune_code and key) comes first, so a commune's report
-    reads its own rows, not the country's. The whole country needs no condition.
+    Below the nation, the unit on :d is either the latest one (`latest_commune`, `latest_from`, kept on the row by
+    the fold), when it is valid from on or before :d, or else a dated row another one follows, valid on :d: the
+    statement is asked of both, one after the other, as two branches of one. The first finds the scope's rows by
+    the index on their latest unit and reads the unit from the row itself; the second, the few moved or
+    transferred since :d, by the index of superseded dated rows. The two are disjoint (a superseded row valid on
+    :d means the latest is valid only from after it), so every row comes once, as the dated lookup gave it.
     """
     if scope.everywhere:
-        return "TRUE"
-    touching = f"{outer}.{key} IN (SELECT t.{key} FROM {table} t WHERE t.commune_code = ANY(:codes))"
-    return f"{touching} AND {area(f'{alias}.commune_code', f'{alias}.unit_from')}"
-
-
-def _on_record_at(scope: Scope, outer: str) -> tuple[str, str]:
-    """(join, condition): `outer` (persons) with a residence valid on :d inside the scope.
-
-    Below the nation, the residences of the scope's codes valid on :d (the index on commune_code), each joined
-    to its person: a person is read only when filed in the scope on :d, not every person ever filed there.
-    The whole country needs no condition: a person's registration files them from the day registered (fold:
-    `registered_on` and a residence valid from it are set together, and residences are never removed), so every
-    caller's `registered_on` on or before :d says that some residence is valid on :d already.
-    """
-    if scope.everywhere:
-        return "", "TRUE"
-    join = _valid_at("{g}residences", "person_id", outer, "v.commune_code, v.valid_from AS unit_from", False)
-    return join + _on("person_id", outer, "pu", False), "pu.commune_code = ANY(:codes) AND " + area(
-        "pu.commune_code", "pu.unit_from"
+        return sql.replace("{unit}", nation).replace("{inside}", "TRUE")
+    latest = (
+        f" CROSS JOIN LATERAL (SELECT {outer}.latest_commune AS commune_code, {outer}.latest_from AS unit_from) {alias}"
     )
+    in_latest = f"{outer}.latest_commune = ANY(:codes) AND {outer}.latest_from <= :d AND " + area(
+        f"{alias}.commune_code", f"{alias}.unit_from"
+    )
+    superseded = (
+        f" JOIN (SELECT v.{key}, v.commune_code, v.valid_from AS unit_from FROM {dated} v"
+        " WHERE v.valid_to IS NOT NULL AND v.commune_code = ANY(:codes) AND v.valid_from <= :d AND v.valid_to > :d)"
+        f" {alias} ON {alias}.{key} = {outer}.{key}"
+    )
+    in_superseded = area(f"{alias}.commune_code", f"{alias}.unit_from")
+    return (
+        f"SELECT * FROM ({sql.replace('{unit}', latest).replace('{inside}', in_latest)}"
+        f" UNION ALL {sql.replace('{unit}', superseded).replace('{inside}', in_superseded)}) q"
+    )
+
+
+def _cases(scope: Scope, sql: str, few: bool = False) -> str:
+    """`_scoped` for a statement over cases (`c`, their unit `cu`); the nation joins the case units valid on :d (or
+    looks each up, when `few` cases need one)."""
+    nation = _unit_at(NATION, "{g}case_units", "case_id", "c", "cu", few)
+    return _scoped(scope, sql, "{g}case_units", "case_id", "c", "cu", nation)
+
+
+def _persons(scope: Scope, sql: str) -> str:
+    """`_scoped` for a statement over persons (`p`, their residence `pu`). The whole country needs no join: a
+    person's registration files them from the day registered (fold: `registered_on` and a residence valid from it
+    are set together, and residences are never removed), so every caller's `registered_on` on or before :d says
+    that some residence is valid on :d already."""
+    return _scoped(scope, sql, "{g}residences", "person_id", "p", "pu", "")
 
 
 class Figures:
@@ -174,17 +192,15 @@ class Figures:
         )
 
     def _completers(self, scope: Scope) -> str:
-        return (
+        return _cases(
+            scope,
             "SELECT c.case_id, c.person_id, c.modality, c.completed_on, c.post_rehab_decided_on,"
-            " cu.commune_code, cu.unit_from FROM {g}cases c"
-            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
-            + " WHERE c.completed_on BETWEEN :s AND :e AND "
-            + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
+            " cu.commune_code, cu.unit_from FROM {g}cases c{unit} WHERE c.completed_on BETWEEN :s AND :e AND {inside}",
         )
 
     async def completers(self, p: Period, scope: Scope) -> list[Any]:
         return await self._rows(
-            self._completers(scope) + " ORDER BY c.completed_on, c.case_id",
+            f"SELECT * FROM ({self._completers(scope)}) q ORDER BY completed_on, case_id",
             s=p.start,
             e=p.end,
             d=p.end,
@@ -211,13 +227,16 @@ class Figures:
     async def on_record(self, p: Period, scope: Scope) -> list[Any]:
         """People on record at the period's end, counted (`n`) by sex, birth year, status and whether they
         received a service during it."""
-        join, inside = _on_record_at(scope, "p")
-        return await self._rows(
+        people = _persons(
+            scope,
             "SELECT p.sex, p.birth_year, p.status,"
             " EXISTS (SELECT 1 FROM {g}cases c WHERE c.person_id = p.person_id AND c.started_on <= :e"
-            "   AND (c.closed_on IS NULL OR c.closed_on >= :s)) AS served, count(*) AS n"
-            " FROM {g}persons p" + join + " WHERE p.registered_on <= :e AND (p.closed_on IS NULL OR p.closed_on > :e)"
-            " AND " + inside + " GROUP BY 1, 2, 3, 4",
+            "   AND (c.closed_on IS NULL OR c.closed_on >= :s)) AS served"
+            " FROM {g}persons p{unit} WHERE p.registered_on <= :e AND (p.closed_on IS NULL OR p.closed_on > :e)"
+            " AND {inside}",
+        )
+        return await self._rows(
+            f"SELECT sex, birth_year, status, served, count(*) AS n FROM ({people}) q GROUP BY 1, 2, 3, 4",
             s=p.start,
             e=p.end,
             d=p.end,
@@ -226,14 +245,17 @@ class Figures:
 
     async def mobilisation(self, p: Period, scope: Scope) -> tuple[int, int]:
         """(addicts on record and in no programme at the period's start, those of them who then enrolled)."""
-        join, inside = _on_record_at(scope, "p")
-        rows = await self._rows(
-            "SELECT count(*) AS pool, count(*) FILTER (WHERE p.person_id IN (SELECT c.person_id FROM {g}cases c"
-            "   WHERE c.started_on BETWEEN :s AND :e)) AS enrolled"  # the period's enrolments hashed once
-            " FROM {g}persons p" + join + " WHERE p.registered_on < :s AND p.addict_on < :s"
+        pool = _persons(
+            scope,
+            "SELECT p.person_id FROM {g}persons p{unit} WHERE p.registered_on < :s AND p.addict_on < :s"
             " AND (p.closed_on IS NULL OR p.closed_on >= :s)"
             " AND NOT EXISTS (SELECT 1 FROM {g}cases c WHERE c.person_id = p.person_id AND c.started_on < :s"
-            "   AND (c.closed_on IS NULL OR c.closed_on >= :s)) AND " + inside,
+            "   AND (c.closed_on IS NULL OR c.closed_on >= :s)) AND {inside}",
+        )
+        rows = await self._rows(
+            "SELECT count(*) AS pool, count(*) FILTER (WHERE q.person_id IN (SELECT c.person_id FROM {g}cases c"
+            "   WHERE c.started_on BETWEEN :s AND :e)) AS enrolled"  # the period's enrolments hashed once
+            f" FROM ({pool}) q",
             s=p.start,
             e=p.end,
             d=p.start,
@@ -242,48 +264,54 @@ class Figures:
         return int(rows[0].pool), int(rows[0].enrolled)
 
     async def active_methadone(self, on: date, scope: Scope) -> int:
-        if scope.everywhere:  # no unit to read: a case started by :d has one on :d (enrolment sets both, fold.py)
-            join, inside = "", "TRUE"
-        else:
-            join = _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
-            inside = _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
-        rows = await self._rows(
-            "SELECT count(*) AS n FROM {g}cases c" + join + " WHERE c.modality = 'methadone'"
+        active = _scoped(  # the nation reads no unit: a case started by :d has one on :d (enrolment sets both, fold.py)
+            scope,
+            "SELECT c.case_id FROM {g}cases c{unit} WHERE c.modality = 'methadone'"
             " AND c.started_on <= :d AND (c.completed_on IS NULL OR c.completed_on > :d)"
-            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND " + inside,
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND {inside}",
+            "{g}case_units",
+            "case_id",
+            "c",
+            "cu",
+            "",
+        )
+        rows = await self._rows(
+            f"SELECT count(*) AS n FROM ({active}) q",
             d=on,
             **scope.params(),
         )
         return int(rows[0].n)
 
     def _absconders(self, scope: Scope) -> str:
-        return (
+        return _cases(
+            scope,
             "SELECT a.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, a.absconded_on"
-            " FROM {g}abscondments a JOIN {g}cases c USING (case_id)"
-            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
-            + " WHERE a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d)"
-            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
-            + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
+            " FROM {g}abscondments a JOIN {g}cases c USING (case_id){unit}"
+            " WHERE a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d)"
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND {inside}",
         )
 
     async def absconders(self, on: date, scope: Scope) -> list[Any]:
-        return await self._rows(self._absconders(scope) + " ORDER BY a.absconded_on, a.case_id", d=on, **scope.params())
+        return await self._rows(
+            f"SELECT * FROM ({self._absconders(scope)}) q ORDER BY absconded_on, case_id", d=on, **scope.params()
+        )
 
     async def absconders_count(self, on: date, scope: Scope) -> int:
         return await self._count(lambda: self.absconders(on, scope), self._absconders(scope), d=on, **scope.params())
 
     def _awaiting(self, scope: Scope) -> str:
-        return (
+        return _cases(
+            scope,
             "SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, c.completed_on FROM {g}cases c"
-            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
-            + " WHERE c.completed_on <= :d"
+            "{unit} WHERE c.completed_on <= :d"
             " AND (c.post_rehab_decided_on IS NULL OR c.post_rehab_decided_on > :d)"
-            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
-            + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND {inside}",
         )
 
     async def awaiting_decision(self, on: date, scope: Scope) -> list[Any]:
-        return await self._rows(self._awaiting(scope) + " ORDER BY c.completed_on, c.case_id", d=on, **scope.params())
+        return await self._rows(
+            f"SELECT * FROM ({self._awaiting(scope)}) q ORDER BY completed_on, case_id", d=on, **scope.params()
+        )
 
     async def awaiting_count(self, on: date, scope: Scope) -> int:
         return await self._count(
@@ -299,14 +327,15 @@ class Figures:
         return int((await self._rows(f"SELECT count(*) AS n FROM ({sql}) q", **params))[0].n)
 
     async def ending_post_rehab(self, on: date, until: date, scope: Scope) -> list[Any]:
-        return await self._rows(
+        ending = _cases(
+            scope,
             "SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, c.post_rehab_ends_on"
-            " FROM {g}cases c"
-            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu", few=True)  # a month's endings, even nationally
-            + " WHERE c.post_rehab_decided_on <= :d AND c.post_rehab_ends_on <= :u"
-            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND "
-            + _in_scope(scope, "{g}case_units", "case_id", "c", "cu")
-            + " ORDER BY c.post_rehab_ends_on, c.case_id",
+            " FROM {g}cases c{unit} WHERE c.post_rehab_decided_on <= :d AND c.post_rehab_ends_on <= :u"
+            " AND (c.closed_on IS NULL OR c.closed_on > :d) AND {inside}",
+            few=True,  # a month's endings, even nationally
+        )
+        return await self._rows(
+            f"SELECT * FROM ({ending}) q ORDER BY post_rehab_ends_on, case_id",
             d=on,
             u=until,
             **scope.params(),
@@ -317,15 +346,18 @@ class Figures:
 
         A case absconded on `on` is not overrunning: its clock has stopped.
         """
-        return await self._rows(
+        over = _cases(
+            scope,
             "SELECT c.case_id, c.person_id, c.modality, cu.commune_code, cu.unit_from, pe.planned_end FROM {g}cases c"
             + _valid_at("{g}case_planned_ends", "case_id", "c", "v.planned_end", not scope.everywhere)
             + _on("case_id", "c", "pe", not scope.everywhere)
-            + _unit_at(scope, "{g}case_units", "case_id", "c", "cu")
-            + " WHERE pe.planned_end < :d AND (c.completed_on IS NULL OR c.completed_on > :d)"
+            + "{unit} WHERE pe.planned_end < :d AND (c.completed_on IS NULL OR c.completed_on > :d)"
             " AND (c.closed_on IS NULL OR c.closed_on > :d) AND NOT EXISTS (SELECT 1 FROM {g}abscondments a"
             "   WHERE a.case_id = c.case_id AND a.absconded_on <= :d AND (a.returned_on IS NULL OR a.returned_on > :d))"
-            " AND " + _in_scope(scope, "{g}case_units", "case_id", "c", "cu") + " ORDER BY pe.planned_end, c.case_id",
+            " AND {inside}",
+        )
+        return await self._rows(
+            f"SELECT * FROM ({over}) q ORDER BY planned_end, case_id",
             d=on,
             **scope.params(),
         )
@@ -365,7 +397,7 @@ class Nationwide(Figures):
     is read once for the whole country, and a unit's is the rows of it inside the unit's scope, as the unit's own
     statement would have answered (same rows, same order).
 
-    A unit's statement keeps the rows whose dated unit lies in its scope (`_in_scope`: `area` on the unit valid on
+    A unit's statement keeps the rows whose dated unit lies in its scope (`_scoped`: `area` on the unit valid on
     the day, or the enrolment's commune for `enrolments_by_commune`): that is `Scope.holds` on the same columns, so
     filtering the nation's rows in Python gives the same answer, and 3,355 units cost three statements, not 10,000.
     """

@@ -33,7 +33,7 @@ from shared.kernel.migrations import migrate
 from tests.support.services import fresh_schema, owner_dsn
 
 SERVICES = {"registry": registry, "cases": cases, "quotas": quotas, "reporting": reporting}
-HEADS = {"registry": "registry_0005", "cases": "cases_0006", "quotas": "quotas_0001", "reporting": "reporting_0005"}
+HEADS = {"registry": "registry_0005", "cases": "cases_0006", "quotas": "quotas_0001", "reporting": "reporting_0006"}
 OLD_LEDGER = """CREATE TABLE schema_migrations (component TEXT NOT NULL, version INT NOT NULL,
     description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"""
 
@@ -114,6 +114,9 @@ async def test_two_services_starting_at_once_migrate_the_schema_once() -> None:
     assert heads == {HEADS["cases"]} and left == []
 
 
+MX = (("m", "07616"), ("x", "07616"))
+
+
 async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts() -> None:
     """reporting_0002 on a deployment whose generation predates case_planned_ends: the fold's rows, by migration."""
     async with fresh_schema("mig") as schema:
@@ -126,16 +129,22 @@ async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts()
                     await conn.run_sync(table.create)
             for _, index, _ in reporting_0004.INDEXES:  # nor had it these
                 await conn.execute(text(f'DROP INDEX IF EXISTS "g0_{index}"'))
+            for name in ("persons", "cases"):  # nor these columns (their indexes go with them)
+                await conn.execute(text(f"ALTER TABLE g0_{name} DROP COLUMN latest_commune, DROP COLUMN latest_from"))
+            for name in ("residences", "case_units"):
+                await conn.execute(text(f'DROP INDEX "g0_{name}_superseded"'))
             await conn.execute(
-                g0.cases.insert(),
-                [
-                    {"case_id": "x", "version": 5, "started_on": date(2024, 1, 10), "planned_months": 12},
-                    {"case_id": "m", "version": 1, "started_on": date(2024, 1, 10), "planned_months": None},
-                ],
+                text(
+                    "INSERT INTO g0_cases (case_id, version, started_on, planned_months)"
+                    " VALUES ('x', 5, '2024-01-10', 12), ('m', 1, '2024-01-10', NULL)"
+                )
             )
             await conn.execute(
                 g0.case_units.insert(),
-                [{"case_id": c, "version": 1, "valid_from": date(2024, 1, 10), "commune_code": "07616"} for c in "xm"],
+                [
+                    *({"case_id": c, "version": 1, "valid_from": date(2024, 1, 10), "commune_code": u} for c, u in MX),
+                    {"case_id": "x", "version": 3, "valid_from": date(2024, 2, 1), "commune_code": "07660"},
+                ],
             )
             await conn.execute(
                 g0.abscondments.insert(),
@@ -149,14 +158,23 @@ async def test_the_live_generation_gets_its_planned_ends_filled_from_its_facts()
             rows = [tuple(r) for r in await conn.execute(text("SELECT * FROM g0_case_planned_ends ORDER BY version"))]
             logged = await conn.scalar(text("SELECT count(*) FROM g0_events"))  # reporting_0003: an empty log
             complete = await conn.scalar(text("SELECT log_complete FROM generation"))  # so: no submission yet
+            query = text("SELECT case_id, latest_commune, latest_from FROM g0_cases ORDER BY case_id")
+            latest = [tuple(r) for r in await conn.execute(query)]
             indexes = set(
                 (await conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = :s"), {"s": schema}))
                 .scalars()
                 .all()
             )
         await engine.dispose()
-    assert [a.split()[0] for a in applied] == ["reporting_0002", "reporting_0003", "reporting_0004", "reporting_0005"]
+    assert [a.split()[0] for a in applied] == [
+        "reporting_0002",
+        "reporting_0003",
+        "reporting_0004",
+        "reporting_0005",
+        "reporting_0006",
+    ]
     assert logged == 0 and complete is False
+    assert latest == [("m", "07616", date(2024, 1, 10)), ("x", "07660", date(2024, 2, 1))]  # reporting_0006
     assert {i.name for t in g0.all() for i in t.indexes} <= indexes  # reporting_0004: what facts.py declares
     assert rows == [  # reporting_0005: each valid until the next one's valid_from
         ("x", 1, date(2024, 1, 10), date(2025, 1, 10), date(2024, 3, 31)),

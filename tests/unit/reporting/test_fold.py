@@ -57,6 +57,10 @@ def test_a_case_folds_once_per_version_and_follows_its_commune() -> None:
         ("case_units", "07660", None),
     ]
     assert facts.row["version"] == 4 and facts.row["enrolled_commune"] == "07616"
+    assert (facts.row["latest_commune"], facts.row["latest_from"]) == ("07660", date(2024, 6, 1))  # its unit from then
+    back_dated = {"from_commune": "07660", "to_commune": "07615"}
+    fold(facts, env("case_transferred", "c1", 5, "2024-03-01", back_dated))  # recorded last, dated before the other
+    assert (facts.row["latest_commune"], facts.row["latest_from"]) == ("07660", date(2024, 6, 1))
 
 
 def test_a_case_keeps_its_planned_end_as_of_each_return() -> None:
