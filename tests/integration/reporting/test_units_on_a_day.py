@@ -4,8 +4,7 @@ on and after the day, back again, and a move recorded late with an earlier date,
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
 
 import pytest
 from sqlalchemy import text
@@ -23,6 +22,7 @@ from shared.kernel.events import Envelope
 from shared.kernel.migrations import migrate
 from shared.kernel.store_schema import KERNEL_MIGRATIONS
 from shared.vn.units import NATIONAL, admin_units
+from tests.support.envelopes import envelope
 from tests.support.services import fresh_schema, owner_dsn
 
 pytestmark = pytest.mark.integration
@@ -31,46 +31,20 @@ X, Y = "25747", "25750"  # Phường Thủ Dầu Một, Phường Phú Lợi (79
 DAY = date(2026, 6, 30)  # the end of 2026-H1
 
 
-def envelope(kind: str, stream: str, version: int, on: str, unit: str, payload: dict[str, Any]) -> Envelope:
-    return Envelope.model_validate(
-        {
-            "event_id": f"0190b5a0-0000-7000-8000-{abs(hash((stream, version))) % 10**12:012d}",
-            "event_type": kind,
-            "schema_version": 1,
-            "stream_id": stream,
-            "stream_version": version,
-            "occurred_on": on,
-            "recorded_at": datetime.now(UTC),
-            "actor": {"sub": "s", "role": "r", "unit": "u"},
-            "unit_code": unit,
-            "correlation_id": "c",
-            "payload": payload,
-        }
-    )
-
-
 def person(stream: str, registered: str, where: str, *moves: tuple[str, str]) -> list[Envelope]:
     """Registered in `where` on `registered`, then moved (to, on) in the order recorded."""
-    made = [
-        envelope(
-            "person_registered",
-            stream,
-            1,
-            registered,
-            where,
-            {"sex": "male", "birth_year": 1990, "status": "addict", "commune_code": where},
-        )
-    ]
+    registration = {"sex": "male", "birth_year": 1990, "status": "addict", "commune_code": where}
+    made = [envelope("person_registered", stream, 1, registered, registration, where)]
     for version, (to, on) in enumerate(moves, start=2):
-        made.append(envelope("residence_changed", stream, version, on, to, {"from_commune": where, "to_commune": to}))
+        made.append(envelope("residence_changed", stream, version, on, {"from_commune": where, "to_commune": to}, to))
     return made
 
 
 def methadone(stream: str, started: str, where: str, *transfers: tuple[str, str]) -> list[Envelope]:
     payload = {"person_id": f"p-{stream}", "modality": "methadone", "started_on": started, "birth_year": 1990}
-    made = [envelope("case_enrolled", stream, 1, started, where, payload)]
+    made = [envelope("case_enrolled", stream, 1, started, payload, where)]
     for version, (to, on) in enumerate(transfers, start=2):
-        made.append(envelope("case_transferred", stream, version, on, to, {"from_commune": where, "to_commune": to}))
+        made.append(envelope("case_transferred", stream, version, on, {"from_commune": where, "to_commune": to}, to))
     return made
 
 

@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
 from services.reporting.fold import empty, fold, source_of
 from services.reporting.periods import age_band, parse_period
-from shared.kernel.events import Envelope, UnknownEventError
+from shared.kernel.events import UnknownEventError
 from shared.kernel.rules import RuleViolation
-
-
-def env(
-    kind: str,
-    stream: str,
-    version: int,
-    on: str,
-    payload: dict[str, object],
-    unit: str = "07616",
-    schema_version: int = 1,
-) -> Envelope:
-    return Envelope.model_validate(
-        {
-            "event_id": f"0190b5a0-0000-7000-8000-{version:012d}",
-            "event_type": kind,
-            "schema_version": schema_version,
-            "stream_id": stream,
-            "stream_version": version,
-            "occurred_on": on,
-            "recorded_at": datetime.now(UTC),
-            "actor": {"sub": "s", "role": "r", "unit": "u"},
-            "unit_code": unit,
-            "correlation_id": "c",
-            "payload": payload,
-        }
-    )
+from tests.support.envelopes import envelope as env
 
 
 def test_a_case_folds_once_per_version_and_follows_its_commune() -> None:
