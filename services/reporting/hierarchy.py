@@ -136,15 +136,15 @@ class Holders:
 
 def area(col: str, since: str) -> str:
     """The SQL condition: the row's unit `col`, recorded from `since`, lies in the report's scope below the nation
-    (`Scope.holds`), for a row whose `col` the caller has found among the scope's `codes` already: recorded from a
-    day before the reform, a code of the side before it; from then on, of the side after it.
+    (`Scope.holds`): one of the scope's codes, of the side before the reform when recorded from a day before it, of
+    the side after it from then on.
 
-    Written as what excludes such a code (it is of the other side only), the statement carries the scope's codes in
-    one array, not three: the server's planner weighs every element of every array it is given, and for a province
-    (528 codes) that was 20 ms of planning a statement, as long as most of them took to run.
+    Written as what excludes one of the codes (it is of the other side only), the statement carries the scope's
+    codes in one array, not three: the server's planner weighs every element of every array it is given, and for a
+    province (528 codes) that was 20 ms of planning a statement, as long as most of them took to run.
     """
     return (
-        f"({since} IS NOT NULL AND NOT (({since} < :reform AND {col} = ANY(:after_only))"
+        f"({col} = ANY(:codes) AND {since} IS NOT NULL AND NOT (({since} < :reform AND {col} = ANY(:after_only))"
         f" OR ({since} >= :reform AND {col} = ANY(:before_only))))"
     )
 

@@ -60,26 +60,22 @@ def _scoped(scope: Scope, sql: str, dated: str, key: str, outer: str, alias: str
     """
     if scope.everywhere and not unit:
         return sql.replace("{unit}", "").replace("{inside}", "TRUE")
+
+    def inside(col: str, since: str) -> str:
+        return "" if scope.everywhere else " AND " + area(col, since)
+
     latest = (
         f" CROSS JOIN LATERAL (SELECT {outer}.latest_commune AS commune_code, {outer}.latest_from AS unit_from) {alias}"
     )
-    in_latest = f"{outer}.latest_from <= :d"
-    codes = ""
-    in_superseded = "TRUE"
-    if not scope.everywhere:
-        in_latest += f" AND {outer}.latest_commune = ANY(:codes) AND " + area(
-            f"{alias}.commune_code", f"{alias}.unit_from"
-        )
-        codes = " AND v.commune_code = ANY(:codes)"
-        in_superseded = area(f"{alias}.commune_code", f"{alias}.unit_from")
+    in_latest = f"{outer}.latest_from <= :d" + inside(f"{outer}.latest_commune", f"{outer}.latest_from")
     superseded = (
         f" JOIN (SELECT v.{key}, v.commune_code, v.valid_from AS unit_from FROM {dated} v"
-        f" WHERE v.valid_to IS NOT NULL{codes} AND v.valid_from <= :d AND v.valid_to > :d)"
-        f" {alias} ON {alias}.{key} = {outer}.{key}"
+        " WHERE v.valid_to IS NOT NULL AND v.valid_from <= :d AND v.valid_to > :d"
+        f"{inside('v.commune_code', 'v.valid_from')}) {alias} ON {alias}.{key} = {outer}.{key}"
     )
     return (
         f"SELECT * FROM ({sql.replace('{unit}', latest).replace('{inside}', in_latest)}"
-        f" UNION ALL {sql.replace('{unit}', superseded).replace('{inside}', in_superseded)}) q"
+        f" UNION ALL {sql.replace('{unit}', superseded).replace('{inside}', 'TRUE')}) q"
     )
 
 
@@ -173,11 +169,7 @@ class Figures:
     async def enrolments(self, p: Period, scope: Scope) -> list[Any]:
         """The period's enrolments in `scope` (by the commune and date they were recorded under), counted (`n`)
         per modality, sex and birth year."""
-        inside = (
-            ""
-            if scope.everywhere
-            else " AND enrolled_commune = ANY(:codes) AND " + area("enrolled_commune", "started_on")
-        )
+        inside = "" if scope.everywhere else " AND " + area("enrolled_commune", "started_on")
         return await self._rows(
             "SELECT modality, sex, birth_year, count(*) AS n FROM {g}cases WHERE started_on BETWEEN :s AND :e"
             + inside
